@@ -1,0 +1,82 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// One target per stage of the data flow (see README "Layout"):
+// MQTT -> Codecs (envelope, decode, validate) -> Store -> Aggregation -> Hub,
+// wired together by Gateway. Pure stages (Readings, Codecs, Aggregation, TOML)
+// do no I/O.
+let package = Package(
+    name: "citygate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "citygate", targets: ["citygate"]),
+        .executable(name: "citygate-sim", targets: ["citygate-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // C libraries from Debian.
+        .systemLibrary(
+            name: "CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // Pure stages.
+        .target(name: "Readings"),
+        .target(name: "TOML"),
+        .target(name: "Codecs", dependencies: ["Readings"]),
+        .target(name: "Aggregation", dependencies: ["Readings"]),
+
+        // Stages that do I/O.
+        .target(name: "MQTT", dependencies: ["CMosquitto"]),
+        .target(name: "Store", dependencies: ["Readings", "CSQLite"]),
+        .target(
+            name: "Hub",
+            dependencies: ["Readings", "Aggregation", .product(name: "Logging", package: "swift-log")]),
+
+        // Wiring and the command line.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Readings", "TOML", "Codecs", "Store", "Aggregation", "Hub", "MQTT",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        .executableTarget(
+            name: "citygate",
+            dependencies: [
+                "Gateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // The simulator: its own encoders, written from the vendor specs.
+        .target(name: "SimulatorCore", dependencies: ["Readings", "MQTT"], path: "Simulator/SimulatorCore"),
+        .executableTarget(
+            name: "citygate-sim",
+            dependencies: [
+                "SimulatorCore", "MQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Simulator/citygate-sim"),
+
+        // Tests sit beside the module they test; IntegrationTests runs the whole path.
+        .testTarget(name: "ReadingsTests", dependencies: ["Readings"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Readings"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
+        .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["citygate", "citygate-sim", "Gateway", "Readings"],
+            resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,33 @@
+import Readings
+
+/// A tumbling window aligned to the clock: [start, start + length).
+public struct Window: Sendable, Hashable {
+    public var start: EpochMillis
+    public var length: Int64
+
+    public init(start: EpochMillis, length: Int64) {
+        self.start = start
+        self.length = length
+    }
+
+    /// The window of `length` that holds `time`. Windows are aligned to the
+    /// Unix epoch, so a 15-minute window starts at :00, :15, :30, :45.
+    public static func containing(_ time: EpochMillis, length: Int64) -> Window {
+        precondition(length > 0, "window length is validated at config load")
+        var start = time - time % length
+        if time % length < 0 { start -= length }
+        return Window(start: start, length: length)
+    }
+
+    public var end: EpochMillis { start + length }
+
+    /// ISO 8601 duration of the length (`PT15M`, `PT10S`, `PT1H`).
+    public var isoDuration: String { Self.isoDuration(length) }
+
+    public static func isoDuration(_ millis: Int64) -> String {
+        if millis % 3_600_000 == 0 { return "PT\(millis / 3_600_000)H" }
+        if millis % 60_000 == 0 { return "PT\(millis / 60_000)M" }
+        if millis % 1000 == 0 { return "PT\(millis / 1000)S" }
+        return "PT\(FixedPoint.decimalString(millis, decimals: 3))S"
+    }
+}

@@ -1,0 +1,3 @@
+// Debian: libmosquitto-dev (pkg-config libmosquitto).
+#include <mosquitto.h>
+#include <mqtt_protocol.h>

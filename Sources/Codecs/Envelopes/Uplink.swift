@@ -1,0 +1,91 @@
+import Readings
+
+/// Which network server format a message arrived in.
+public enum EnvelopeKind: String, Sendable, CaseIterable {
+    case chirpstack
+    case tts
+}
+
+/// One LoRaWAN/NB-IoT uplink as the envelope stage sees it: who sent it, the
+/// frame counter and port, the raw application payload and the network's time.
+public struct Uplink: Sendable, Equatable {
+    public var envelope: EnvelopeKind
+    public var device: DeviceID
+    public var fCnt: UInt32?
+    public var fPort: Int?
+    public var payload: [UInt8]
+    /// The network server's receive time, when it gave one.
+    public var networkTime: EpochMillis?
+    /// ChirpStack's id of the deduplicated frame, kept for tracing.
+    public var deduplicationID: String?
+    /// ChirpStack `deviceInfo.deviceProfileName`: may name the codec.
+    public var deviceProfileName: String?
+    /// How many gateways heard the frame, and the best RSSI among them.
+    public var gatewayCount: Int
+    public var bestRSSI: Int?
+
+    public init(envelope: EnvelopeKind, device: DeviceID, fCnt: UInt32? = nil, fPort: Int? = nil, payload: [UInt8],
+                networkTime: EpochMillis? = nil, deduplicationID: String? = nil, deviceProfileName: String? = nil,
+                gatewayCount: Int = 0, bestRSSI: Int? = nil) {
+        self.envelope = envelope
+        self.device = device
+        self.fCnt = fCnt
+        self.fPort = fPort
+        self.payload = payload
+        self.networkTime = networkTime
+        self.deduplicationID = deduplicationID
+        self.deviceProfileName = deviceProfileName
+        self.gatewayCount = gatewayCount
+        self.bestRSSI = bestRSSI
+    }
+}
+
+/// What one MQTT message turned out to be.
+public enum EnvelopeEvent: Sendable, Equatable {
+    /// A data uplink to decode.
+    case uplink(Uplink)
+    /// A network-server event that is not an uplink (join, status, log, ack,
+    /// ...): recognised and counted, never quarantined as garbage.
+    case event(type: String, device: DeviceID?)
+}
+
+/// Why a message is not a usable envelope. The description is the
+/// quarantine reason.
+public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case malformedJSON(String)
+    case missingField(String)
+    case invalidField(String, String)
+    case topicMismatch(String)
+
+    public var description: String {
+        switch self {
+        case let .malformedJSON(detail): return "malformed JSON: \(detail)"
+        case let .missingField(field): return "missing field \(field)"
+        case let .invalidField(field, detail): return "invalid field \(field): \(detail)"
+        case let .topicMismatch(detail): return "topic mismatch: \(detail)"
+        }
+    }
+
+    public var category: String {
+        switch self {
+        case .malformedJSON: return "malformed_json"
+        case .missingField, .invalidField: return "invalid_envelope"
+        case .topicMismatch: return "topic_mismatch"
+        }
+    }
+}
+
+/// An envelope parser: topic and message bytes in, an event out. Pure.
+public protocol EnvelopeParser: Sendable {
+    var kind: EnvelopeKind { get }
+    func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent
+}
+
+extension EnvelopeKind {
+    public var parser: any EnvelopeParser {
+        switch self {
+        case .chirpstack: return ChirpStackEnvelope()
+        case .tts: return TTSEnvelope()
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import CMosquitto
+import Foundation
+
+/// Where and how to connect. Defaults suit a private broker on loopback.
+public struct MQTTOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// A fixed client id with `cleanSession = false` gives a persistent
+    /// session: the broker queues QoS 1 messages while the client is away.
+    public var clientID: String?
+    public var cleanSession: Bool
+    public var keepAliveSeconds: Int
+    public var username: String?
+    public var password: String?
+    /// Publishes in flight before libmosquitto queues locally (0 = unlimited).
+    public var maxInflight: Int
+    /// Reconnect backoff: doubles from the minimum up to the maximum.
+    public var reconnectMinSeconds: Int
+    public var reconnectMaxSeconds: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String? = nil, cleanSession: Bool = true,
+                keepAliveSeconds: Int = 30, username: String? = nil, password: String? = nil, maxInflight: Int = 20,
+                reconnectMinSeconds: Int = 1, reconnectMaxSeconds: Int = 30) {
+        self.host = host
+        self.port = port
+        self.clientID = clientID
+        self.cleanSession = cleanSession
+        self.keepAliveSeconds = keepAliveSeconds
+        self.username = username
+        self.password = password
+        self.maxInflight = maxInflight
+        self.reconnectMinSeconds = reconnectMinSeconds
+        self.reconnectMaxSeconds = reconnectMaxSeconds
+    }
+
+    /// Parses `mqtt://host:port` (port 1883 when absent).
+    public static func parseURL(_ text: String) -> (host: String, port: Int)? {
+        guard text.hasPrefix("mqtt://") else { return nil }
+        let rest = text.dropFirst("mqtt://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        guard !rest.isEmpty else { return nil }
+        if let colon = rest.lastIndex(of: ":") {
+            let host = String(rest[..<colon])
+            guard !host.isEmpty, let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        return (rest, 1883)
+    }
+}
+
+/// A libmosquitto failure, with the library's own text.
+public struct MQTTError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let operation: String
+    public var description: String { "\(operation): \(String(cString: mosquitto_strerror(code))) (\(code))" }
+}
+
+/// A Swift face over one libmosquitto client running its own network thread
+/// (`mosquitto_loop_start`). libmosquitto reconnects by itself with the
+/// configured backoff; subscriptions are renewed on every (re)connect.
+///
+/// Callbacks run on libmosquitto's thread. For QoS 1 the PUBACK of a received
+/// message is written only after `onMessage` returns, so whatever `onMessage`
+/// commits is durable before the broker forgets the message.
+public final class MQTTClient: @unchecked Sendable {
+    public typealias MessageHandler = @Sendable (_ topic: String, _ payload: UnsafeRawBufferPointer, _ qos: Int) -> Void
+
+    private let handle: OpaquePointer
+    private let options: MQTTOptions
+    private let lock = NSLock()
+    private var subscriptions: [(String, Int)] = []
+    private var connected = false
+    private var connectCount = 0
+    private var lastConnectResult: Int32 = -1
+
+    /// Called for every message received.
+    public var onMessage: MessageHandler?
+    /// Called with the broker's CONNACK code (0 = accepted) after every (re)connect.
+    public var onConnect: (@Sendable (Int32) -> Void)?
+    /// Called when the connection drops (rc 0 = asked for).
+    public var onDisconnect: (@Sendable (Int32) -> Void)?
+    /// Called when a QoS ≥ 1 publish was acknowledged (or a QoS 0 one sent).
+    public var onPublished: (@Sendable (Int32) -> Void)?
+
+    private static let libraryInit: Void = { mosquitto_lib_init() }()
+
+    public init(options: MQTTOptions) throws {
+        _ = Self.libraryInit
+        self.options = options
+        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, operation: "mosquitto_new")
+        }
+        self.handle = handle
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        mosquitto_threaded_set(handle, true)
+        if let username = options.username {
+            try check(mosquitto_username_pw_set(handle, username, options.password), "username_pw_set")
+        }
+        if options.maxInflight >= 0 {
+            mosquitto_max_inflight_messages_set(handle, UInt32(options.maxInflight))
+        }
+        mosquitto_reconnect_delay_set(handle, UInt32(options.reconnectMinSeconds), UInt32(options.reconnectMaxSeconds), true)
+        mosquitto_connect_callback_set(handle) { _, object, rc in
+            MQTTClient.from(object)?.handleConnect(rc)
+        }
+        mosquitto_disconnect_callback_set(handle) { _, object, rc in
+            MQTTClient.from(object)?.handleDisconnect(rc)
+        }
+        mosquitto_message_callback_set(handle) { _, object, message in
+            guard let client = MQTTClient.from(object), let message = message?.pointee, let topic = message.topic else { return }
+            let payload = UnsafeRawBufferPointer(start: message.payload, count: Int(max(message.payloadlen, 0)))
+            client.onMessage?(String(cString: topic), payload, Int(message.qos))
+        }
+        mosquitto_publish_callback_set(handle) { _, object, mid in
+            MQTTClient.from(object)?.onPublished?(mid)
+        }
+    }
+
+    deinit {
+        mosquitto_loop_stop(handle, true)
+        mosquitto_destroy(handle)
+    }
+
+    private static func from(_ object: UnsafeMutableRawPointer?) -> MQTTClient? {
+        object.map { Unmanaged<MQTTClient>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    private func check(_ rc: Int32, _ operation: String) throws {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: rc, operation: operation) }
+    }
+
+    private func handleConnect(_ rc: Int32) {
+        lock.lock()
+        connected = rc == 0
+        lastConnectResult = rc
+        if rc == 0 { connectCount += 1 }
+        let topics = subscriptions
+        lock.unlock()
+        if rc == 0 {
+            for (topic, qos) in topics { mosquitto_subscribe(handle, nil, topic, Int32(qos)) }
+        }
+        onConnect?(rc)
+    }
+
+    private func handleDisconnect(_ rc: Int32) {
+        lock.lock()
+        connected = false
+        lock.unlock()
+        onDisconnect?(rc)
+    }
+
+    public var isConnected: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return connected
+    }
+
+    /// How many times the client has connected (1 + reconnects).
+    public var connections: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return connectCount
+    }
+
+    /// Starts the network thread and connects in the background. A broker
+    /// that is down is not an error here: the thread keeps retrying.
+    public func start() throws {
+        let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+        // A refused or unreachable broker leaves reconnecting to the loop thread.
+        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+            throw MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+        }
+        try check(mosquitto_loop_start(handle), "loop_start")
+    }
+
+    /// Subscribes now (if connected) and after every reconnect.
+    public func subscribe(_ topic: String, qos: Int) {
+        lock.lock()
+        subscriptions.append((topic, qos))
+        let isUp = connected
+        lock.unlock()
+        if isUp { mosquitto_subscribe(handle, nil, topic, Int32(qos)) }
+    }
+
+    /// Queues a publish; returns its message id.
+    @discardableResult
+    public func publish(_ topic: String, payload: [UInt8], qos: Int, retain: Bool = false) throws -> Int32 {
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_publish(handle, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(qos), retain)
+        }
+        try check(rc, "publish")
+        return mid
+    }
+
+    /// Disconnects cleanly and stops the network thread.
+    public func stop() {
+        mosquitto_disconnect(handle)
+        mosquitto_loop_stop(handle, false)
+    }
+
+    /// Waits up to `timeout` for the first successful connection.
+    public func waitUntilConnected(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if isConnected { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return isConnected
+    }
+}

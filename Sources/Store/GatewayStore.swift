@@ -1,0 +1,420 @@
+import Foundation
+import Readings
+
+/// The gateway's SQLite file: the source of truth from the raw uplink to the
+/// hub's acknowledgement.
+///
+/// One writer connection, serialised by a lock, shared by the MQTT callback
+/// thread (which commits raw uplinks) and the pipeline tasks. WAL mode, so
+/// `citygate status` can read while the daemon writes.
+///
+/// Durability with `synchronous=NORMAL` (the default): a committed uplink
+/// survives a crash of the process (it is in the WAL file); after a power
+/// loss the last transactions before the loss may roll back. With `FULL`
+/// every commit is fsynced and survives power loss too, at a higher cost
+/// per uplink.
+public final class GatewayStore: @unchecked Sendable {
+    public enum Synchronous: String, Sendable, CaseIterable { case normal = "NORMAL", full = "FULL" }
+
+    public let path: String
+    private let connection: SQLiteConnection
+    private let lock = NSLock()
+
+    /// How long a (device, fCnt) repeat counts as a duplicate frame.
+    public var frameDuplicateWindow: Int64 = 24 * 3_600_000
+    /// An fCnt below this after a higher one starts a new session (battery swap, rejoin).
+    public var sessionResetThreshold: UInt32 = 10
+
+    public init(path: String, synchronous: Synchronous = .normal) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=\(synchronous.rawValue)")
+        try connection.execute("PRAGMA foreign_keys=ON")
+        try connection.execute("PRAGMA busy_timeout=5000")
+        try migrate()
+    }
+
+    /// Opens an existing database read-only (for `citygate status` beside a
+    /// running daemon).
+    public init(readOnlyPath path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SQLiteError(code: 14, message: "no database at \(path)", sql: nil)
+        }
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        try connection.execute("PRAGMA busy_timeout=5000")
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Schema
+
+    public var schemaVersion: Int {
+        locked { Int((try? connection.scalar("PRAGMA user_version")) ?? 0) }
+    }
+
+    private func migrate() throws {
+        let current = Int(try connection.scalar("PRAGMA user_version") ?? 0)
+        guard current <= Schema.version else {
+            throw SQLiteError(code: 1, message: "database schema version \(current) is newer than this citygate (\(Schema.version))", sql: nil)
+        }
+        for version in current..<Schema.version {
+            try connection.transaction {
+                try connection.execute(Schema.migrations[version])
+                try connection.execute("PRAGMA user_version = \(version + 1)")
+            }
+        }
+    }
+
+    // MARK: - Ingest (the MQTT callback path: one small transaction)
+
+    /// Commits one MQTT message before its acknowledgement can leave. A message
+    /// whose topic and bytes equal one committed in the last day is a
+    /// redelivery: nothing is written but a counter.
+    public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis) throws -> IngestResult {
+        let hash = Self.messageHash(topic: topic, message: message)
+        return try locked {
+            try connection.transaction {
+                let candidates = try connection.query(
+                    "SELECT id, topic, message FROM uplinks WHERE message_hash = ? AND received_ms > ?",
+                    [.integer(hash), .integer(receivedAt - frameDuplicateWindow)])
+                for row in candidates where row[1].string == topic && (row[2].bytes ?? []) == message {
+                    try bump("uplinks_duplicate")
+                    return .duplicate(of: row[0].int ?? 0)
+                }
+                try connection.run(
+                    "INSERT INTO uplinks (received_ms, topic, message, message_hash) VALUES (?, ?, ?, ?)",
+                    [.integer(receivedAt), .text(topic), .blob(message), .integer(hash)])
+                return .stored(connection.lastInsertRowID)
+            }
+        }
+    }
+
+    /// FNV-1a, 64 bit, over topic, a zero byte and the message. Only a hint:
+    /// a match is confirmed by comparing the stored bytes.
+    static func messageHash(topic: String, message: [UInt8]) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in topic.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash = (hash ^ 0) &* 0x100_0000_01b3
+        for byte in message { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int64(bitPattern: hash)
+    }
+
+    private func bump(_ counter: String, by amount: Int64 = 1) throws {
+        try connection.run(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            [.text(counter), .integer(amount)])
+    }
+
+    // MARK: - Processing (envelope, decode, readings)
+
+    /// Raw uplinks not yet processed, oldest first.
+    public func pendingUplinks(limit: Int) throws -> [RawUplink] {
+        try locked {
+            try connection.query(
+                "SELECT id, received_ms, topic, message FROM uplinks WHERE state = 0 ORDER BY id LIMIT ?",
+                [.integer(Int64(limit))]
+            ).map { RawUplink(id: $0[0].int ?? 0, receivedAt: $0[1].int ?? 0, topic: $0[2].string ?? "", message: $0[3].bytes ?? []) }
+        }
+    }
+
+    /// Records what the pipeline made of a batch of uplinks, in one
+    /// transaction. A decoded frame whose (device, fCnt) was already seen in
+    /// the device's current session is recorded as a duplicate frame instead.
+    public func record(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
+        try locked {
+            try connection.transaction {
+                var summary = RecordSummary()
+                for item in batch {
+                    try record(item, now: now, into: &summary)
+                }
+                return summary
+            }
+        }
+    }
+
+    private func record(_ item: ProcessedUplink, now: EpochMillis, into summary: inout RecordSummary) throws {
+        let id = item.uplinkID
+        switch item.outcome {
+        case let .decoded(facts, readings):
+            let frameKey = facts.fCnt.map { "\(facts.device)/\($0)" }
+            if let frameKey, let fCnt = facts.fCnt, try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: frameKey, now: now) {
+                try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+                try bump("frames_duplicate")
+                summary.duplicateFrames.append(id)
+                return
+            }
+            try setFacts(id, facts, state: .decoded, frameKey: frameKey)
+            for row in readings {
+                let r = row.reading
+                try connection.run(
+                    """
+                    INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [.integer(id), .text(r.device), .text(r.metric.name), r.channel.map { .integer(Int64($0)) } ?? .null,
+                     .integer(r.time), .integer(r.value), .integer(row.windowLength), .integer(row.windowStart)])
+            }
+            summary.readingsStored += readings.count
+        case let .quarantined(device, facts, category, reason):
+            if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
+            else { try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?", [.integer(UplinkState.quarantined.rawValue), device.map { .text($0) } ?? .null, .integer(id)]) }
+            try connection.run(
+                "INSERT INTO quarantine (uplink_id, device, category, reason, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                [.integer(id), device.map { .text($0) } ?? .null, .text(category), .text(reason), .integer(now), .integer(now)])
+            summary.quarantined += 1
+        case let .event(type, device):
+            try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
+                               [.integer(UplinkState.event.rawValue), .text("event:" + type), device.map { .text($0) } ?? .null, .integer(id)])
+            if type == "join", let device {
+                // A join starts a new session: frame counters begin again.
+                try connection.run(
+                    "INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, NULL) ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = NULL",
+                    [.text(device), .integer(id)])
+            }
+            summary.events += 1
+        case let .ignored(facts, _):
+            try setFacts(id, facts, state: .ignored, frameKey: nil)
+            summary.ignored += 1
+        }
+    }
+
+    private func setFacts(_ id: Int64, _ facts: FrameFacts, state: UplinkState, frameKey: String?) throws {
+        try connection.run(
+            "UPDATE uplinks SET state = ?, envelope = ?, device = ?, fcnt = ?, fport = ?, network_ms = ?, frame_key = ? WHERE id = ?",
+            [.integer(state.rawValue), .text(facts.envelope), .text(facts.device),
+             facts.fCnt.map { .integer(Int64($0)) } ?? .null, facts.fPort.map { .integer(Int64($0)) } ?? .null,
+             facts.networkTime.map { .integer($0) } ?? .null, frameKey.map { .text($0) } ?? .null, .integer(id)])
+    }
+
+    /// (device, fCnt) seen before in the device's current session and within
+    /// the duplicate window. An fCnt that restarts near zero after a higher
+    /// value starts a new session (battery swap, rejoin without a join event).
+    private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis) throws -> Bool {
+        let session = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
+        var sessionStart = session?[0].int ?? 0
+        let lastFCnt = session?[1].int
+        if let lastFCnt, fCnt < sessionResetThreshold, Int64(fCnt) < lastFCnt {
+            sessionStart = id
+        }
+        let seen = try connection.scalar(
+            "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
+            [.text(frameKey), .integer(sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
+        if seen > 0 { return true }
+        try connection.run(
+            """
+            INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, ?)
+            ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id,
+                last_fcnt = CASE WHEN excluded.session_start_id <> device_sessions.session_start_id
+                                 THEN excluded.last_fcnt ELSE max(coalesce(device_sessions.last_fcnt, 0), excluded.last_fcnt) END
+            """,
+            [.text(device), .integer(sessionStart), .integer(Int64(fCnt))])
+        return false
+    }
+
+    // MARK: - Aggregation
+
+    /// Windows with readings not yet aggregated whose end plus grace is before `cutoff`.
+    public func closedWindows(graceMillis: Int64, now: EpochMillis, limit: Int = 1000) throws -> [WindowGroup] {
+        try locked {
+            try connection.query(
+                """
+                SELECT DISTINCT device, metric, channel, window_ms, window_start_ms FROM readings
+                WHERE aggregated = 0 AND window_start_ms + window_ms + ? <= ?
+                ORDER BY window_start_ms LIMIT ?
+                """,
+                [.integer(graceMillis), .integer(now), .integer(Int64(limit))]
+            ).map { WindowGroup(device: $0[0].string ?? "", metric: $0[1].string ?? "", channel: $0[2].int.map { Int($0) },
+                                windowLength: $0[3].int ?? 0, windowStart: $0[4].int ?? 0) }
+        }
+    }
+
+    /// Every reading of one window, in time order (then arrival order), as (time, value).
+    public func windowValues(_ group: WindowGroup) throws -> [(time: EpochMillis, value: Int64)] {
+        try locked {
+            try connection.query(
+                """
+                SELECT time_ms, value FROM readings
+                WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
+                ORDER BY time_ms, id
+                """,
+                [.text(group.device), .text(group.metric), group.channel.map { .integer(Int64($0)) } ?? .null,
+                 .integer(group.windowLength), .integer(group.windowStart)]
+            ).map { (time: $0[0].int ?? 0, value: $0[1].int ?? 0) }
+        }
+    }
+
+    /// Stores closed-window aggregates (a new revision if the window was
+    /// aggregated before), marks their readings aggregated and queues them for
+    /// every hub, in one transaction.
+    public func saveAggregates(_ records: [AggregateRecord], hubs: [String], now: EpochMillis) throws {
+        try locked {
+            try connection.transaction {
+                for record in records {
+                    let g = record.group
+                    let channel: SQLiteValue = g.channel.map { .integer(Int64($0)) } ?? .null
+                    try connection.run(
+                        """
+                        INSERT INTO aggregates (window_key, source, kind, metric, channel, window_start_ms, window_ms,
+                                                count, min, max, mean, last, last_time_ms, revision, updated_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                        ON CONFLICT(window_key) DO UPDATE SET count = excluded.count, min = excluded.min, max = excluded.max,
+                            mean = excluded.mean, last = excluded.last, last_time_ms = excluded.last_time_ms,
+                            revision = aggregates.revision + 1, updated_ms = excluded.updated_ms
+                        """,
+                        [.text(record.windowKey), .text(g.device), .text(record.kind), .text(g.metric), channel,
+                         .integer(g.windowStart), .integer(g.windowLength), .integer(record.count), .integer(record.min),
+                         .integer(record.max), .integer(record.mean), .integer(record.last), .integer(record.lastTime), .integer(now)])
+                    let row = try connection.query("SELECT id, revision FROM aggregates WHERE window_key = ?", [.text(record.windowKey)]).first
+                    let id = row?[0].int ?? 0, revision = row?[1].int ?? 1
+                    for hub in hubs {
+                        try connection.run(
+                            """
+                            INSERT INTO deliveries (hub, aggregate_id, state, revision, updated_ms) VALUES (?, ?, 0, ?, ?)
+                            ON CONFLICT(hub, aggregate_id) DO UPDATE SET state = 0, revision = excluded.revision,
+                                attempts = 0, last_error = NULL, updated_ms = excluded.updated_ms
+                            """,
+                            [.text(hub), .integer(id), .integer(revision), .integer(now)])
+                    }
+                    try connection.run(
+                        """
+                        UPDATE readings SET aggregated = 1
+                        WHERE aggregated = 0 AND device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
+                        """,
+                        [.text(g.device), .text(g.metric), channel, .integer(g.windowLength), .integer(g.windowStart)])
+                }
+            }
+        }
+    }
+
+    // MARK: - Delivery ledger
+
+    /// Aggregates pending for a hub, oldest window first.
+    public func pendingDeliveries(hub: String, limit: Int) throws -> [PendingDelivery] {
+        try locked {
+            try connection.query(
+                """
+                SELECT a.id, d.revision, a.window_key, a.source, a.kind, a.metric, a.channel, a.window_start_ms, a.window_ms,
+                       a.count, a.min, a.max, a.mean, a.last, a.last_time_ms, d.hub_ref, d.attempts
+                FROM deliveries d JOIN aggregates a ON a.id = d.aggregate_id
+                WHERE d.hub = ? AND d.state IN (0, 1)
+                ORDER BY a.window_start_ms, a.id LIMIT ?
+                """,
+                [.text(hub), .integer(Int64(limit))]
+            ).map { row in
+                let group = WindowGroup(device: row[3].string ?? "", metric: row[5].string ?? "", channel: row[6].int.map { Int($0) },
+                                        windowLength: row[8].int ?? 0, windowStart: row[7].int ?? 0)
+                let record = AggregateRecord(windowKey: row[2].string ?? "", group: group, kind: row[4].string ?? "",
+                                             count: row[9].int ?? 0, min: row[10].int ?? 0, max: row[11].int ?? 0,
+                                             mean: row[12].int ?? 0, last: row[13].int ?? 0, lastTime: row[14].int ?? 0)
+                return PendingDelivery(aggregateID: row[0].int ?? 0, revision: row[1].int ?? 1, record: record,
+                                       hubRef: row[15].string, attempts: row[16].int ?? 0)
+            }
+        }
+    }
+
+    /// Marks a batch in flight before it is sent, so a crash mid-send is visible.
+    public func markInFlight(hub: String, _ ids: [Int64], now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, ids.map { ($0, nil) }, state: .inFlight, now: now, countAttempt: true)
+    }
+
+    /// The hub acknowledged these revisions; `ref` is its id or self-link.
+    /// A newer revision queued meanwhile stays pending.
+    public func markDelivered(hub: String, _ delivered: [(id: Int64, revision: Int64, ref: String?)], now: EpochMillis) throws {
+        try locked {
+            try connection.transaction {
+                for item in delivered {
+                    try connection.run(
+                        """
+                        UPDATE deliveries SET state = CASE WHEN revision = ? THEN 2 ELSE state END,
+                            hub_ref = coalesce(?, hub_ref), last_error = NULL, updated_ms = ?
+                        WHERE hub = ? AND aggregate_id = ?
+                        """,
+                        [.integer(item.revision), item.ref.map { .text($0) } ?? .null, .integer(now), .text(hub), .integer(item.id)])
+                }
+            }
+        }
+    }
+
+    /// A transient failure: back to pending with the error kept.
+    public func markRetry(hub: String, _ ids: [Int64], error: String, now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, ids.map { ($0, error) }, state: .pending, now: now, countAttempt: false)
+    }
+
+    /// The hub refused these for good: dead-lettered with the hub's answer.
+    public func markDeadLettered(hub: String, _ items: [(id: Int64, error: String)], now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, items.map { ($0.id, $0.error) }, state: .deadLettered, now: now, countAttempt: false)
+    }
+
+    private func updateDeliveries(hub: String, _ items: [(Int64, String?)], state: DeliveryState, now: EpochMillis, countAttempt: Bool) throws {
+        try locked {
+            try connection.transaction {
+                for (id, error) in items {
+                    try connection.run(
+                        """
+                        UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = coalesce(?, last_error), updated_ms = ?
+                        WHERE hub = ? AND aggregate_id = ? AND state <> 2
+                        """,
+                        [.integer(state.rawValue), .integer(countAttempt ? 1 : 0), error.map { .text($0) } ?? .null,
+                         .integer(now), .text(hub), .integer(id)])
+                }
+            }
+        }
+    }
+
+    // MARK: - Hub references (SensorThings Things and Datastreams, ...)
+
+    public func hubRef(hub: String, key: String) throws -> String? {
+        try locked { try connection.query("SELECT ref FROM hub_refs WHERE hub = ? AND key = ?", [.text(hub), .text(key)]).first?[0].string }
+    }
+
+    public func setHubRef(hub: String, key: String, ref: String) throws {
+        try locked {
+            _ = try connection.run("INSERT OR REPLACE INTO hub_refs (hub, key, ref) VALUES (?, ?, ?)", [.text(hub), .text(key), .text(ref)])
+        }
+    }
+
+    // MARK: - Figures
+
+    public func statistics() throws -> StoreStatistics {
+        try locked {
+            var s = StoreStatistics()
+            let counters = Dictionary(try connection.query("SELECT name, value FROM counters").map { ($0[0].string ?? "", $0[1].int ?? 0) }, uniquingKeysWith: +)
+            s.uplinksStored = try connection.scalar("SELECT count(*) FROM uplinks WHERE state <> ?", [.integer(UplinkState.duplicateFrame.rawValue)]) ?? 0
+            s.uplinksPending = try connection.scalar("SELECT count(*) FROM uplinks WHERE state = 0") ?? 0
+            s.readingsStored = try connection.scalar("SELECT count(*) FROM readings") ?? 0
+            s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)
+            s.quarantined = try connection.scalar("SELECT count(*) FROM quarantine") ?? 0
+            s.aggregates = try connection.scalar("SELECT count(*) FROM aggregates") ?? 0
+            for row in try connection.query(
+                """
+                SELECT d.hub, sum(d.state IN (0, 1)), sum(d.state = 2), sum(d.state = 3),
+                       min(CASE WHEN d.state IN (0, 1) THEN a.window_start_ms END)
+                FROM deliveries d JOIN aggregates a ON a.id = d.aggregate_id GROUP BY d.hub
+                """) {
+                s.hubs[row[0].string ?? ""] = .init(backlog: row[1].int ?? 0, delivered: row[2].int ?? 0,
+                                                   deadLettered: row[3].int ?? 0, oldestUndelivered: row[4].int)
+            }
+            return s
+        }
+    }
+
+    /// Quarantine rows with their reasons, newest first (for status and tests).
+    public func quarantineRows(limit: Int = 100) throws -> [(uplinkID: Int64, category: String, reason: String, message: [UInt8])] {
+        try locked {
+            try connection.query(
+                "SELECT q.uplink_id, q.category, q.reason, u.message FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id ORDER BY q.id DESC LIMIT ?",
+                [.integer(Int64(limit))]
+            ).map { (uplinkID: $0[0].int ?? 0, category: $0[1].string ?? "", reason: $0[2].string ?? "", message: $0[3].bytes ?? []) }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Readings
+
+/// What the ingest commit made of one MQTT message.
+public enum IngestResult: Sendable, Equatable {
+    /// Committed as a new raw uplink with this id.
+    case stored(Int64)
+    /// The same topic and bytes were committed before (a QoS 1 redelivery).
+    case duplicate(of: Int64)
+}
+
+/// A committed raw uplink waiting for the envelope and decode stages.
+public struct RawUplink: Sendable, Equatable {
+    public var id: Int64
+    public var receivedAt: EpochMillis
+    public var topic: String
+    public var message: [UInt8]
+}
+
+/// A reading ready to store, with the window it falls in.
+public struct ReadingRow: Sendable, Equatable {
+    public var reading: Reading
+    public var windowLength: Int64
+    public var windowStart: EpochMillis
+
+    public init(reading: Reading, windowLength: Int64, windowStart: EpochMillis) {
+        self.reading = reading
+        self.windowLength = windowLength
+        self.windowStart = windowStart
+    }
+}
+
+/// Envelope facts recorded on the raw uplink row.
+public struct FrameFacts: Sendable, Equatable {
+    public var envelope: String
+    public var device: DeviceID
+    public var fCnt: UInt32?
+    public var fPort: Int?
+    public var networkTime: EpochMillis?
+
+    public init(envelope: String, device: DeviceID, fCnt: UInt32?, fPort: Int?, networkTime: EpochMillis?) {
+        self.envelope = envelope
+        self.device = device
+        self.fCnt = fCnt
+        self.fPort = fPort
+        self.networkTime = networkTime
+    }
+}
+
+/// What the processing stage decided for one raw uplink.
+public enum ProcessedOutcome: Sendable, Equatable {
+    /// Decoded: store the readings (possibly none, e.g. a status frame).
+    case decoded(FrameFacts, [ReadingRow])
+    /// Not usable: keep the bytes, say why.
+    case quarantined(device: DeviceID?, facts: FrameFacts?, category: String, reason: String)
+    /// A network-server event that is not an uplink (join, status, ...).
+    case event(type: String, device: DeviceID?)
+    /// A frame with nothing to decode (fPort 0, MAC only).
+    case ignored(FrameFacts, reason: String)
+}
+
+public struct ProcessedUplink: Sendable, Equatable {
+    public var uplinkID: Int64
+    public var outcome: ProcessedOutcome
+    public init(uplinkID: Int64, outcome: ProcessedOutcome) {
+        self.uplinkID = uplinkID
+        self.outcome = outcome
+    }
+}
+
+/// What `record` did with a batch, for counters and logs.
+public struct RecordSummary: Sendable, Equatable {
+    public var readingsStored = 0
+    public var quarantined = 0
+    public var duplicateFrames: [Int64] = []
+    public var events = 0
+    public var ignored = 0
+    public init() {}
+}
+
+/// Identifies one window of one series.
+public struct WindowGroup: Sendable, Hashable {
+    public var device: DeviceID
+    public var metric: String
+    public var channel: Int?
+    public var windowLength: Int64
+    public var windowStart: EpochMillis
+    public init(device: DeviceID, metric: String, channel: Int?, windowLength: Int64, windowStart: EpochMillis) {
+        self.device = device
+        self.metric = metric
+        self.channel = channel
+        self.windowLength = windowLength
+        self.windowStart = windowStart
+    }
+}
+
+/// A window's statistics as stored, in the metric's canonical counts.
+public struct AggregateRecord: Sendable, Equatable {
+    public var windowKey: String
+    public var group: WindowGroup
+    public var kind: String
+    public var count: Int64
+    public var min: Int64
+    public var max: Int64
+    public var mean: Int64
+    public var last: Int64
+    public var lastTime: EpochMillis
+
+    public init(windowKey: String, group: WindowGroup, kind: String, count: Int64, min: Int64, max: Int64, mean: Int64, last: Int64, lastTime: EpochMillis) {
+        self.windowKey = windowKey
+        self.group = group
+        self.kind = kind
+        self.count = count
+        self.min = min
+        self.max = max
+        self.mean = mean
+        self.last = last
+        self.lastTime = lastTime
+    }
+}
+
+/// An aggregate waiting for a hub, with what the hub already holds of it.
+public struct PendingDelivery: Sendable, Equatable {
+    public var aggregateID: Int64
+    public var revision: Int64
+    public var record: AggregateRecord
+    /// The hub's id or self-link from an earlier revision, if any.
+    public var hubRef: String?
+    public var attempts: Int64
+}
+
+/// Figures for `citygate status` and the metrics endpoint.
+public struct StoreStatistics: Sendable, Equatable {
+    public var uplinksStored: Int64 = 0
+    public var uplinksPending: Int64 = 0
+    public var readingsStored: Int64 = 0
+    public var duplicates: Int64 = 0
+    public var quarantined: Int64 = 0
+    public var aggregates: Int64 = 0
+    public var hubs: [String: HubBacklog] = [:]
+
+    public struct HubBacklog: Sendable, Equatable {
+        public var backlog: Int64
+        public var delivered: Int64
+        public var deadLettered: Int64
+        public var oldestUndelivered: EpochMillis?
+    }
+}
