@@ -13,6 +13,15 @@ public struct WindowStatistics: Sendable, Equatable {
     public var last: Int64
     public var lastTime: EpochMillis
 
+    public init(count: Int64, min: Int64, max: Int64, mean: Int64, last: Int64, lastTime: EpochMillis) {
+        self.count = count
+        self.min = min
+        self.max = max
+        self.mean = mean
+        self.last = last
+        self.lastTime = lastTime
+    }
+
     /// Folds readings given in time order (ties in arrival order). Nil for an
     /// empty window: no window is sent without readings.
     public static func of(_ values: [(time: EpochMillis, value: Int64)]) -> WindowStatistics? {

@@ -78,6 +78,9 @@ public final class MQTTClient: @unchecked Sendable {
     public var onConnect: (@Sendable (Int32) -> Void)?
     /// Called when the connection drops (rc 0 = asked for).
     public var onDisconnect: (@Sendable (Int32) -> Void)?
+    /// Called once the broker has acknowledged every subscription after a (re)connect.
+    public var onSubscribed: (@Sendable () -> Void)?
+    private var pendingSubscribes: Set<Int32> = []
     /// Called when a QoS ≥ 1 publish was acknowledged (or a QoS 0 one sent).
     public var onPublished: (@Sendable (Int32) -> Void)?
 
@@ -91,7 +94,6 @@ public final class MQTTClient: @unchecked Sendable {
         }
         self.handle = handle
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
-        mosquitto_threaded_set(handle, true)
         if let username = options.username {
             try check(mosquitto_username_pw_set(handle, username, options.password), "username_pw_set")
         }
@@ -109,6 +111,9 @@ public final class MQTTClient: @unchecked Sendable {
             guard let client = MQTTClient.from(object), let message = message?.pointee, let topic = message.topic else { return }
             let payload = UnsafeRawBufferPointer(start: message.payload, count: Int(max(message.payloadlen, 0)))
             client.onMessage?(String(cString: topic), payload, Int(message.qos))
+        }
+        mosquitto_subscribe_callback_set(handle) { _, object, mid, _, _ in
+            MQTTClient.from(object)?.handleSubscribed(mid)
         }
         mosquitto_publish_callback_set(handle) { _, object, mid in
             MQTTClient.from(object)?.onPublished?(mid)
@@ -135,10 +140,24 @@ public final class MQTTClient: @unchecked Sendable {
         if rc == 0 { connectCount += 1 }
         let topics = subscriptions
         lock.unlock()
-        if rc == 0 {
-            for (topic, qos) in topics { mosquitto_subscribe(handle, nil, topic, Int32(qos)) }
-        }
         onConnect?(rc)
+        if rc == 0 {
+            if topics.isEmpty { onSubscribed?() }
+            for (topic, qos) in topics {
+                var mid: Int32 = 0
+                lock.lock()
+                if mosquitto_subscribe(handle, &mid, topic, Int32(qos)) == MOSQ_ERR_SUCCESS.rawValue { pendingSubscribes.insert(mid) }
+                lock.unlock()
+            }
+        }
+    }
+
+    private func handleSubscribed(_ mid: Int32) {
+        lock.lock()
+        let wasPending = pendingSubscribes.remove(mid) != nil
+        let allDone = wasPending && pendingSubscribes.isEmpty
+        lock.unlock()
+        if allDone { onSubscribed?() }
     }
 
     private func handleDisconnect(_ rc: Int32) {

@@ -1,0 +1,83 @@
+import Readings
+
+/// A simulated device: identity, the codec the gateway should use, and how
+/// it reports.
+public struct SimulatedDevice: Sendable, Equatable {
+    public enum Model: String, Sendable, CaseIterable {
+        case elsysERSCO2 = "elsys:ers-co2"
+        case milesightEM310 = "milesight:em310-udl"
+        case boschTPS110 = "bosch:tps110"
+        case draginoLHT65 = "dragino:lht65"
+        case cayenne = "cayenne-lpp"
+
+        public var kind: SensorKind {
+            switch self {
+            case .elsysERSCO2: return .airQuality
+            case .milesightEM310: return .wasteBin
+            case .boschTPS110: return .parking
+            case .draginoLHT65: return .damp
+            case .cayenne: return .generic
+            }
+        }
+
+        var fPort: Int {
+            switch self {
+            case .elsysERSCO2: return 1
+            case .milesightEM310: return 85
+            case .boschTPS110: return 1
+            case .draginoLHT65: return 2
+            case .cayenne: return 3
+            }
+        }
+
+        var profileName: String {
+            switch self {
+            case .elsysERSCO2: return "Elsys ERS CO2"
+            case .milesightEM310: return "Milesight EM310-UDL"
+            case .boschTPS110: return "Bosch TPS110"
+            case .draginoLHT65: return "Dragino LHT65"
+            case .cayenne: return "Cayenne LPP"
+            }
+        }
+    }
+
+    public var devEUI: DeviceID
+    public var name: String
+    public var model: Model
+    public var zone: String
+    public var longitude: String
+    public var latitude: String
+}
+
+/// The demo district: one device of every kind (and a Cayenne LPP node).
+/// `Config/devices.toml` registers exactly these; a test keeps them in step.
+public enum DemoDistrict {
+    public static let devices: [SimulatedDevice] = [
+        .init(devEUI: "a840410000000101", name: "aq-plaza-mayor", model: .elsysERSCO2, zone: "centro", longitude: "-3.7074", latitude: "40.4155"),
+        .init(devEUI: "a840410000000201", name: "bin-calle-sol-3", model: .milesightEM310, zone: "centro", longitude: "-3.7031", latitude: "40.4169"),
+        .init(devEUI: "a840410000000301", name: "spot-gran-via-12", model: .boschTPS110, zone: "gran-via", longitude: "-3.7058", latitude: "40.4200"),
+        .init(devEUI: "a840410000000401", name: "home-0042", model: .draginoLHT65, zone: "lavapies", longitude: "-3.7010", latitude: "40.4087"),
+        .init(devEUI: "a840410000000501", name: "lpp-retiro", model: .cayenne, zone: "retiro", longitude: "-3.6844", latitude: "40.4153"),
+    ]
+
+    /// The registry in the gateway's format (`devices.toml`).
+    public static func registryTOML(_ devices: [SimulatedDevice] = devices) -> String {
+        var text = "# Device registry for the simulator's demo district (written by `citygate-sim registry`).\n"
+        text += "# One [[device]] per sensor: id (DevEUI, lowercase hex), codec id, kind, zone, location.\n"
+        for device in devices {
+            text += """
+
+            [[device]]
+            id = "\(device.devEUI)"
+            name = "\(device.name)"
+            codec = "\(device.model.rawValue)"
+            kind = "\(device.model.kind.rawValue)"
+            zone = "\(device.zone)"
+            longitude = \(device.longitude)
+            latitude = \(device.latitude)
+
+            """
+        }
+        return text
+    }
+}

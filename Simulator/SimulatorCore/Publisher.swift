@@ -1,0 +1,107 @@
+import Foundation
+import MQTT
+import Readings
+
+/// Publishes simulated frames to a broker at a set rate, with the number of
+/// unacknowledged publishes capped (libmosquitto slows badly with an
+/// unbounded in-flight queue), and counts acknowledgements.
+public final class Publisher: @unchecked Sendable {
+    public struct Report: Sendable {
+        public var sent: Int
+        public var acknowledged: Int
+        public var errors: Int
+        public var seconds: Double
+        public var ratePerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
+    }
+
+    let client: MQTTClient
+    let qos: Int
+    let maxInFlight: Int
+    private let lock = NSLock()
+    private var acknowledged = 0
+
+    public init(host: String, port: Int, qos: Int, clientID: String, maxInFlight: Int = 200) throws {
+        self.qos = qos
+        self.maxInFlight = maxInFlight
+        client = try MQTTClient(options: MQTTOptions(host: host, port: port, clientID: clientID, cleanSession: true, maxInflight: maxInFlight))
+        client.onPublished = { [unowned self] _ in
+            lock.lock()
+            acknowledged += 1
+            lock.unlock()
+        }
+    }
+
+    var acknowledgedCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return acknowledged
+    }
+
+    public func connect(timeout: Duration) async throws -> Bool {
+        try client.start()
+        return await client.waitUntilConnected(timeout: timeout)
+    }
+
+    /// Publishes `count` messages made by `make(index)`, at `rate` per second
+    /// (0 = as fast as the in-flight cap allows). Waits up to `drainTimeout`
+    /// for the last acknowledgements. `progress` is called about once a second.
+    public func publish(count: Int, rate: Double, drainTimeout: Duration = .seconds(30),
+                        make: (Int) -> (topic: String, payload: [UInt8]),
+                        progress: ((Int, Int, Double) -> Void)? = nil) async -> Report {
+        let start = ContinuousClock.now
+        var errors = 0
+        var lastProgress = start
+        for index in 0..<count {
+            if rate > 0 {
+                let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
+                if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
+            }
+            while index - acknowledgedCount >= maxInFlight {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            let message = make(index)
+            do {
+                try client.publish(message.topic, payload: message.payload, qos: qos)
+            } catch {
+                errors += 1
+            }
+            if let progress, ContinuousClock.now - lastProgress > .seconds(1) {
+                lastProgress = ContinuousClock.now
+                progress(index + 1, acknowledgedCount, seconds(since: start))
+            }
+        }
+        let deadline = ContinuousClock.now + drainTimeout
+        while acknowledgedCount < count - errors && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return Report(sent: count - errors, acknowledged: acknowledgedCount, errors: errors, seconds: seconds(since: start))
+    }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    public func stop() { client.stop() }
+}
+
+/// The run's record of what was sent: one JSON line per frame with the
+/// canonical values encoded in it. Tests compute expected aggregates from it,
+/// independently of the gateway's tables.
+public enum Manifest {
+    public static func line(_ frame: SimulatedFrame) -> String {
+        JSONText.object([
+            ("device", .string(frame.device.devEUI)),
+            ("kind", .string(frame.device.model.kind.rawValue)),
+            ("fCnt", .integer(Int64(frame.fCnt))),
+            ("timeMs", .integer(frame.time)),
+            ("values", .array(frame.values.map { value in
+                .object([
+                    ("metric", .string(value.metric.name)),
+                    ("channel", value.channel.map { .integer(Int64($0)) } ?? .null),
+                    ("value", .integer(value.value)),
+                ])
+            })),
+        ]).serialized()
+    }
+}

@@ -1,0 +1,139 @@
+import Readings
+import TOML
+
+/// One problem in a config file: which file, which key, which line, and why.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var key: String
+    public var line: Int?
+    public var reason: String
+
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key.isEmpty ? "" : "\(key): ")\(reason)"
+    }
+}
+
+/// Every problem found while loading, so `check-config` can print them all
+/// at once instead of one per run.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Collects errors across readers (a class so nested readers share it).
+final class ConfigIssues {
+    var errors: [ConfigError] = []
+}
+
+/// Reads one TOML table strictly: typed getters that record a clear error
+/// for a wrong type or value, and `finish()` that reports every key nobody
+/// asked for (a typo must not be silently ignored).
+struct TableReader {
+    let table: TOMLTable
+    let path: String
+    let file: String
+    let issues: ConfigIssues
+    private var used: Set<String> = []
+
+    init(table: TOMLTable, path: String, file: String, issues: ConfigIssues) {
+        self.table = table
+        self.path = path
+        self.file = file
+        self.issues = issues
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func fail(_ key: String, _ reason: String) {
+        issues.errors.append(ConfigError(file: file, key: keyPath(key), line: table.entry(key)?.line ?? (table.line > 0 ? table.line : nil), reason: reason))
+    }
+
+    private mutating func raw(_ key: String) -> TOMLValue? {
+        used.insert(key)
+        return table[key]
+    }
+
+    mutating func string(_ key: String) -> String? {
+        guard let value = raw(key) else { return nil }
+        guard case let .string(text) = value else { fail(key, "expected a string, found \(value.typeName)"); return nil }
+        return text
+    }
+
+    mutating func string(_ key: String, oneOf allowed: [String]) -> String? {
+        guard let text = string(key) else { return nil }
+        guard allowed.contains(text) else {
+            fail(key, "'\(text)' is not one of \(allowed.map { "'\($0)'" }.joined(separator: ", "))")
+            return nil
+        }
+        return text
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+        guard let value = raw(key) else { return nil }
+        guard case let .integer(number) = value else { fail(key, "expected an integer, found \(value.typeName)"); return nil }
+        guard range.contains(number) else { fail(key, "\(number) is outside \(range.lowerBound)...\(range.upperBound)"); return nil }
+        return number
+    }
+
+    mutating func bool(_ key: String) -> Bool? {
+        guard let value = raw(key) else { return nil }
+        guard case let .bool(flag) = value else { fail(key, "expected true or false, found \(value.typeName)"); return nil }
+        return flag
+    }
+
+    /// A duration string (`10s`, `15m`, `1h`) within a range of milliseconds.
+    mutating func duration(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+        guard let text = string(key) else { return nil }
+        guard let millis = ConfigDuration.parseMillis(text) else {
+            fail(key, "'\(text)' is not a duration (use e.g. 500ms, 10s, 15m, 1h)")
+            return nil
+        }
+        guard range.contains(millis) else {
+            fail(key, "\(text) is outside \(range.lowerBound / 1000)s...\(range.upperBound / 1000)s")
+            return nil
+        }
+        return millis
+    }
+
+    /// A decimal number (integer or float in the file) as exact fixed point.
+    mutating func decimal(_ key: String, decimals: Int, in range: ClosedRange<Int64>) -> Int64? {
+        guard let value = raw(key) else { return nil }
+        let text: String
+        switch value {
+        case let .integer(number): text = String(number)
+        case let .float(literal): text = literal
+        default: fail(key, "expected a number, found \(value.typeName)"); return nil
+        }
+        guard let units = FixedPoint.parseDecimal(text, decimals: decimals) else {
+            fail(key, "'\(text)' is not a decimal with at most \(decimals) fractional digits")
+            return nil
+        }
+        guard range.contains(units) else { fail(key, "\(text) is out of range"); return nil }
+        return units
+    }
+
+    mutating func table(_ key: String) -> TableReader? {
+        guard let value = raw(key) else { return nil }
+        guard case let .table(inner) = value else { fail(key, "expected a table, found \(value.typeName)"); return nil }
+        return TableReader(table: inner, path: keyPath(key), file: file, issues: issues)
+    }
+
+    /// An array of tables (`[[hub]]`).
+    mutating func tables(_ key: String) -> [TableReader] {
+        guard let value = raw(key) else { return [] }
+        guard case let .array(items) = value else { fail(key, "expected [[\(keyPath(key))]] tables, found \(value.typeName)"); return [] }
+        var readers: [TableReader] = []
+        for (index, item) in items.enumerated() {
+            guard case let .table(inner) = item else { fail(key, "item \(index + 1) is a \(item.typeName), not a table"); continue }
+            readers.append(TableReader(table: inner, path: "\(keyPath(key))[\(index + 1)]", file: file, issues: issues))
+        }
+        return readers
+    }
+
+    /// Reports keys present in the file that nothing read.
+    func finish() {
+        for key in table.keys where !used.contains(key) {
+            fail(key, "unknown key")
+        }
+    }
+}

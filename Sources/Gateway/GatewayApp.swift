@@ -1,0 +1,139 @@
+import Aggregation
+import Codecs
+import Foundation
+import Hub
+import Logging
+import MQTT
+import Readings
+import ServiceLifecycle
+import Store
+
+/// Command-line overrides: flags win over the config file.
+public struct GatewayOverrides: Sendable {
+    public var broker: String?
+    public var database: String?
+    public var httpListen: String?
+    public var logLevel: String?
+    /// Replaces every window length (a demo or a test wants seconds, not hours).
+    public var windowMillis: Int64?
+    /// Extra hubs: (kind, url).
+    public var hubs: [(GatewayConfig.HubKind, String)] = []
+
+    public init() {}
+
+    /// Applies the overrides; returns the errors for values that do not parse.
+    public func apply(to config: inout GatewayConfig) -> [String] {
+        var errors: [String] = []
+        if let broker {
+            if let (host, port) = MQTTOptions.parseURL(broker) { config.brokerHost = host; config.brokerPort = port }
+            else { errors.append("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
+        }
+        if let database { config.databasePath = database }
+        if let httpListen {
+            if httpListen.isEmpty || GatewayConfig.parseListen(httpListen) != nil { config.httpListen = httpListen.isEmpty ? nil : httpListen }
+            else { errors.append("--http-listen: '\(httpListen)' is not HOST:PORT") }
+        }
+        if let logLevel {
+            if LogLevelName.all.contains(logLevel) { config.logLevel = logLevel } else { errors.append("--log-level: '\(logLevel)' is not one of \(LogLevelName.all.joined(separator: ", "))") }
+        }
+        if let windowMillis {
+            for kind in SensorKind.allCases { config.windows[kind] = windowMillis }
+            // Grace scales with the window: a 10 s demo window should not wait a minute.
+            config.graceMillis = min(config.graceMillis, max(windowMillis / 5, 200))
+        }
+        for (kind, url) in hubs {
+            var name = kind.rawValue
+            var suffix = 2
+            while config.hubs.contains(where: { $0.name == name }) { name = "\(kind.rawValue)-\(suffix)"; suffix += 1 }
+            config.hubs.append(.init(name: name, kind: kind, url: url, isPrivate: false, batchSize: 500, timeoutSeconds: 10))
+        }
+        return errors
+    }
+}
+
+/// SQLite-backed memory of the ids a hub gave us.
+struct StoreReferences: HubReferenceStore {
+    let store: GatewayStore
+    func reference(hub: String, key: String) -> String? { try? store.hubRef(hub: hub, key: key) }
+    func remember(hub: String, key: String, reference: String) { try? store.setHubRef(hub: hub, key: key, ref: reference) }
+}
+
+/// The wiring: reads like the data-flow picture in DESIGN.md.
+///
+///     MQTT ─▶ Ingest ─▶ (SQLite) ─▶ Processing ─▶ (SQLite) ─▶ Aggregation ─▶ Delivery per hub
+///
+/// Start-up order: database, broker connection and subscription, then the
+/// HTTP listener. Shutdown (SIGTERM/SIGINT) runs in reverse: ingest stops
+/// taking uplinks, processing drains, delivery flushes, the listener closes.
+public enum GatewayApp {
+    public static let version = "0.1.0"
+
+    public static func run(config: GatewayConfig, logger: Logger) async throws {
+        logger.info("citygate starting", metadata: [
+            "version": "\(version)", "config": "\(config.configPath)", "broker": "\(config.brokerHost):\(config.brokerPort)",
+            "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
+            "devices": "\(config.registry.count)",
+        ])
+        let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous)
+        let metrics = GatewayMetrics()
+        let hubs: [any Hub] = config.effectiveHubs.map { hub in
+            switch hub.kind {
+            case .file:
+                return FileHub(name: hub.name, directory: hub.url, isPrivate: hub.isPrivate)
+            case .sensorthings:
+                return SensorThingsHub(name: hub.name, serviceRoot: hub.url, isPrivate: hub.isPrivate, references: StoreReferences(store: store),
+                                       gatewayID: config.gatewayID, client: HTTPClient(timeoutSeconds: Double(hub.timeoutSeconds)))
+            }
+        }
+        metrics.prepare(hubs: hubs.map(\.name))
+
+        let processorWake = WakeSignal()
+        let options = MQTTOptions(host: config.brokerHost, port: config.brokerPort, clientID: config.clientID,
+                                  cleanSession: config.cleanSession, keepAliveSeconds: config.keepAliveSeconds,
+                                  username: config.username, password: try readPassword(config))
+        let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
+                                       store: store, metrics: metrics, processorWake: processorWake, logger: logger)
+        let processing = ProcessingService(store: store, pipeline: UplinkPipeline(config: config), metrics: metrics,
+                                           wake: processorWake, logger: logger)
+        let deliveryWakes = hubs.map { _ in WakeSignal() }
+        let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
+            DeliveryService(hub: hub, store: store, registry: config.registry,
+                            batchSize: config.effectiveHubs.first { $0.name == hub.name }?.batchSize ?? 500,
+                            metrics: metrics, wake: wake, logger: logger)
+        }
+        let shortestWindow = config.windows.values.min() ?? 60_000
+        let aggregation = AggregationService(
+            store: store, registry: config.registry, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
+            tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
+
+        // Connect and subscribe before anyone can see the HTTP endpoint answer.
+        _ = try await ingest.connect(timeout: .seconds(10))
+        var services: [any Service] = []
+        if let listen = config.httpListen, let (host, port) = GatewayConfig.parseListen(listen) {
+            let http = HTTPEndpointService(host: host, port: port, metrics: metrics, health: { [ingest] in
+                ingest.isConnected ? (true, "ready: broker connected") : (false, "not ready: broker not connected")
+            }, logger: logger)
+            try http.open()
+            services.append(http)
+        }
+        // Shutdown runs in reverse order of this list.
+        services += deliveries as [any Service]
+        services += [aggregation, processing, ingest] as [any Service]
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger))
+        try await group.run()
+        logger.info("citygate stopped", metadata: ["database": "\(config.databasePath)"])
+    }
+
+    static func readPassword(_ config: GatewayConfig) throws -> String? {
+        guard let file = config.passwordFile else { return nil }
+        do {
+            return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ConfigErrors(errors: [ConfigError(file: config.configPath, key: "mqtt.password_file", line: nil, reason: "cannot read \(file)")])
+        }
+    }
+}

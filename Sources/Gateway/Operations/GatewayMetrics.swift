@@ -1,0 +1,79 @@
+import Foundation
+import Prometheus
+
+/// The gateway's Prometheus metrics. Names are part of the operator
+/// interface: labels may be added, names never change.
+public final class GatewayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    /// Every MQTT message received, duplicates included.
+    public let uplinksReceived: Counter
+    public let readingsStored: Counter
+    /// Committed raw uplinks (distinct messages).
+    public let uplinksCommitted: Counter
+    public let sentinels: Counter
+    public let clockSkewed: Counter
+    public let mqttConnected: Gauge
+    public let mqttConnects: Counter
+    public let uplinksPending: Gauge
+    public let ingestErrors: Counter
+
+    public init() {
+        uplinksReceived = registry.makeCounter(name: "citygate_uplinks_received_total", help: "MQTT messages received, duplicates included")
+        uplinksCommitted = registry.makeCounter(name: "citygate_uplinks_committed_total", help: "Distinct raw uplinks committed to the store")
+        readingsStored = registry.makeCounter(name: "citygate_readings_stored_total", help: "Readings written to the store")
+        sentinels = registry.makeCounter(name: "citygate_sentinel_values_total", help: "Sentinel values (no probe, sensor error) that yielded no reading")
+        clockSkewed = registry.makeCounter(name: "citygate_clock_skewed_uplinks_total", help: "Uplinks whose network time was too far off; receive time used")
+        mqttConnected = registry.makeGauge(name: "citygate_mqtt_connected", help: "1 while connected to the broker")
+        mqttConnects = registry.makeCounter(name: "citygate_mqtt_connects_total", help: "Successful broker connections (1 + reconnects)")
+        uplinksPending = registry.makeGauge(name: "citygate_uplinks_pending", help: "Committed uplinks not yet decoded")
+        ingestErrors = registry.makeCounter(name: "citygate_ingest_errors_total", help: "Messages that could not be committed (not acknowledged to the broker)")
+    }
+
+    public func quarantined(reason: String) -> Counter {
+        registry.makeCounter(name: "citygate_uplinks_quarantined_total", labels: [("reason", reason)], help: "Uplinks quarantined, by reason")
+    }
+
+    /// `stage`: `redelivery` (same MQTT message again) or `frame` (another copy of a LoRaWAN frame).
+    public func duplicates(stage: String) -> Counter {
+        registry.makeCounter(name: "citygate_uplinks_duplicate_total", labels: [("stage", stage)], help: "Duplicate uplinks dropped and counted")
+    }
+
+    public func events(type: String) -> Counter {
+        registry.makeCounter(name: "citygate_network_events_total", labels: [("type", type)], help: "Network-server events that are not uplinks (join, status, log, ...)")
+    }
+
+    public func forwarded(hub: String) -> Counter {
+        registry.makeCounter(name: "citygate_aggregates_forwarded_total", labels: [("hub", hub)], help: "Aggregates the hub acknowledged")
+    }
+
+    public func deliveryErrors(hub: String, kind: String) -> Counter {
+        registry.makeCounter(name: "citygate_delivery_errors_total", labels: [("hub", hub), ("kind", kind)], help: "Failed deliveries (retry or rejected)")
+    }
+
+    public func backlog(hub: String) -> Gauge {
+        registry.makeGauge(name: "citygate_hub_backlog", labels: [("hub", hub)], help: "Aggregates waiting for the hub")
+    }
+
+    public func suppressed(reason: String) -> Counter {
+        registry.makeCounter(name: "citygate_aggregates_suppressed_total", labels: [("reason", reason)], help: "Aggregates withheld from public hubs")
+    }
+
+    public func aggregatesClosed() -> Counter {
+        registry.makeCounter(name: "citygate_aggregates_closed_total", help: "Windows closed and aggregated (revisions included)")
+    }
+
+    /// Creates the labelled series that should read 0 before anything happens.
+    public func prepare(hubs: [String]) {
+        for hub in hubs {
+            _ = forwarded(hub: hub)
+            _ = backlog(hub: hub)
+        }
+        _ = duplicates(stage: "redelivery")
+        _ = duplicates(stage: "frame")
+        _ = quarantined(reason: "malformed_json")
+        _ = aggregatesClosed()
+    }
+
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

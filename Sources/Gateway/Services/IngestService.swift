@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import MQTT
+import Readings
+import ServiceLifecycle
+import Store
+
+/// MQTT → raw uplink rows. The message callback's only job is to commit the
+/// raw bytes, topic and arrival time (with the redelivery check) before it
+/// returns, because libmosquitto sends the QoS 1 PUBACK once it returns.
+/// Everything else happens later, on the processing service.
+final class IngestService: Service, @unchecked Sendable {
+    let client: MQTTClient
+    let store: GatewayStore
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let processorWake: WakeSignal
+    let subscriptions: [(String, Int)]
+    let broker: String
+    private let lock = NSLock()
+    private var hasConnected = false
+    private var hasSubscribed = false
+    private var failedConnects = 0
+
+    init(options: MQTTOptions, subscriptions: [(String, Int)], store: GatewayStore, metrics: GatewayMetrics,
+         processorWake: WakeSignal, logger: Logger) throws {
+        client = try MQTTClient(options: options)
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.processorWake = processorWake
+        self.subscriptions = subscriptions
+        broker = "\(options.host):\(options.port)"
+        let duplicates = metrics.duplicates(stage: "redelivery")
+        client.onMessage = { [unowned self] topic, payload, _ in
+            let received = GatewayClock.now()
+            metrics.uplinksReceived.increment()
+            do {
+                switch try store.commitUplink(topic: topic, message: Array(payload), receivedAt: received) {
+                case .stored:
+                    metrics.uplinksCommitted.increment()
+                    processorWake.wake()
+                case let .duplicate(of: original):
+                    duplicates.increment()
+                    logger.debug("duplicate MQTT message dropped", metadata: ["uplink": "\(original)", "topic": "\(topic)"])
+                }
+            } catch {
+                // Not committed: the PUBACK still leaves (libmosquitto gives no
+                // way to withhold it), so this is loud and counted.
+                metrics.ingestErrors.increment()
+                logger.error("could not commit uplink", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            }
+        }
+        client.onConnect = { [unowned self] rc in connected(rc) }
+        client.onSubscribed = { [unowned self] in subscribed() }
+        client.onDisconnect = { [unowned self] rc in
+            metrics.mqttConnected.set(Int64(0))
+            if rc != 0 { logger.warning("broker connection lost, reconnecting", metadata: ["broker": "\(broker)", "rc": "\(rc)"]) }
+        }
+        for (topic, qos) in subscriptions { client.subscribe(topic, qos: qos) }
+    }
+
+    private func connected(_ rc: Int32) {
+        lock.lock()
+        if rc == 0 {
+            let first = !hasConnected
+            hasConnected = true
+            let failures = failedConnects
+            failedConnects = 0
+            lock.unlock()
+            metrics.mqttConnected.set(Int64(1))
+            metrics.mqttConnects.increment()
+            logger.info(first ? "connected to broker" : "reconnected to broker",
+                        metadata: ["broker": "\(broker)", "failed_attempts": "\(failures)"])
+        } else {
+            failedConnects += 1
+            let count = failedConnects
+            lock.unlock()
+            // The first refusal is logged; after that, one line per 10 tries.
+            if count == 1 || count % 10 == 0 {
+                logger.warning("broker refused connection", metadata: ["broker": "\(broker)", "rc": "\(rc)", "attempts": "\(count)"])
+            }
+        }
+    }
+
+    private func subscribed() {
+        lock.lock()
+        hasSubscribed = true
+        lock.unlock()
+        logger.info("subscribed", metadata: ["topics": "\(subscriptions.map(\.0).joined(separator: ","))"])
+    }
+
+    /// Connects and returns once subscribed, or after `timeout` (a broker
+    /// that is down at boot is waited out in the background).
+    func connect(timeout: Duration) async throws -> Bool {
+        try client.start()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if isSubscribed { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        logger.warning("broker not reachable yet, retrying in the background", metadata: ["broker": "\(broker)"])
+        return isSubscribed
+    }
+
+    var isSubscribed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return hasSubscribed
+    }
+
+    var isConnected: Bool { client.isConnected }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        // Stop taking uplinks first: nothing new is acknowledged after this.
+        client.stop()
+        logger.info("stopped taking uplinks", metadata: ["broker": "\(broker)"])
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import Readings
+import ServiceLifecycle
+import Store
+
+/// Raw uplink rows → readings, quarantine rows, duplicate frames, events.
+/// Works in batches off the committed rows, so a crash or a codec fix can
+/// replay them; at shutdown it drains what ingest committed.
+final class ProcessingService: Service, @unchecked Sendable {
+    let store: GatewayStore
+    let pipeline: UplinkPipeline
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let wake: WakeSignal
+    let batchSize: Int
+
+    init(store: GatewayStore, pipeline: UplinkPipeline, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 500) {
+        self.store = store
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.wake = wake
+        self.logger = logger
+        self.batchSize = batchSize
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully {
+                if (try? processBatch()) ?? 0 < batchSize {
+                    await wake.wait(timeout: .milliseconds(500))
+                }
+            }
+        } onGracefulShutdown: { [wake] in
+            wake.wake()
+        }
+        // Ingest has stopped before this service is asked to: drain the rest.
+        while let processed = try? processBatch(), processed > 0 {}
+    }
+
+    /// Processes one batch; returns how many uplinks it handled.
+    @discardableResult
+    func processBatch() throws -> Int {
+        let batch: [RawUplink]
+        do {
+            batch = try store.pendingUplinks(limit: batchSize)
+        } catch {
+            logger.error("cannot read pending uplinks", metadata: ["error": "\(error)"])
+            throw error
+        }
+        guard !batch.isEmpty else {
+            metrics.uplinksPending.set(Int64(0))
+            return 0
+        }
+        var results: [ProcessedUplink] = []
+        results.reserveCapacity(batch.count)
+        var diagnostics: [Int64: UplinkPipeline.Diagnostics] = [:]
+        for raw in batch {
+            let (outcome, diagnostic) = pipeline.process(raw)
+            results.append(ProcessedUplink(uplinkID: raw.id, outcome: outcome))
+            diagnostics[raw.id] = diagnostic
+        }
+        let summary: RecordSummary
+        do {
+            summary = try store.record(results, now: GatewayClock.now())
+        } catch {
+            logger.error("cannot record decoded uplinks; will retry", metadata: ["error": "\(error)", "uplinks": "\(batch.count)"])
+            throw error
+        }
+        report(results, diagnostics, summary)
+        return batch.count
+    }
+
+    private func report(_ results: [ProcessedUplink], _ diagnostics: [Int64: UplinkPipeline.Diagnostics], _ summary: RecordSummary) {
+        metrics.readingsStored.increment(by: Int64(summary.readingsStored))
+        if !summary.duplicateFrames.isEmpty {
+            metrics.duplicates(stage: "frame").increment(by: Int64(summary.duplicateFrames.count))
+        }
+        let duplicates = Set(summary.duplicateFrames)
+        for result in results {
+            let id = result.uplinkID
+            let diagnostic = diagnostics[id]
+            if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
+            if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
+            var fields: Logger.Metadata = ["uplink": "\(id)"]
+            if let dedup = diagnostic?.deduplicationID { fields["dedup_id"] = "\(dedup)" }
+            switch result.outcome {
+            case let .decoded(facts, readings):
+                fields["device"] = "\(facts.device)"
+                if duplicates.contains(id) {
+                    logger.debug("duplicate frame dropped", metadata: fields.merging(["fcnt": "\(facts.fCnt.map(String.init) ?? "-")"]) { a, _ in a })
+                } else {
+                    if let notes = diagnostic?.notes, !notes.isEmpty {
+                        fields["notes"] = "\(notes.joined(separator: "; "))"
+                    }
+                    logger.debug("uplink decoded", metadata: fields.merging(["readings": "\(readings.count)"]) { a, _ in a })
+                }
+            case let .quarantined(device, _, category, reason):
+                metrics.quarantined(reason: category).increment()
+                if let device { fields["device"] = "\(device)" }
+                fields["reason"] = "\(category)"
+                fields["detail"] = "\(reason)"
+                logger.warning("uplink quarantined", metadata: fields)
+            case let .event(type, device):
+                metrics.events(type: type).increment()
+                logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })
+            case let .ignored(facts, reason):
+                logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Codecs
+import Foundation
+import Gateway
+import Logging
+import Readings
+import Store
+
+@main
+struct CityGate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "citygate",
+        abstract: "Edge gateway: LoRaWAN/NB-IoT uplinks from MQTT → fixed-point readings in SQLite → windowed aggregates to an open-data hub.",
+        version: GatewayApp.version,
+        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self])
+}
+
+/// EX_CONFIG from sysexits.h: systemd's RestartPreventExitStatus=78 keeps a
+/// bad config from restart-looping.
+let exitConfig: Int32 = 78
+
+func loadConfig(_ path: String) throws -> GatewayConfig {
+    do {
+        return try GatewayConfig.load(path: path)
+    } catch let errors as ConfigErrors {
+        for error in errors.errors { FileHandle.standardError.write(Data("config error: \(error)\n".utf8)) }
+        throw ExitCode(exitConfig)
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway until SIGTERM or SIGINT.")
+
+    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
+    @Option(help: "Broker URL, mqtt://HOST:PORT (overrides [mqtt] broker).") var broker: String?
+    @Option(help: "SQLite database path (overrides [gateway] database).") var database: String?
+    @Option(name: .customLong("http-listen"), help: "HOST:PORT for /metrics and /health; empty to disable.") var httpListen: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+    @Option(help: "Override every window length, e.g. 10s (grace scales with it).") var window: String?
+    @Option(help: "Add a hub, KIND=URL with KIND sensorthings or file (repeatable).") var hub: [String] = []
+
+    func run() async throws {
+        var settings = try loadConfig(config)
+        var overrides = GatewayOverrides()
+        overrides.broker = broker
+        overrides.database = database
+        overrides.httpListen = httpListen
+        overrides.logLevel = logLevel
+        var errors: [String] = []
+        if let window {
+            if let millis = ConfigDuration.parseMillis(window), millis >= 100 { overrides.windowMillis = millis }
+            else { errors.append("--window: '\(window)' is not a duration of at least 100ms") }
+        }
+        for item in hub {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2, let kind = GatewayConfig.HubKind(rawValue: parts[0]), !parts[1].isEmpty {
+                overrides.hubs.append((kind, parts[1]))
+            } else {
+                errors.append("--hub: '\(item)' is not KIND=URL with KIND one of \(GatewayConfig.HubKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        errors += overrides.apply(to: &settings)
+        if !errors.isEmpty {
+            for error in errors { FileHandle.standardError.write(Data("config error: \(error)\n".utf8)) }
+            throw ExitCode(exitConfig)
+        }
+        LineLogHandler.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info)
+        let logger = Logger(label: "citygate")
+        do {
+            try await GatewayApp.run(config: settings, logger: logger)
+        } catch let error as ConfigErrors {
+            for item in error.errors { logger.critical("config error", metadata: ["error": "\(item)"]) }
+            throw ExitCode(exitConfig)
+        } catch {
+            logger.critical("citygate failed", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the config and device registry; print every error; exit 78 if any.")
+
+    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
+
+    func run() throws {
+        let settings = try loadConfig(config)
+        print("ok: \(config): \(settings.registry.count) devices, \(settings.subscriptions.count) subscriptions, hubs: \(settings.effectiveHubs.map(\.name).joined(separator: ", "))")
+    }
+}
+
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Decode one payload and print the readings as JSON.")
+
+    @Option(help: "Codec id (e.g. elsys, milesight:em310-udl, cayenne-lpp).") var codec: String
+    @Option(help: "LoRaWAN fPort.") var fport: Int?
+    @Argument(help: "Payload as hex.") var hex: String
+
+    func run() throws {
+        guard let decoder = CodecCatalog.builtIn.codec(codec) else {
+            FileHandle.standardError.write(Data("unknown codec '\(codec)'; known: \(CodecCatalog.builtIn.ids.joined(separator: ", "))\n".utf8))
+            throw ExitCode.failure
+        }
+        guard let bytes = Hex.decode(hex) else {
+            FileHandle.standardError.write(Data("'\(hex)' is not hex\n".utf8))
+            throw ExitCode.failure
+        }
+        do {
+            let result = try decoder.decode(bytes, fPort: fport)
+            let readings = result.values.map { value -> JSONText in
+                var members: [(String, JSONText)] = [("metric", .string(value.metric.name))]
+                if let channel = value.channel { members.append(("channel", .integer(Int64(channel)))) }
+                members += [("value", .string(value.decimalText)), ("unit", .string(value.metric.unitCode))]
+                if let time = value.time { members.append(("time", .string(RFC3339.format(time)))) }
+                return .object(members)
+            }
+            print(JSONText.object([("readings", .array(readings)), ("notes", .array(result.notes.map { .string($0) }))]).serialized())
+        } catch {
+            FileHandle.standardError.write(Data("cannot decode: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the database (read-only, safe while the daemon runs) and print its figures.")
+
+    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
+    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let path: String
+        if let database { path = database } else { path = try loadConfig(config).databasePath }
+        let statistics: StoreStatistics
+        do {
+            statistics = try GatewayStore(readOnlyPath: path).statistics()
+        } catch {
+            FileHandle.standardError.write(Data("cannot read \(path): \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        if json {
+            let hubs = statistics.hubs.keys.sorted().map { name -> (String, JSONText) in
+                let hub = statistics.hubs[name]!
+                return (name, .object([
+                    ("backlog", .integer(hub.backlog)), ("delivered", .integer(hub.delivered)), ("dead_lettered", .integer(hub.deadLettered)),
+                    ("oldest_undelivered", hub.oldestUndelivered.map { .string(RFC3339.format($0)) } ?? .null),
+                ]))
+            }
+            print(JSONText.object([
+                ("database", .string(path)),
+                ("uplinks_stored", .integer(statistics.uplinksStored)),
+                ("uplinks_pending", .integer(statistics.uplinksPending)),
+                ("readings_stored", .integer(statistics.readingsStored)),
+                ("duplicates", .integer(statistics.duplicates)),
+                ("quarantined", .integer(statistics.quarantined)),
+                ("aggregates", .integer(statistics.aggregates)),
+                ("hubs", .object(hubs)),
+            ]).serialized())
+        } else {
+            print("database      \(path)")
+            print("uplinks       \(statistics.uplinksStored) stored, \(statistics.uplinksPending) pending")
+            print("readings      \(statistics.readingsStored)")
+            print("duplicates    \(statistics.duplicates)")
+            print("quarantined   \(statistics.quarantined)")
+            print("aggregates    \(statistics.aggregates)")
+            for (name, hub) in statistics.hubs.sorted(by: { $0.key < $1.key }) {
+                print("hub \(name): \(hub.delivered) delivered, \(hub.backlog) backlog, \(hub.deadLettered) dead-lettered, oldest undelivered \(hub.oldestUndelivered.map(RFC3339.format) ?? "-")")
+            }
+        }
+    }
+}
+
+enum Hex {
+    static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.filter { !$0.isWhitespace }.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 65...70: return c - 55
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
+}
