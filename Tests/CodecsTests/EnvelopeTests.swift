@@ -1,0 +1,91 @@
+import Codecs
+import Foundation
+import Readings
+import Testing
+
+@Suite struct EnvelopeTests {
+    static func fixture(_ path: String) throws -> [UInt8] {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/envelopes/\(path)", withExtension: nil))
+        return Array(try Data(contentsOf: url))
+    }
+
+    @Test func chirpStackDocsExample() throws {
+        let event = try ChirpStackEnvelope().parse(topic: "application/x/device/0101010101010101/event/up",
+                                                   message: Self.fixture("chirpstack_v4/up_docs_example.json"))
+        guard case let .uplink(uplink) = event else { Issue.record("not an uplink"); return }
+        #expect(uplink.device == "0101010101010101")
+        #expect(uplink.fPort == 1)
+        #expect(uplink.fCnt == nil)  // the docs example has none
+        #expect(uplink.payload == [0xAA])
+        #expect(uplink.networkTime == 1_658_136_855_775)
+    }
+
+    @Test func chirpStackRealCaptures() throws {
+        let twoGateways = try ChirpStackEnvelope().parse(topic: "application/a/device/ffffff200000b703/event/up",
+                                                         message: Self.fixture("chirpstack_v4/up_real_capture_cn470_2gateways_vendor_rawData.json"))
+        guard case let .uplink(uplink) = twoGateways else { Issue.record("not an uplink"); return }
+        #expect(uplink.fCnt == 18230 && uplink.fPort == 210 && uplink.gatewayCount == 2)
+        let gps = try ChirpStackEnvelope().parse(topic: "application/a/device/ac1f09fffe1acbd5/event/up",
+                                                 message: Self.fixture("chirpstack_v4/up_real_capture_eu868_gps_gateway.KEYS_REORDERED_BY_POSTGRES_JSONB.json"))
+        guard case let .uplink(second) = gps else { Issue.record("not an uplink"); return }
+        #expect(second.device == "ac1f09fffe1acbd5" && second.fCnt == 1 && second.fPort == 2)
+    }
+
+    @Test func chirpStackOtherEventsAreRecognised() throws {
+        for type in ["join", "status", "log", "ack", "txack", "location"] {
+            let event = try ChirpStackEnvelope().parse(topic: "application/a/device/0101010101010101/event/\(type)",
+                                                       message: Self.fixture("chirpstack_v4/\(type)_docs_example.json"))
+            guard case let .event(parsedType, _) = event else { Issue.record("\(type) not recognised"); continue }
+            #expect(parsedType == type)
+        }
+    }
+
+    @Test func chirpStackBadInput() {
+        let parser = ChirpStackEnvelope()
+        let topic = "application/a/device/0101010101010101/event/up"
+        #expect(throws: EnvelopeError.self) { try parser.parse(topic: topic, message: Array("{not json".utf8)) }
+        #expect(throws: EnvelopeError.missingField("deviceInfo.devEui")) { try parser.parse(topic: "up", message: Array("{}".utf8)) }
+        #expect(throws: EnvelopeError.self) {
+            try parser.parse(topic: topic, message: Array(#"{"deviceInfo":{"devEui":"0101010101010101"},"data":"!!!"}"#.utf8))
+        }
+        #expect(throws: EnvelopeError.self) {
+            try parser.parse(topic: "application/a/device/0202020202020202/event/up", message: Array(#"{"deviceInfo":{"devEui":"0101010101010101"}}"#.utf8))
+        }
+        #expect(throws: EnvelopeError.self) {
+            try parser.parse(topic: topic, message: Array(#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":-1}"#.utf8))
+        }
+        // Protobuf (json=false) bytes are not JSON.
+        #expect(throws: EnvelopeError.self) { try parser.parse(topic: topic, message: [0x0A, 0x24, 0x00, 0xFF]) }
+    }
+
+    @Test func ttsExamples() throws {
+        let docs = try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev1/up", message: Self.fixture("tts_v3/up_mqtt_docs_example.json"))
+        guard case let .uplink(uplink) = docs else { Issue.record("not an uplink"); return }
+        #expect(uplink.device == "4200000000000000")
+        #expect(uplink.fCnt == 0)  // absent means zero in TTS
+        #expect(uplink.fPort == 15)
+        let formatter = try TTSEnvelope().parse(topic: "v3/app/devices/foo-device/up", message: Self.fixture("tts_v3/up_formatter_unit_test.json"))
+        guard case let .uplink(second) = formatter else { Issue.record("not an uplink"); return }
+        #expect(second.fCnt == 42 && second.payload == [1, 2, 3])
+    }
+
+    @Test func ttsInvalidDocsExampleIsAClearReason() throws {
+        let message = try Self.fixture("tts_v3/up_data_formats_docs_example.VERBATIM_INVALID_JSON.txt")
+        do {
+            _ = try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev1/up", message: message)
+            Issue.record("invalid JSON parsed")
+        } catch {
+            #expect(error.category == "malformed_json")
+        }
+    }
+
+    @Test func randomMessagesNeverTrap() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = [#"{"deviceInfo":{"devEui":"#, #""0101010101010101"}"#, #","fCnt":"#, "4294967296", "-1", #","data":"#, #""AQID""#, "}", "[", "null", ","]
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            _ = try? ChirpStackEnvelope().parse(topic: "application/a/device/0101010101010101/event/up", message: Array(text.utf8))
+            _ = try? TTSEnvelope().parse(topic: "v3/a/devices/d/up", message: Array(text.utf8))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Readings
+import Testing
+
+@Suite struct FixedPointTests {
+    @Test func scalesExactlyAndRoundsHalfAwayFromZero() {
+        #expect(FixedPoint.scale(226, by: 10, over: 1) == 2260)      // Elsys 22.6 °C → 0.01 °C
+        #expect(FixedPoint.scale(101, by: 1, over: 10) == 10)        // 10.1 → 10
+        #expect(FixedPoint.scale(105, by: 1, over: 10) == 11)        // 10.5 → 11
+        #expect(FixedPoint.scale(-105, by: 1, over: 10) == -11)      // −10.5 → −11
+        #expect(FixedPoint.scale(-104, by: 1, over: 10) == -10)
+        #expect(FixedPoint.divideRounded(Int64(7), by: -2) == -4)
+        #expect(FixedPoint.divideRounded(Int128(5), by: Int128(2)) == 3)
+    }
+
+    @Test func reportsOverflowInsteadOfTrapping() {
+        #expect(FixedPoint.scale(Int64.max, by: 10, over: 1) == nil)
+        #expect(FixedPoint.scale(Int64.min, by: -1, over: 1) == nil)
+        #expect(FixedPoint.divideRounded(Int64.min, by: -1) == nil)
+        #expect(FixedPoint.divideRounded(Int64(1), by: 0) == nil)
+    }
+
+    @Test func formatsExactDecimals() {
+        #expect(FixedPoint.decimalString(2135, decimals: 2) == "21.35")
+        #expect(FixedPoint.decimalString(-5, decimals: 2) == "-0.05")
+        #expect(FixedPoint.decimalString(776, decimals: 0) == "776")
+        #expect(FixedPoint.decimalString(100_470, decimals: 2) == "1004.70")
+        #expect(FixedPoint.decimalString(Int64.min, decimals: 2) == "-92233720368547758.08")
+    }
+
+    @Test func parsesDecimalsStrictly() {
+        #expect(FixedPoint.parseDecimal("21.35", decimals: 2) == 2135)
+        #expect(FixedPoint.parseDecimal("-3.7074", decimals: 7) == -37_074_000)
+        #expect(FixedPoint.parseDecimal("40", decimals: 2) == 4000)
+        #expect(FixedPoint.parseDecimal("1.234", decimals: 2) == nil)
+        #expect(FixedPoint.parseDecimal("1e3", decimals: 2) == nil)
+        #expect(FixedPoint.parseDecimal("", decimals: 2) == nil)
+        #expect(FixedPoint.parseDecimal("99999999999999999999", decimals: 0) == nil)
+    }
+
+    @Test func rfc3339RoundTrips() {
+        #expect(RFC3339.parseMillis("2022-07-18T09:34:15.775023242+00:00") == 1_658_136_855_775)
+        #expect(RFC3339.parseMillis("2020-09-25T13:46:52.433197574Z") == 1_601_041_612_433)
+        #expect(RFC3339.parseMillis("2026-11-20T10:15:00+01:00") == RFC3339.parseMillis("2026-11-20T09:15:00Z"))
+        #expect(RFC3339.format(1_658_136_855_775) == "2022-07-18T09:34:15.775Z")
+        #expect(RFC3339.format(0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.parseMillis("2022-13-18T09:34:15Z") == nil)
+        #expect(RFC3339.parseMillis("yesterday") == nil)
+        #expect(RFC3339.parseMillis("2022-07-18T09:34:15") == nil)
+    }
+
+    @Test func jsonKeepsExactNumbers() {
+        let body = JSONText.object([("mean", .decimal(2135, decimals: 2)), ("name", .string("a\"b\n"))])
+        #expect(body.serialized() == #"{"mean":21.35,"name":"a\"b\n"}"#)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Readings
+import Store
+import Testing
+
+@Suite struct GatewayStoreTests {
+    static func temporaryStore() throws -> (GatewayStore, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
+        let path = directory + "/test.sqlite"
+        return (try GatewayStore(path: path), directory)
+    }
+
+    static func facts(_ device: String, _ fCnt: UInt32?) -> FrameFacts {
+        FrameFacts(envelope: "chirpstack", device: device, fCnt: fCnt, fPort: 1, networkTime: nil)
+    }
+
+    @Test func migratesAnEmptyFileAndReopens() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(store.schemaVersion == 1)
+        let again = try GatewayStore(path: store.path)
+        #expect(again.schemaVersion == 1)
+    }
+
+    @Test func aRedeliveryIsADuplicateNotASecondRow() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try store.commitUplink(topic: "t/1", message: [1, 2, 3], receivedAt: 1_000)
+        let second = try store.commitUplink(topic: "t/1", message: [1, 2, 3], receivedAt: 2_000)
+        let other = try store.commitUplink(topic: "t/2", message: [1, 2, 3], receivedAt: 2_000)
+        guard case let .stored(id) = first else { Issue.record("first not stored"); return }
+        #expect(second == .duplicate(of: id))
+        #expect(other != second)
+        let statistics = try store.statistics()
+        #expect(statistics.uplinksStored == 2 && statistics.duplicates == 1 && statistics.uplinksPending == 2)
+    }
+
+    @Test func frameCopiesAreDuplicatesUntilTheSessionRestarts() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var ids: [Int64] = []
+        for index in 0..<5 {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [UInt8(index)], receivedAt: 1_000) else { return }
+            ids.append(id)
+        }
+        // fCnt 50, a second copy of 50, 51, then a reset to 0 (battery swap), then 0 again.
+        let outcomes: [(Int64, UInt32)] = [(ids[0], 50), (ids[1], 50), (ids[2], 51), (ids[3], 0), (ids[4], 0)]
+        let summary = try store.record(outcomes.map { ProcessedUplink(uplinkID: $0.0, outcome: .decoded(Self.facts("d1", $0.1), [])) }, now: 2_000)
+        #expect(summary.duplicateFrames == [ids[1], ids[4]])
+    }
+
+    @Test func quarantineKeepsBytesAndReason() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard case let .stored(id) = try store.commitUplink(topic: "t", message: [0xDE, 0xAD], receivedAt: 1) else { return }
+        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: nil, facts: nil, category: "malformed_json", reason: "malformed JSON: x"))], now: 2)
+        let rows = try store.quarantineRows()
+        #expect(rows.count == 1 && rows[0].uplinkID == id && rows[0].message == [0xDE, 0xAD] && rows[0].category == "malformed_json")
+        #expect(try store.pendingUplinks(limit: 10).isEmpty)
+    }
+
+    @Test func windowsCloseAggregateAndReopenAsRevisions() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func addReading(_ index: UInt8, value: Int64, time: EpochMillis) throws {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [index], receivedAt: time) else { return }
+            let reading = Reading(uplinkID: id, device: "d1", metric: .temperature, channel: nil, time: time, value: value)
+            _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(Self.facts("d1", UInt32(index)), [ReadingRow(reading: reading, windowLength: 10_000, windowStart: 0)]))], now: time)
+        }
+        try addReading(1, value: 2000, time: 1_000)
+        try addReading(2, value: 2100, time: 2_000)
+        #expect(try store.closedWindows(graceMillis: 1_000, now: 10_500).isEmpty)  // still in grace
+        let groups = try store.closedWindows(graceMillis: 1_000, now: 11_000)
+        #expect(groups.count == 1)
+        let values = try store.windowValues(groups[0])
+        #expect(values.map(\.value) == [2000, 2100])
+        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: "generic", count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000)
+        try store.saveAggregates([record], hubs: ["h"], now: 11_000)
+        #expect(try store.closedWindows(graceMillis: 1_000, now: 11_000).isEmpty)
+        var pending = try store.pendingDeliveries(hub: "h", limit: 10)
+        #expect(pending.count == 1 && pending[0].revision == 1)
+        try store.markInFlight(hub: "h", [pending[0].aggregateID], now: 11_000)
+        try store.markDelivered(hub: "h", [(pending[0].aggregateID, 1, "ref-1")], now: 11_001)
+        #expect(try store.pendingDeliveries(hub: "h", limit: 10).isEmpty)
+        // A late reading re-opens the window: revision 2, and the hub's ref is kept for an update.
+        try addReading(3, value: 2200, time: 3_000)
+        let reopened = try store.closedWindows(graceMillis: 1_000, now: 12_000)
+        #expect(reopened == groups)
+        try store.saveAggregates([record], hubs: ["h"], now: 12_000)
+        pending = try store.pendingDeliveries(hub: "h", limit: 10)
+        #expect(pending.count == 1 && pending[0].revision == 2 && pending[0].hubRef == "ref-1")
+        let statistics = try store.statistics()
+        #expect(statistics.hubs["h"]?.backlog == 1)
+    }
+}
