@@ -1,0 +1,271 @@
+import Foundation
+import Testing
+
+/// A child process for a test, with its output in a file, stopped when the
+/// test is done (or when the object goes away).
+final class ManagedProcess: @unchecked Sendable {
+    let process = Process()
+    let logPath: String
+
+    init(_ executable: String, _ arguments: [String], directory: String, environment: [String: String] = [:], logName: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        logPath = directory + "/" + logName
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ number: Int32) { if process.isRunning { kill(process.processIdentifier, number) } }
+
+    /// SIGTERM, then SIGKILL after `grace`. Returns the exit status.
+    @discardableResult
+    func stop(grace: Duration = .seconds(10)) async -> Int32 {
+        signal(SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { signal(SIGKILL); process.waitUntilExit() }
+        return process.terminationStatus
+    }
+
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+enum TestEnvironment {
+    /// The package root (two levels above this file's folder).
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Where SwiftPM put the built executables: beside the test bundle.
+    static let binaries: String = {
+        if let explicit = ProcessInfo.processInfo.environment["CITYGATE_BIN_DIR"] { return explicit }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+
+    static var citygate: String { binaries + "/citygate" }
+    static var simulator: String { binaries + "/citygate-sim" }
+
+    static func temporaryDirectory(_ name: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A port on 127.0.0.1 that was free a moment ago.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    static func waitForPort(_ port: Int, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if canConnect(port: port) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// GET over HTTP with curl-free Foundation (blocking, small bodies).
+    static func get(_ url: String) async -> (status: Int, body: Data)? {
+        #if canImport(FoundationNetworking)
+        return await FoundationHTTP.get(url)
+        #else
+        return nil
+        #endif
+    }
+}
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+enum FoundationHTTP {
+    static func get(_ url: String) async -> (status: Int, body: Data)? {
+        guard let target = URL(string: url) else { return nil }
+        var request = URLRequest(url: target, timeoutInterval: 10)
+        request.httpMethod = "GET"
+        guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
+        return (http.statusCode, data)
+    }
+}
+#endif
+
+/// A private mosquitto on a free 127.0.0.1 port, for one test.
+final class Broker: @unchecked Sendable {
+    let port: Int
+    let process: ManagedProcess
+    var url: String { "mqtt://127.0.0.1:\(port)" }
+
+    init(directory: String) async throws {
+        port = TestEnvironment.freePort()
+        let config = "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"
+        try config.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
+        let executable = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/mosquitto"
+        process = try ManagedProcess(executable, ["-c", directory + "/mosquitto.conf"], directory: directory, logName: "mosquitto.log")
+        guard await TestEnvironment.waitForPort(port, timeout: .seconds(10)) else {
+            throw FixtureError("mosquitto did not listen on \(port): \(process.log)")
+        }
+    }
+
+    /// Publishes one message with mosquitto_pub (QoS 1).
+    func publish(topic: String, message: String) throws {
+        let pub = Process()
+        pub.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
+        pub.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-q", "1", "-t", topic, "-m", message]
+        try pub.run()
+        pub.waitUntilExit()
+        guard pub.terminationStatus == 0 else { throw FixtureError("mosquitto_pub exited \(pub.terminationStatus)") }
+    }
+}
+
+/// A real OGC SensorThings server (django-ogc-sensorthings 1.2.0) on a free
+/// port, with its own SQLite file. The Python comes from CITYGATE_HUB_PYTHON
+/// or the venv that `.ci/run` / `scripts/test.sh` make at `.venv-hub`.
+final class SensorThingsServer: @unchecked Sendable {
+    let port: Int
+    let process: ManagedProcess
+    var serviceRoot: String { "http://127.0.0.1:\(port)/sensorthings/v1.1" }
+
+    init(directory: String) async throws {
+        let python = ProcessInfo.processInfo.environment["CITYGATE_HUB_PYTHON"] ?? TestEnvironment.packageRoot + "/.venv-hub/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw FixtureError("no Python with django-ogc-sensorthings at \(python): run scripts/test.sh (or set CITYGATE_HUB_PYTHON)")
+        }
+        let project = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/sensorthings_hub"
+        port = TestEnvironment.freePort()
+        let environment = ["CITYGATE_HUB_DB": directory + "/hub.sqlite", "CITYGATE_HUB_URL": "http://127.0.0.1:\(port)", "PYTHONDONTWRITEBYTECODE": "1"]
+        let migrate = try ManagedProcess(python, [project + "/manage.py", "migrate", "-v", "0"], directory: directory, environment: environment, logName: "hub-migrate.log")
+        guard await migrate.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("hub migrate failed: \(migrate.log)") }
+        process = try ManagedProcess(python, [project + "/manage.py", "runserver", "127.0.0.1:\(port)", "--noreload"],
+                                     directory: directory, environment: environment, logName: "hub.log")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let response = await TestEnvironment.get(serviceRoot + "/Things"), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw FixtureError("SensorThings server did not start: \(process.log)")
+    }
+
+    /// Every Observation the hub holds (follows @iot.nextLink).
+    func observations() async throws -> [[String: Any]] {
+        var result: [[String: Any]] = []
+        var next: String? = serviceRoot + "/Observations?$top=100"
+        while let url = next {
+            guard let response = await TestEnvironment.get(url), response.status == 200,
+                  let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+                throw FixtureError("GET \(url) failed")
+            }
+            result += (object["value"] as? [[String: Any]]) ?? []
+            next = object["@iot.nextLink"] as? String
+        }
+        return result
+    }
+}
+
+/// The gateway under test, run from the built binary on the shipped config.
+final class GatewayProcess: @unchecked Sendable {
+    let process: ManagedProcess
+    let directory: String
+    let httpPort: Int
+    var database: String { directory + "/citygate.sqlite" }
+
+    init(broker: Broker, directory: String, extra: [String] = []) async throws {
+        self.directory = directory
+        httpPort = TestEnvironment.freePort()
+        process = try ManagedProcess(
+            TestEnvironment.citygate,
+            ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", broker.url,
+             "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(httpPort)"] + extra,
+            directory: directory, logName: "citygate.log")
+        guard await TestEnvironment.waitForPort(httpPort, timeout: .seconds(30)) else {
+            throw FixtureError("citygate did not open its HTTP port: \(process.log)")
+        }
+    }
+
+    /// Prometheus samples by full series name (`name{labels}`).
+    func metrics() async throws -> [String: Double] {
+        guard let response = await TestEnvironment.get("http://127.0.0.1:\(httpPort)/metrics"), response.status == 200 else {
+            throw FixtureError("GET /metrics failed")
+        }
+        var samples: [String: Double] = [:]
+        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let value = Double(parts[1]) { samples[String(parts[0])] = value }
+        }
+        return samples
+    }
+
+    /// The sum over every series of a metric name.
+    func metric(_ name: String) async throws -> Double {
+        try await metrics().filter { $0.key == name || $0.key.hasPrefix(name + "{") }.values.reduce(0, +)
+    }
+
+    /// `citygate status --json`, read-only beside the running daemon.
+    func status() throws -> [String: Any] {
+        let status = Process()
+        status.executableURL = URL(fileURLWithPath: TestEnvironment.citygate)
+        status.arguments = ["status", "--database", database, "--json"]
+        let pipe = Pipe()
+        status.standardOutput = pipe
+        try status.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        status.waitUntilExit()
+        guard status.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw FixtureError("citygate status failed")
+        }
+        return object
+    }
+
+    func waitFor(_ description: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw FixtureError("timed out waiting for \(description); citygate log:\n\(process.log.suffix(3000))")
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs the simulator to completion.
+func runSimulator(_ arguments: [String], directory: String) async throws -> ManagedProcess {
+    let simulator = try ManagedProcess(TestEnvironment.simulator, ["run"] + arguments, directory: directory, logName: "sim.log")
+    guard await simulator.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("citygate-sim failed: \(simulator.log)") }
+    return simulator
+}

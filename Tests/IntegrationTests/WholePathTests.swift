@@ -1,0 +1,175 @@
+import Foundation
+import Readings
+import Testing
+
+/// simulator → mosquitto → citygate → SQLite → SensorThings server, all real.
+@Suite(.serialized) struct WholePathTests {
+    /// One aggregate as this test computes it from what the simulator sent.
+    struct Expected {
+        var count = 0
+        var minimum = Int64.max
+        var maximum = Int64.min
+        var sum: Int128 = 0
+        var last: (time: Int64, value: Int64) = (Int64.min, 0)
+        var decimals = 0
+
+        mutating func add(_ value: Int64, at time: Int64) {
+            count += 1
+            minimum = min(minimum, value)
+            maximum = max(maximum, value)
+            sum += Int128(value)
+            if time >= last.time { last = (time, value) }
+        }
+
+        /// Mean rounded half away from zero, computed here independently.
+        var mean: Int64 {
+            let n = Int128(count)
+            var q = sum / n
+            let r = sum % n
+            if r != 0 && (r < 0 ? -r : r) * 2 >= n { q += sum < 0 ? -1 : 1 }
+            return Int64(q)
+        }
+
+        func text(_ value: Int64) -> String { FixedPoint.decimalString(value, decimals: decimals) }
+    }
+
+    static func isoSeconds(_ millis: Int64) -> String {
+        RFC3339.format(millis)
+    }
+
+    @Test func simulatedUplinksReachTheHubAsExactAggregates() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("wholepath")
+        let broker = try await Broker(directory: directory)
+        let hub = try await SensorThingsServer(directory: directory)
+        let window: Int64 = 2000
+        let gateway = try await GatewayProcess(broker: broker, directory: directory,
+                                               extra: ["--window", "2s", "--hub", "sensorthings=\(hub.serviceRoot)"])
+        let count = 60
+        _ = try await runSimulator(["--broker", broker.url, "--count", "\(count)", "--rate", "60", "--manifest", directory + "/manifest.ndjson"],
+                                   directory: directory)
+
+        // Everything sent is stored as an uplink, and every value as a reading.
+        let manifest = try String(contentsOfFile: directory + "/manifest.ndjson", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(manifest.count == count)
+        let valueCount = manifest.reduce(0) { $0 + ($1["values"] as! [[String: Any]]).count }
+        try await gateway.waitFor("all uplinks stored", timeout: .seconds(30)) {
+            let status = try gateway.status()
+            return status["uplinks_stored"] as? Int == count && status["uplinks_pending"] as? Int == 0
+        }
+        let status = try gateway.status()
+        #expect(status["readings_stored"] as? Int == valueCount)
+        #expect(status["duplicates"] as? Int == 0)
+        #expect(status["quarantined"] as? Int == 0)
+
+        // Aggregates the test computes itself, per window key; damp sensors
+        // are per-home data and must not reach this public hub.
+        var expected: [String: Expected] = [:]
+        var dampDevices: Set<String> = []
+        for frame in manifest {
+            let device = frame["device"] as! String
+            let time = (frame["timeMs"] as! NSNumber).int64Value
+            if frame["kind"] as? String == "damp" { dampDevices.insert(device); continue }
+            let start = time - time % window
+            for value in frame["values"] as! [[String: Any]] {
+                let metricName = value["metric"] as! String
+                let metric = try #require(Metric.named(metricName))
+                let channel = value["channel"] as? Int
+                let series = channel.map { "\(metricName).\($0)" } ?? metricName
+                let key = "\(device)/\(series)/\(Self.isoSeconds(start))/PT2S"
+                expected[key, default: Expected(decimals: metric.decimals)].add((value["value"] as! NSNumber).int64Value, at: time)
+            }
+        }
+        #expect(!expected.isEmpty && !dampDevices.isEmpty)
+
+        var observations: [[String: Any]] = []
+        try await gateway.waitFor("\(expected.count) observations at the hub", timeout: .seconds(60)) {
+            observations = try await hub.observations()
+            return observations.count >= expected.count
+        }
+        #expect(observations.count == expected.count, "each window exactly once")
+        var seen: Set<String> = []
+        for observation in observations {
+            let parameters = try #require(observation["parameters"] as? [String: Any])
+            let key = try #require(parameters["windowKey"] as? String)
+            #expect(seen.insert(key).inserted, "window \(key) delivered twice")
+            #expect(!dampDevices.contains { key.hasPrefix($0) }, "per-home damp value reached a public hub: \(key)")
+            guard let want = expected[key] else { Issue.record("unexpected window \(key)"); continue }
+            #expect((observation["result"] as? NSNumber)?.doubleValue == Double(want.text(want.mean)), "mean of \(key)")
+            #expect((parameters["count"] as? NSNumber)?.intValue == want.count, "count of \(key)")
+            #expect((parameters["min"] as? NSNumber)?.doubleValue == Double(want.text(want.minimum)), "min of \(key)")
+            #expect((parameters["max"] as? NSNumber)?.doubleValue == Double(want.text(want.maximum)), "max of \(key)")
+            #expect((parameters["last"] as? NSNumber)?.doubleValue == Double(want.text(want.last.value)), "last of \(key)")
+        }
+        #expect(try await gateway.metric("citygate_uplinks_received_total") == Double(count))
+        #expect(try await gateway.metric("citygate_readings_stored_total") == Double(valueCount))
+        #expect(try await gateway.metric("citygate_aggregates_forwarded_total") == Double(expected.count))
+
+        // SIGTERM: clean exit, status 0, well within 10 s.
+        let started = ContinuousClock.now
+        #expect(await gateway.process.stop() == 0)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        _ = await hub.process.stop()
+        _ = await broker.process.stop()
+    }
+
+    @Test func badInputIsQuarantinedAndTheDaemonKeepsRunning() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("badinput")
+        let broker = try await Broker(directory: directory)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "2s"])
+        let known = "a840410000000301"  // Bosch TPS110 in the shipped registry
+        // 1. Malformed JSON on an uplink topic.
+        try broker.publish(topic: "application/app/device/\(known)/event/up", message: "{\"deviceInfo\": {")
+        // 2. A known device whose payload its codec cannot decode (fPort 9 has no TPS110 layout).
+        try broker.publish(topic: "application/app/device/\(known)/event/up",
+                           message: #"{"deviceInfo":{"devEui":"\#(known)"},"fCnt":1,"fPort":9,"data":"AQ=="}"#)
+        // 3. A device that is not in the registry.
+        try broker.publish(topic: "application/app/device/ffffffffffffffff/event/up",
+                           message: #"{"deviceInfo":{"devEui":"ffffffffffffffff"},"fCnt":1,"fPort":1,"data":"AQ=="}"#)
+        // 4. A join event: recognised, not garbage.
+        try broker.publish(topic: "application/app/device/\(known)/event/join", message: #"{"deviceInfo":{"devEui":"\#(known)"}}"#)
+        // 5. A good uplink after all that.
+        try broker.publish(topic: "application/app/device/\(known)/event/up",
+                           message: #"{"deviceInfo":{"devEui":"\#(known)"},"fCnt":2,"fPort":1,"data":"AQ=="}"#)
+
+        try await gateway.waitFor("5 uplinks processed", timeout: .seconds(30)) {
+            let status = try gateway.status()
+            return status["uplinks_stored"] as? Int == 5 && status["uplinks_pending"] as? Int == 0
+        }
+        let status = try gateway.status()
+        #expect(status["quarantined"] as? Int == 3)
+        #expect(status["readings_stored"] as? Int == 1)
+        let metrics = try await gateway.metrics()
+        #expect(metrics["citygate_uplinks_quarantined_total{reason=\"malformed_json\"}"] == 1)
+        #expect(metrics["citygate_uplinks_quarantined_total{reason=\"unsupported_port\"}"] == 1)
+        #expect(metrics["citygate_uplinks_quarantined_total{reason=\"unknown_device\"}"] == 1)
+        #expect(metrics["citygate_network_events_total{type=\"join\"}"] == 1)
+        #expect(gateway.process.isRunning)
+
+        // The quarantine rows keep the raw bytes and say why.
+        let database = try SQLiteRows(path: gateway.database)
+        let rows = try database.strings("SELECT q.category || '|' || q.reason || '|' || length(u.message) FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id ORDER BY q.id")
+        #expect(rows.count == 3)
+        #expect(rows[0].hasPrefix("malformed_json|chirpstack envelope: malformed JSON"))
+        #expect(rows[1].hasPrefix("unsupported_port|bosch-tps110"))
+        #expect(rows[2].hasPrefix("unknown_device|device ffffffffffffffff is not in the device registry"))
+        // Every log line about a quarantined uplink names its uplink id.
+        let quarantineLines = gateway.process.log.split(separator: "\n").filter { $0.contains("uplink quarantined") }
+        #expect(quarantineLines.count == 3 && quarantineLines.allSatisfy { $0.contains("uplink=") })
+
+        #expect(await gateway.process.stop() == 0)
+        _ = await broker.process.stop()
+    }
+
+    @Test func badConfigExits78() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("badconfig")
+        try "[gateway]\nid = 5\nbogus = true\n".write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        try "".write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
+        let check = try ManagedProcess(TestEnvironment.citygate, ["check-config", "--config", directory + "/citygate.toml"], directory: directory, logName: "check.log")
+        #expect(await check.waitForExit(timeout: .seconds(20)) == 78)
+        #expect(check.log.contains("citygate.toml:2: gateway.id: expected a string, found integer"))
+        #expect(check.log.contains("citygate.toml:3: gateway.bogus: unknown key"))
+        let run = try ManagedProcess(TestEnvironment.citygate, ["run", "--config", directory + "/citygate.toml"], directory: directory, logName: "run.log")
+        #expect(await run.waitForExit(timeout: .seconds(20)) == 78)
+    }
+}
