@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (apt packages, a Python venv
+# with the SensorThings test hub), then runs `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+# The real OGC SensorThings server the hub tests run against (PyPI).
+venv=.venv-hub
+if ! "$venv/bin/python" -c "import sensorthings" 2>/dev/null; then
+    echo "test: creating $venv with django-ogc-sensorthings==1.2.0" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check django-ogc-sensorthings==1.2.0
+fi
+export CITYGATE_HUB_PYTHON="$PWD/$venv/bin/python"
+
+swift test "$@"
