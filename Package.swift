@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["Readings", "CSQLite"]),
         .target(
             name: "Hub",
-            dependencies: ["Readings", "Aggregation", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Readings", .product(name: "Logging", package: "swift-log")]),
 
         // Wiring and the command line.
         .target(

@@ -1,4 +1,3 @@
-import Aggregation
 import Readings
 
 /// One closed window on its way to a hub, with what the hub needs to label it.

@@ -18,29 +18,16 @@ public enum FixedPoint {
     }
 
     /// `dividend / divisor`, rounded half away from zero; nil when the divisor
-    /// is zero or the quotient does not fit (Int64.min / -1).
+    /// is zero or the quotient does not fit (`.min / -1`). Used for Int64
+    /// values and for the Int128 sums behind window means.
     @inlinable
-    public static func divideRounded(_ dividend: Int64, by divisor: Int64) -> Int64? {
+    public static func divideRounded<T: FixedWidthInteger & SignedInteger>(_ dividend: T, by divisor: T) -> T? {
         if divisor == 0 { return nil }
         let (quotient, overflow) = dividend.dividedReportingOverflow(by: divisor)
         if overflow { return nil }
         let remainder = dividend - quotient * divisor
         if remainder == 0 { return quotient }
-        // Compare 2·|r| with |d| without overflowing: |r| < |d| ≤ 2^63.
-        let twiceRemainder = remainder.magnitude * 2
-        if twiceRemainder >= divisor.magnitude {
-            return (dividend < 0) != (divisor < 0) ? quotient - 1 : quotient + 1
-        }
-        return quotient
-    }
-
-    /// The same rule for 128-bit sums (window means over many readings).
-    public static func divideRounded(_ dividend: Int128, by divisor: Int128) -> Int128? {
-        if divisor == 0 { return nil }
-        let (quotient, overflow) = dividend.dividedReportingOverflow(by: divisor)
-        if overflow { return nil }
-        let remainder = dividend - quotient * divisor
-        if remainder == 0 { return quotient }
+        // Compare 2·|r| with |d| without overflowing: |r| < |d| ≤ 2^(bits-1).
         if remainder.magnitude * 2 >= divisor.magnitude {
             return (dividend < 0) != (divisor < 0) ? quotient - 1 : quotient + 1
         }

@@ -261,6 +261,7 @@ public final class GatewayStore: @unchecked Sendable {
             try connection.transaction {
                 for record in records {
                     let g = record.group
+                    let stats = record.statistics
                     let channel: SQLiteValue = g.channel.map { .integer(Int64($0)) } ?? .null
                     try connection.run(
                         """
@@ -272,8 +273,8 @@ public final class GatewayStore: @unchecked Sendable {
                             revision = aggregates.revision + 1, updated_ms = excluded.updated_ms
                         """,
                         [.text(record.windowKey), .text(g.device), .text(record.kind), .text(g.metric), channel,
-                         .integer(g.windowStart), .integer(g.windowLength), .integer(record.count), .integer(record.min),
-                         .integer(record.max), .integer(record.mean), .integer(record.last), .integer(record.lastTime), .integer(now)])
+                         .integer(g.windowStart), .integer(g.windowLength), .integer(stats.count), .integer(stats.min),
+                         .integer(stats.max), .integer(stats.mean), .integer(stats.last), .integer(stats.lastTime), .integer(now)])
                     let row = try connection.query("SELECT id, revision FROM aggregates WHERE window_key = ?", [.text(record.windowKey)]).first
                     let id = row?[0].int ?? 0, revision = row?[1].int ?? 1
                     for hub in hubs {
@@ -313,9 +314,9 @@ public final class GatewayStore: @unchecked Sendable {
             ).map { row in
                 let group = WindowGroup(device: row[3].string ?? "", metric: row[5].string ?? "", channel: row[6].int.map { Int($0) },
                                         windowLength: row[8].int ?? 0, windowStart: row[7].int ?? 0)
-                let record = AggregateRecord(windowKey: row[2].string ?? "", group: group, kind: row[4].string ?? "",
-                                             count: row[9].int ?? 0, min: row[10].int ?? 0, max: row[11].int ?? 0,
-                                             mean: row[12].int ?? 0, last: row[13].int ?? 0, lastTime: row[14].int ?? 0)
+                let statistics = WindowStatistics(count: row[9].int ?? 0, min: row[10].int ?? 0, max: row[11].int ?? 0,
+                                                  mean: row[12].int ?? 0, last: row[13].int ?? 0, lastTime: row[14].int ?? 0)
+                let record = AggregateRecord(windowKey: row[2].string ?? "", group: group, kind: row[4].string ?? "", statistics: statistics)
                 return PendingDelivery(aggregateID: row[0].int ?? 0, revision: row[1].int ?? 1, record: record,
                                        hubRef: row[15].string, attempts: row[16].int ?? 0)
             }

@@ -93,28 +93,18 @@ public struct WindowGroup: Sendable, Hashable {
     }
 }
 
-/// A window's statistics as stored, in the metric's canonical counts.
+/// A closed window as stored: its key, series and statistics (canonical counts).
 public struct AggregateRecord: Sendable, Equatable {
     public var windowKey: String
     public var group: WindowGroup
     public var kind: String
-    public var count: Int64
-    public var min: Int64
-    public var max: Int64
-    public var mean: Int64
-    public var last: Int64
-    public var lastTime: EpochMillis
+    public var statistics: WindowStatistics
 
-    public init(windowKey: String, group: WindowGroup, kind: String, count: Int64, min: Int64, max: Int64, mean: Int64, last: Int64, lastTime: EpochMillis) {
+    public init(windowKey: String, group: WindowGroup, kind: String, statistics: WindowStatistics) {
         self.windowKey = windowKey
         self.group = group
         self.kind = kind
-        self.count = count
-        self.min = min
-        self.max = max
-        self.mean = mean
-        self.last = last
-        self.lastTime = lastTime
+        self.statistics = statistics
     }
 }
 

@@ -8,7 +8,7 @@ import Testing
         #expect(FixedPoint.scale(105, by: 1, over: 10) == 11)        // 10.5 → 11
         #expect(FixedPoint.scale(-105, by: 1, over: 10) == -11)      // −10.5 → −11
         #expect(FixedPoint.scale(-104, by: 1, over: 10) == -10)
-        #expect(FixedPoint.divideRounded(Int64(7), by: -2) == -4)
+        #expect(FixedPoint.divideRounded(Int64(7), by: Int64(-2)) == -4)
         #expect(FixedPoint.divideRounded(Int128(5), by: Int128(2)) == 3)
     }
 
@@ -16,7 +16,7 @@ import Testing
         #expect(FixedPoint.scale(Int64.max, by: 10, over: 1) == nil)
         #expect(FixedPoint.scale(Int64.min, by: -1, over: 1) == nil)
         #expect(FixedPoint.divideRounded(Int64.min, by: -1) == nil)
-        #expect(FixedPoint.divideRounded(Int64(1), by: 0) == nil)
+        #expect(FixedPoint.divideRounded(Int64(1), by: Int64(0)) == nil)
     }
 
     @Test func formatsExactDecimals() {

@@ -74,7 +74,8 @@ import Testing
         #expect(groups.count == 1)
         let values = try store.windowValues(groups[0])
         #expect(values.map(\.value) == [2000, 2100])
-        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: "generic", count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000)
+        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: "generic",
+                                     statistics: WindowStatistics(count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000))
         try store.saveAggregates([record], hubs: ["h"], now: 11_000)
         #expect(try store.closedWindows(graceMillis: 1_000, now: 11_000).isEmpty)
         var pending = try store.pendingDeliveries(hub: "h", limit: 10)

@@ -55,8 +55,7 @@ final class AggregationService: Service, @unchecked Sendable {
             let kind = registry.device(group.device)?.kind ?? .generic
             let record = AggregateRecord(
                 windowKey: WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength),
-                group: group, kind: kind.rawValue, count: statistics.count, min: statistics.min, max: statistics.max,
-                mean: statistics.mean, last: statistics.last, lastTime: statistics.lastTime)
+                group: group, kind: kind.rawValue, statistics: statistics)
             // Damp sensors sit in people's homes: per-home windows go to private hubs only.
             let eligible = hubs.filter { $0.isPrivate || kind != .damp }.map(\.name)
             if eligible.count < hubs.count {

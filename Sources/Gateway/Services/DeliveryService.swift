@@ -131,12 +131,10 @@ final class DeliveryService: Service, @unchecked Sendable {
         let record = item.record
         guard let metric = Metric.named(record.group.metric) else { return nil }
         let device = registry.device(record.group.device)
-        let statistics = WindowStatistics(count: record.count, min: record.min, max: record.max, mean: record.mean,
-                                          last: record.last, lastTime: record.lastTime)
         return OutboundAggregate(
             aggregateID: item.aggregateID, revision: item.revision, windowKey: record.windowKey, source: record.group.device,
             kind: SensorKind(rawValue: record.kind) ?? .generic, metric: metric, channel: record.group.channel,
-            window: Window(start: record.group.windowStart, length: record.group.windowLength), statistics: statistics,
+            window: Window(start: record.group.windowStart, length: record.group.windowLength), statistics: record.statistics,
             hubRef: item.hubRef, deviceName: device?.name, zone: device?.zone, location: device?.locationText)
     }
 }

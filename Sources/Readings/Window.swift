@@ -1,5 +1,3 @@
-import Readings
-
 /// A tumbling window aligned to the clock: [start, start + length).
 public struct Window: Sendable, Hashable {
     public var start: EpochMillis
