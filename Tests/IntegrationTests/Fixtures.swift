@@ -37,6 +37,12 @@ final class ManagedProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// For fixtures with nothing to keep (broker, hub): SIGKILL and reap.
+    func forceStop() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
+
     func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }

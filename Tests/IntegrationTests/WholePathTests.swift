@@ -109,8 +109,8 @@ import Testing
         let started = ContinuousClock.now
         #expect(await gateway.process.stop() == 0)
         #expect(ContinuousClock.now - started < .seconds(10))
-        _ = await hub.process.stop()
-        _ = await broker.process.stop()
+        hub.process.forceStop()
+        broker.process.forceStop()
     }
 
     @Test func badInputIsQuarantinedAndTheDaemonKeepsRunning() async throws {
@@ -129,12 +129,17 @@ import Testing
         // 4. A join event: recognised, not garbage.
         try broker.publish(topic: "application/app/device/\(known)/event/join", message: #"{"deviceInfo":{"devEui":"\#(known)"}}"#)
         // 5. A good uplink after all that.
+        let good = #"{"deduplicationId":"6f1a0c3e-0000-4000-8000-000000000001","deviceInfo":{"devEui":"\#(known)"},"fCnt":2,"fPort":1,"data":"AQ=="}"#
+        try broker.publish(topic: "application/app/device/\(known)/event/up", message: good)
+        // 6. The same message again (a redelivery) and another copy of the same
+        //    LoRaWAN frame (another deduplicationId, same fCnt): both are duplicates.
+        try broker.publish(topic: "application/app/device/\(known)/event/up", message: good)
         try broker.publish(topic: "application/app/device/\(known)/event/up",
-                           message: #"{"deviceInfo":{"devEui":"\#(known)"},"fCnt":2,"fPort":1,"data":"AQ=="}"#)
+                           message: #"{"deduplicationId":"6f1a0c3e-0000-4000-8000-000000000002","deviceInfo":{"devEui":"\#(known)"},"fCnt":2,"fPort":1,"data":"AQ=="}"#)
 
-        try await gateway.waitFor("5 uplinks processed", timeout: .seconds(30)) {
+        try await gateway.waitFor("6 uplinks processed", timeout: .seconds(30)) {
             let status = try gateway.status()
-            return status["uplinks_stored"] as? Int == 5 && status["uplinks_pending"] as? Int == 0
+            return status["uplinks_stored"] as? Int == 5 && status["duplicates"] as? Int == 2 && status["uplinks_pending"] as? Int == 0
         }
         let status = try gateway.status()
         #expect(status["quarantined"] as? Int == 3)
@@ -144,6 +149,9 @@ import Testing
         #expect(metrics["citygate_uplinks_quarantined_total{reason=\"unsupported_port\"}"] == 1)
         #expect(metrics["citygate_uplinks_quarantined_total{reason=\"unknown_device\"}"] == 1)
         #expect(metrics["citygate_network_events_total{type=\"join\"}"] == 1)
+        #expect(metrics["citygate_uplinks_duplicate_total{stage=\"redelivery\"}"] == 1)
+        #expect(metrics["citygate_uplinks_duplicate_total{stage=\"frame\"}"] == 1)
+        #expect(metrics["citygate_uplinks_received_total"] == 7)
         #expect(gateway.process.isRunning)
 
         // The quarantine rows keep the raw bytes and say why.
@@ -158,7 +166,7 @@ import Testing
         #expect(quarantineLines.count == 3 && quarantineLines.allSatisfy { $0.contains("uplink=") })
 
         #expect(await gateway.process.stop() == 0)
-        _ = await broker.process.stop()
+        broker.process.forceStop()
     }
 
     @Test func badConfigExits78() async throws {
