@@ -24,7 +24,9 @@ public struct CodecCatalog: Sendable {
     /// The codecs built into this release.
     public static let builtIn: CodecCatalog = {
         var catalog = CodecCatalog([
-            CayenneLPPCodec(), ElsysCodec(), MilesightCodec(), DraginoLHT65Codec(), BoschTPS110Codec(),
+            CayenneLPPCodec(), ElsysCodec(), MilesightCodec(), DraginoLHT65Codec(), BoschTPS110Codec(), DecentlabDLPMCodec(),
+            DraginoDistanceCodec(model: .ldds75), DraginoDistanceCodec(model: .dds75lb),
+            NwaveParkingCodec(model: .nps405), NwaveParkingCodec(model: .nps310sm),
         ])
         for model in MilesightCodec.Model.allCases {
             let codec = MilesightCodec(model: model)
@@ -36,6 +38,11 @@ public struct CodecCatalog: Sendable {
         catalog.alias("dragino:lht65", to: DraginoLHT65Codec())
         catalog.alias("dragino:lht65n", to: DraginoLHT65Codec())
         catalog.alias("bosch:tps110", to: BoschTPS110Codec())
+        catalog.alias("decentlab:dl-pm", to: DecentlabDLPMCodec())
+        catalog.alias("dragino:ldds75", to: DraginoDistanceCodec(model: .ldds75))
+        catalog.alias("dragino:dds75-lb", to: DraginoDistanceCodec(model: .dds75lb))
+        catalog.alias("nwave:nps405", to: NwaveParkingCodec(model: .nps405))
+        catalog.alias("nwave:nps310sm", to: NwaveParkingCodec(model: .nps310sm))
         return catalog
     }()
 }

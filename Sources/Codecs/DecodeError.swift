@@ -16,7 +16,7 @@ public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .truncated(field, offset, needed, available):
             return "truncated: \(field) at byte \(offset) needs \(needed) byte(s), \(available) left"
         case let .unsupportedPort(codec, fPort):
-            return "\(codec): fPort \(fPort.map(String.init) ?? "none") carries no layout this codec knows"
+            return "fPort \(fPort.map(String.init) ?? "none") carries no layout \(codec) knows"
         case let .invalid(text):
             return text
         case let .overflow(field):

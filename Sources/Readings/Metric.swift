@@ -51,12 +51,16 @@ extension Metric {
     public static let batteryVoltage = Metric(name: "battery_voltage", unitCode: "2Z", unitSymbol: "mV", decimals: 0, plausible: 0...20_000)
     public static let batteryLevel = Metric(name: "battery_level", unitCode: "P1", unitSymbol: "%", decimals: 0, plausible: 0...100)
     public static let motion = Metric(name: "motion", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...65_535)
+    /// Derived for damp sensors from temperature and humidity (Magnus formula).
+    public static let dewPoint = Metric(name: "dew_point", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -90_00...100_00)
+    /// Derived for damp sensors: 1 while relative humidity is at or above 80 %.
+    public static let mouldRisk = Metric(name: "mould_risk", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1)
 
     /// Every canonical metric, by name. Config files and layout codecs name
     /// metrics; an unknown name is a config error.
     public static let all: [Metric] = [
         .temperature, .relativeHumidity, .co2, .pm1, .pm2_5, .pm10, .tvoc, .hcho, .no2,
-        .pressure, .light, .distance, .fillLevel, .occupied, .batteryVoltage, .batteryLevel, .motion,
+        .pressure, .light, .distance, .fillLevel, .occupied, .batteryVoltage, .batteryLevel, .motion, .dewPoint, .mouldRisk,
     ]
 
     public static let byName: [String: Metric] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

@@ -91,23 +91,62 @@ struct CheckConfig: ParsableCommand {
 }
 
 struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Decode one payload and print the readings as JSON.")
+    static let configuration = CommandConfiguration(
+        abstract: "Decode one payload (HEX) or one envelope document (--envelope KIND FILE) and print the readings as JSON.")
 
-    @Option(help: "Codec id (e.g. elsys, milesight:em310-udl, cayenne-lpp).") var codec: String
-    @Option(help: "LoRaWAN fPort.") var fport: Int?
-    @Argument(help: "Payload as hex.") var hex: String
+    @Option(help: "Codec id (e.g. elsys, milesight:em310-udl, cayenne-lpp). With --envelope, defaults to the registry's choice.") var codec: String?
+    @Option(help: "LoRaWAN fPort (payload mode).") var fport: Int?
+    @Option(help: "Envelope of FILE: chirpstack, tts or nbiot.") var envelope: String?
+    @Option(help: "MQTT topic the document came on (envelope mode).") var topic: String?
+    @Option(help: "Config whose registry and codec files to use.") var config: String = "Config/citygate.toml"
+    @Argument(help: "Payload as hex, or with --envelope the document's file.") var input: String
+
+    func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("cannot decode: \(message)\n".utf8))
+        return ExitCode.failure
+    }
 
     func run() throws {
-        guard let decoder = CodecCatalog.builtIn.codec(codec) else {
-            FileHandle.standardError.write(Data("unknown codec '\(codec)'; known: \(CodecCatalog.builtIn.ids.joined(separator: ", "))\n".utf8))
-            throw ExitCode.failure
+        // Layout codecs and the registry come from the config when it loads.
+        let settings = try? GatewayConfig.load(path: config)
+        let catalog = settings?.catalog ?? CodecCatalog.builtIn
+        var payload: [UInt8]
+        var port = fport
+        var codecID = codec
+        var header: [(String, JSONText)] = []
+        if let envelope {
+            guard let kind = EnvelopeKind(rawValue: envelope) else { throw fail("envelope '\(envelope)' is not chirpstack, tts or nbiot") }
+            guard let data = FileManager.default.contents(atPath: input) else { throw fail("cannot read \(input)") }
+            let parsed: EnvelopeEvent
+            do {
+                parsed = try kind.parser.parse(topic: topic ?? "", message: Array(data))
+            } catch {
+                throw fail("\(kind.rawValue) envelope: \(error)")
+            }
+            guard case let .uplink(uplink) = parsed else {
+                if case let .event(type, device) = parsed {
+                    print(JSONText.object([("event", .string(type)), ("device", device.map { .string($0) } ?? .null), ("readings", .array([])), ("notes", .array([]))]).serialized())
+                }
+                return
+            }
+            payload = uplink.payload
+            port = uplink.fPort
+            header = [("device", .string(uplink.device)), ("fCnt", uplink.fCnt.map { .integer(Int64($0)) } ?? .null),
+                      ("fPort", uplink.fPort.map { .integer(Int64($0)) } ?? .null)]
+            if codecID == nil {
+                codecID = settings?.registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: topic ?? "")?.codecID
+            }
+            guard codecID != nil else { throw fail("device \(uplink.device) is not in the registry of \(config); give --codec") }
+        } else {
+            guard let bytes = Hex.decode(input) else { throw fail("'\(input)' is not hex") }
+            payload = bytes
         }
-        guard let bytes = Hex.decode(hex) else {
-            FileHandle.standardError.write(Data("'\(hex)' is not hex\n".utf8))
-            throw ExitCode.failure
+        guard let codecID else { throw fail("give --codec ID (or --envelope KIND FILE)") }
+        guard let decoder = catalog.codec(codecID) else {
+            throw fail("unknown codec '\(codecID)'; known: \(catalog.ids.joined(separator: ", "))")
         }
         do {
-            let result = try decoder.decode(bytes, fPort: fport)
+            let result = try decoder.decode(payload, fPort: port)
             let readings = result.values.map { value -> JSONText in
                 var members: [(String, JSONText)] = [("metric", .string(value.metric.name))]
                 if let channel = value.channel { members.append(("channel", .integer(Int64(channel)))) }
@@ -115,10 +154,10 @@ struct Decode: ParsableCommand {
                 if let time = value.time { members.append(("time", .string(RFC3339.format(time)))) }
                 return .object(members)
             }
-            print(JSONText.object([("readings", .array(readings)), ("notes", .array(result.notes.map { .string($0) }))]).serialized())
+            print(JSONText.object(header + [("codec", .string(codecID)), ("readings", .array(readings)),
+                                            ("notes", .array(result.notes.map { .string($0) }))]).serialized())
         } catch {
-            FileHandle.standardError.write(Data("cannot decode: \(error)\n".utf8))
-            throw ExitCode.failure
+            throw fail("\(codecID): \(error)")
         }
     }
 }

@@ -43,8 +43,8 @@ public struct CayenneLPPCodec: PayloadCodec {
                 result.notes.append("channel \(channel): GPS position not mapped to a metric")
             case 0x74:  // extended: voltage u16 × 0.01 V → mV
                 try result.add(.batteryVoltage, raw: Int64(try reader.u16be(field)), times: 10, channel: channel, field: field)
-            case 0x7D:  // extended: concentration u16 ppm (used for CO2)
-                result.add(.co2, Int64(try reader.u16be(field)), channel: channel)
+            case 0x7D:  // extended: concentration u16 ppm; which gas is not said, so not guessed
+                result.notes.append("channel \(channel): concentration \(try reader.u16be(field)) ppm (gas not specified) not mapped to a metric")
             case 0x82:  // extended: distance u32 × 0.001 m → mm
                 result.add(.distance, Int64(try reader.u32be(field)), channel: channel)
             case 0x78, 0x8E:  // extended: percentage u8, switch u8

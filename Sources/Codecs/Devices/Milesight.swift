@@ -107,6 +107,8 @@ public struct MilesightCodec: PayloadCodec {
                 try reader.skip(2, field)
             case (0xFF, 0x16):
                 try reader.skip(8, field)
+            case (0x20, 0xCE) where model != nil:
+                try decodeHistoryRecord(&reader, model: model!, into: &result)
             default:
                 // History records (20 CE) and anything new: the width depends on
                 // the model or is unknown, so the rest of the frame cannot be read.
@@ -114,6 +116,30 @@ public struct MilesightCodec: PayloadCodec {
                 result = try stopAtUnknown(result, "Milesight channel \(hex(channel)) \(hex(type)) at byte \(start) not decoded", remaining: remaining)
                 return
             }
+        }
+    }
+
+    /// History records (`20 CE`): a u32 LE Unix time, then per-model fields.
+    /// Record lengths per model from codecs.md; fields are decoded where the
+    /// vendor documents them, otherwise the record is skipped with a note.
+    func decodeHistoryRecord(_ reader: inout ByteReader, model: Model, into result: inout DecodeResult) throws(DecodeError) {
+        let time = EpochMillis(try reader.u32le("history timestamp")) * 1000
+        switch model {
+        case .em300th, .em320th:
+            let temperature = try reader.s16le("history temperature")
+            let humidity = try reader.u8("history humidity")
+            if model == .em300th { try reader.skip(1, "history padding") }
+            if let sentinel = Self.temperatureSentinel(temperature) { result.sentinel("history temperature \(sentinel)") }
+            else if let value = FixedPoint.scale(Int64(temperature), by: 10, over: 1) { result.add(.temperature, value, time: time) }
+            if humidity == 0xFF { result.sentinel("history humidity collection error") }
+            else { result.add(.relativeHumidity, Int64(humidity) * 50, time: time) }
+        case .em500udl:
+            result.add(.distance, Int64(try reader.u16le("history distance")), time: time)
+        default:
+            let lengths: [Model: Int] = [.am307: 16, .am319: 22, .em500co2: 11, .em310udl: 6, .em400udl: 6, .ws201: 6]
+            let length = lengths[model] ?? 4
+            try reader.skip(length - 4, "history record")
+            result.notes.append("history record at \(RFC3339.format(time)) not decoded (fields for \(model.rawValue) not documented here)")
         }
     }
 

@@ -4,6 +4,7 @@ import Readings
 public enum EnvelopeKind: String, Sendable, CaseIterable {
     case chirpstack
     case tts
+    case nbiot
 }
 
 /// One LoRaWAN/NB-IoT uplink as the envelope stage sees it: who sent it, the
@@ -86,6 +87,7 @@ extension EnvelopeKind {
         switch self {
         case .chirpstack: return ChirpStackEnvelope()
         case .tts: return TTSEnvelope()
+        case .nbiot: return NBIoTEnvelope()
         }
     }
 }

@@ -75,6 +75,19 @@ struct TableReader {
         return number
     }
 
+    /// An array of integers, each within `range`.
+    mutating func integers(_ key: String, in range: ClosedRange<Int64>) -> [Int64]? {
+        guard let value = raw(key) else { return nil }
+        guard case let .array(items) = value else { fail(key, "expected an array of integers, found \(value.typeName)"); return nil }
+        var numbers: [Int64] = []
+        for item in items {
+            guard case let .integer(number) = item else { fail(key, "expected integers, found a \(item.typeName)"); return nil }
+            guard range.contains(number) else { fail(key, "\(number) is outside \(range.lowerBound)...\(range.upperBound)"); return nil }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
     mutating func bool(_ key: String) -> Bool? {
         guard let value = raw(key) else { return nil }
         guard case let .bool(flag) = value else { fail(key, "expected true or false, found \(value.typeName)"); return nil }

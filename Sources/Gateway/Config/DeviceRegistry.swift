@@ -1,4 +1,5 @@
 import Codecs
+import MQTT
 import Foundation
 import Readings
 import TOML
@@ -13,6 +14,9 @@ public struct Device: Sendable, Equatable {
     /// WGS84, in 10^-7 degrees (exact; about 1 cm).
     public var longitude: Int64?
     public var latitude: Int64?
+    /// Waste bins: depth from rim to bottom and sensor height above the rim, mm.
+    public var binDepthMillimetres: Int64?
+    public var sensorOffsetMillimetres: Int64 = 0
 
     public var locationText: (longitude: String, latitude: String)? {
         guard let longitude, let latitude else { return nil }
@@ -20,15 +24,39 @@ public struct Device: Sendable, Equatable {
     }
 }
 
-/// The device registry (`devices.toml`): `[[device]]` tables.
+/// Names the codec for devices not listed one by one (a city has
+/// thousands): by ChirpStack `deviceInfo.deviceProfileName` or by topic.
+public struct CodecRule: Sendable, Equatable {
+    public var deviceProfile: String?
+    public var topic: TopicFilter?
+    public var codecID: String
+    public var kind: SensorKind
+    public var zone: String?
+}
+
+/// The device registry (`devices.toml`): `[[device]]` tables, then
+/// `[[codec_rule]]` tables for devices not listed.
 public struct DeviceRegistry: Sendable {
     public private(set) var devices: [DeviceID: Device]
+    public private(set) var rules: [CodecRule]
 
-    public init(devices: [Device]) {
+    public init(devices: [Device], rules: [CodecRule] = []) {
         self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.rules = rules
     }
 
     public func device(_ id: DeviceID) -> Device? { devices[id] }
+
+    /// The listed device, or one made from the first matching rule.
+    public func resolve(_ id: DeviceID, deviceProfile: String?, topic: String) -> Device? {
+        if let device = devices[id] { return device }
+        for rule in rules {
+            if let profile = rule.deviceProfile, profile != deviceProfile { continue }
+            if let filter = rule.topic, !filter.matches(topic) { continue }
+            return Device(id: id, name: nil, codecID: rule.codecID, kind: rule.kind, zone: rule.zone)
+        }
+        return nil
+    }
     public var count: Int { devices.count }
 
     /// A device id is a DevEUI (16 hex digits), an IMEI (15 digits) or another
@@ -60,6 +88,8 @@ public struct DeviceRegistry: Sendable {
             let zone = entry.string("zone")
             let longitude = entry.decimal("longitude", decimals: 7, in: -180_0000000...180_0000000)
             let latitude = entry.decimal("latitude", decimals: 7, in: -90_0000000...90_0000000)
+            let binDepth = entry.integer("bin_depth_mm", in: 1...10_000)
+            let sensorOffset = entry.integer("sensor_offset_mm", in: 0...10_000) ?? 0
             if (longitude == nil) != (latitude == nil) && (entry.table["longitude"] == nil) != (entry.table["latitude"] == nil) {
                 entry.fail(entry.table["longitude"] == nil ? "longitude" : "latitude", "longitude and latitude go together")
             }
@@ -72,12 +102,34 @@ public struct DeviceRegistry: Sendable {
                 if !isValidID(id) { entry.fail("id", "'\(rawID)' is not a DevEUI, IMEI or device id") }
                 else if !seen.insert(id).inserted { entry.fail("id", "device \(id) is listed twice") }
                 else if let codec, catalog.codec(codec) != nil, let kind {
-                    devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude))
+                    devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude,
+                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset))
                 }
             }
             entry.finish()
         }
+        var rules: [CodecRule] = []
+        for var entry in root.tables("codec_rule") {
+            let profile = entry.string("device_profile")
+            let topic = entry.string("topic")
+            let codec = entry.string("codec")
+            let kind = entry.string("kind", oneOf: SensorKind.allCases.map(\.rawValue)).flatMap(SensorKind.init(rawValue:))
+            let zone = entry.string("zone")
+            if profile == nil && topic == nil { entry.fail("device_profile", "a rule needs device_profile or topic") }
+            if codec == nil { entry.fail("codec", "required") }
+            if kind == nil && entry.table["kind"] == nil { entry.fail("kind", "required") }
+            if let codec, catalog.codec(codec) == nil { entry.fail("codec", "unknown codec '\(codec)'") }
+            var filter: TopicFilter?
+            if let topic {
+                filter = TopicFilter(topic)
+                if filter == nil { entry.fail("topic", "'\(topic)' is not a valid MQTT topic filter") }
+            }
+            if let codec, catalog.codec(codec) != nil, let kind, (topic == nil || filter != nil) {
+                rules.append(CodecRule(deviceProfile: profile, topic: filter, codecID: codec, kind: kind, zone: zone))
+            }
+            entry.finish()
+        }
         root.finish()
-        return DeviceRegistry(devices: devices)
+        return DeviceRegistry(devices: devices, rules: rules)
     }
 }

@@ -58,6 +58,9 @@ public struct GatewayConfig: Sendable {
 
     public var hubs: [HubConfig] = []
     public var registry = DeviceRegistry(devices: [])
+    /// Built-in codecs plus the layout files under the codec directory.
+    public var catalog = CodecCatalog.builtIn
+    public var codecDirectory = ""
 
     static let defaultSubscriptions = [
         Subscription(filter: TopicFilter("application/+/device/+/event/+")!, envelope: .chirpstack),
@@ -98,6 +101,7 @@ public struct GatewayConfig: Sendable {
             if let directory = gateway.string("state_directory"), !directory.isEmpty { config.stateDirectory = directory }
             if let database = gateway.string("database"), !database.isEmpty { config.databasePath = database }
             if let registry = gateway.string("device_registry") { config.registryPath = resolve(registry, against: baseDirectory) }
+            if let codecs = gateway.string("codec_directory") { config.codecDirectory = resolve(codecs, against: baseDirectory) }
             if let level = gateway.string("log_level", oneOf: LogLevelName.all) { config.logLevel = level }
             if let sync = gateway.string("synchronous", oneOf: ["normal", "full"]) { config.synchronous = sync == "full" ? .full : .normal }
             gateway.finish()
@@ -177,7 +181,10 @@ public struct GatewayConfig: Sendable {
 
         if config.subscriptions.isEmpty { config.subscriptions = defaultSubscriptions }
         if config.registryPath.isEmpty { config.registryPath = resolve("devices.toml", against: baseDirectory) }
-        let registry = DeviceRegistry.load(path: config.registryPath, catalog: catalog, issues: issues)
+        if config.codecDirectory.isEmpty { config.codecDirectory = resolve("codecs", against: baseDirectory) }
+        config.catalog = catalog
+        LayoutCodecFile.loadDirectory(config.codecDirectory, into: &config.catalog, issues: issues)
+        let registry = DeviceRegistry.load(path: config.registryPath, catalog: config.catalog, issues: issues)
         config.registry = registry
         if !issues.errors.isEmpty { throw ConfigErrors(errors: issues.errors) }
         config.resolveDefaults()

@@ -13,10 +13,10 @@ public struct UplinkPipeline: Sendable {
     public let windows: [SensorKind: Int64]
     public let maxClockSkewMillis: Int64
 
-    public init(config: GatewayConfig, catalog: CodecCatalog = .builtIn) {
+    public init(config: GatewayConfig) {
         subscriptions = config.subscriptions
         registry = config.registry
-        self.catalog = catalog
+        catalog = config.catalog
         windows = config.windows
         maxClockSkewMillis = config.maxClockSkewMillis
     }
@@ -52,9 +52,9 @@ public struct UplinkPipeline: Sendable {
         let frameTime = windowTime(network: uplink.networkTime, received: raw.receivedAt, diagnostics: &diagnostics)
         let facts = FrameFacts(envelope: route.envelope.rawValue, device: uplink.device, fCnt: uplink.fCnt,
                                fPort: uplink.fPort, networkTime: uplink.networkTime)
-        guard let device = registry.device(uplink.device) else {
+        guard let device = registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
             return (.quarantined(device: uplink.device, facts: facts, category: "unknown_device",
-                                 reason: "device \(uplink.device) is not in the device registry"), diagnostics)
+                                 reason: "device \(uplink.device) is not in the device registry and no codec rule matches"), diagnostics)
         }
         diagnostics.kind = device.kind
         if uplink.fPort == 0 || (uplink.payload.isEmpty && uplink.fPort == nil) {
@@ -71,14 +71,17 @@ public struct UplinkPipeline: Sendable {
         }
         diagnostics.notes = result.notes
         diagnostics.sentinels = result.sentinels
-        if let implausible = result.values.first(where: { !$0.metric.plausible.contains($0.value) }) {
+        let context = DerivedValues.Context(kind: device.kind, binDepthMillimetres: device.binDepthMillimetres,
+                                            sensorOffsetMillimetres: device.sensorOffsetMillimetres)
+        let values = result.values + DerivedValues.derive(result.values, context: context)
+        if let implausible = values.first(where: { !$0.metric.plausible.contains($0.value) }) {
             let range = implausible.metric.plausible
             return (.quarantined(device: device.id, facts: facts, category: "implausible",
                                  reason: "\(codec.id): \(implausible.metric.name)\(implausible.channel.map { " channel \($0)" } ?? "") = \(implausible.decimalText) \(implausible.metric.unitSymbol) is outside the plausible range \(FixedPoint.decimalString(range.lowerBound, decimals: implausible.metric.decimals))...\(FixedPoint.decimalString(range.upperBound, decimals: implausible.metric.decimals))"),
                     diagnostics)
         }
         let windowLength = windows[device.kind] ?? 15 * 60_000
-        let rows = result.values.map { value -> ReadingRow in
+        let rows = values.map { value -> ReadingRow in
             let time = value.time ?? frameTime
             let reading = Reading(uplinkID: raw.id, device: device.id, metric: value.metric, channel: value.channel, time: time, value: value.value)
             return ReadingRow(reading: reading, windowLength: windowLength, windowStart: Window.containing(time, length: windowLength).start)

@@ -1,0 +1,54 @@
+import Readings
+
+/// NB-IoT sensors publish their own binary frame straight to a topic the
+/// user configures, raw or as ASCII hex (modem "hexstring" modes). No network
+/// server wraps it. The device is the IMEI inside a Milesight NB-IoT frame,
+/// else the last level of the topic (`nbiot/{imei}/up` → set the topic so the
+/// device id is last, or use a frame that carries it).
+public struct NBIoTEnvelope: EnvelopeParser {
+    public let kind = EnvelopeKind.nbiot
+    public init() {}
+
+    public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
+        guard !message.isEmpty else { throw .invalidField("payload", "empty message") }
+        let bytes = Self.hexDecoded(message) ?? message
+        if MilesightNBIoTFrame.looksLikeFrame(bytes) {
+            do {
+                let frame = try MilesightNBIoTFrame.parse(bytes)
+                return .uplink(Uplink(envelope: .nbiot, device: frame.imei, fCnt: UInt32(frame.frameCount), fPort: nil, payload: frame.payload))
+            } catch {
+                throw .invalidField("Milesight NB-IoT frame", "\(error)")
+            }
+        }
+        let device = topic.split(separator: "/").last.map { $0.lowercased() } ?? ""
+        guard !device.isEmpty, device.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
+            throw .topicMismatch("no device id in the frame and none at the end of topic '\(topic)'")
+        }
+        return .uplink(Uplink(envelope: .nbiot, device: device, payload: bytes))
+    }
+
+    /// The bytes of an ASCII-hex message (even length, hex digits and nothing
+    /// else, whitespace trimmed), or nil when the message is not hex text.
+    static func hexDecoded(_ message: [UInt8]) -> [UInt8]? {
+        var digits = message[...]
+        while let last = digits.last, last == 0x0A || last == 0x0D || last == 0x20 { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = digits.startIndex
+        while index < digits.endIndex {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}
