@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Readings"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Readings", "Store"]),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
         .testTarget(
             name: "IntegrationTests",

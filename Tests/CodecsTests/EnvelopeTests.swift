@@ -89,3 +89,37 @@ import Testing
         }
     }
 }
+
+@Suite struct NBIoTEnvelopeTests {
+    /// Vector 32 (published): EM400-UDL NB-IoT frame, Milesight-IoT/SensorDecoders em400-udl README.
+    static let em400Frame = "020001005F00000001303130313031313036373439443139303534363930303331383638353038303634383037333530343630303433323234323133313130383938363034313231303232373030363238353709000E01756403670B0104823B01050001"
+
+    @Test func milesightFrameRawAndHex() throws {
+        let bytes = VendorVectorTests.bytes(Self.em400Frame)
+        for message in [bytes, Array(Self.em400Frame.utf8), Array((Self.em400Frame.lowercased() + "\n").utf8)] {
+            let event = try NBIoTEnvelope().parse(topic: "milesight/uplink", message: message)
+            guard case let .uplink(uplink) = event else { Issue.record("not an uplink"); return }
+            #expect(uplink.device == "868508064807350")
+            #expect(uplink.fCnt == 0)
+            let result = try MilesightCodec(model: .em400udl).decode(uplink.payload, fPort: nil)
+            #expect(result.values.map { "\($0.metric.name)=\($0.value)" } == ["battery_level=100", "temperature=2670", "distance=315"])
+            #expect(result.notes.contains("position tilt"))
+        }
+        let frame = try MilesightNBIoTFrame.parse(bytes)
+        #expect(frame.serialNumber == "6749D19054690031" && frame.imsi == "460043224213110" && frame.iccid == "89860412102270062857" && frame.signalQuality == 9)
+    }
+
+    @Test func otherFramesNameTheDeviceByTopic() throws {
+        let event = try NBIoTEnvelope().parse(topic: "nbiot/862091040000001", message: [0x01, 0x75, 0x50])
+        guard case let .uplink(uplink) = event else { Issue.record("not an uplink"); return }
+        #expect(uplink.device == "862091040000001" && uplink.payload == [0x01, 0x75, 0x50])
+    }
+
+    @Test func badFramesAreReasons() {
+        var truncated = VendorVectorTests.bytes(Self.em400Frame)
+        truncated.removeLast(5)
+        #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "t", message: truncated) }
+        #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "t", message: []) }
+        #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "bad topic!", message: [1, 2]) }
+    }
+}

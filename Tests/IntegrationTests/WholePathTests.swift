@@ -52,7 +52,10 @@ import Testing
         let manifest = try String(contentsOfFile: directory + "/manifest.ndjson", encoding: .utf8).split(separator: "\n")
             .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(manifest.count == count)
-        let valueCount = manifest.reduce(0) { $0 + ($1["values"] as! [[String: Any]]).count }
+        // Every value the simulator encoded, plus what the gateway derives for
+        // each damp frame (dew point and mould risk).
+        let dampFrames = manifest.filter { $0["kind"] as? String == "damp" }.count
+        let valueCount = manifest.reduce(0) { $0 + ($1["values"] as! [[String: Any]]).count } + 2 * dampFrames
         try await gateway.waitFor("all uplinks stored", timeout: .seconds(30)) {
             let status = try gateway.status()
             return status["uplinks_stored"] as? Int == count && status["uplinks_pending"] as? Int == 0

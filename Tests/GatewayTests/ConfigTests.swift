@@ -1,0 +1,174 @@
+import Codecs
+import Foundation
+import Gateway
+import Readings
+import Testing
+
+/// Writes config files into a temporary directory for one test.
+struct ConfigDirectory {
+    let path: String
+
+    init(config: String, devices: String = "", codecs: [String: String] = [:]) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-config-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path + "/codecs", withIntermediateDirectories: true)
+        try config.write(toFile: path + "/citygate.toml", atomically: true, encoding: .utf8)
+        try devices.write(toFile: path + "/devices.toml", atomically: true, encoding: .utf8)
+        for (name, text) in codecs { try text.write(toFile: path + "/codecs/" + name, atomically: true, encoding: .utf8) }
+    }
+
+    var configPath: String { path + "/citygate.toml" }
+
+    func errors() -> [String] {
+        do {
+            _ = try GatewayConfig.load(path: configPath)
+            return []
+        } catch let errors as ConfigErrors {
+            return errors.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+}
+
+@Suite struct ConfigTests {
+    static let repositoryConfig = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Config/citygate.toml").path
+
+    @Test func shippedConfigPassesItsOwnValidation() throws {
+        let config = try GatewayConfig.load(path: Self.repositoryConfig)
+        #expect(config.registry.count == 5)
+        #expect(config.catalog.codec("an:an-303") != nil)  // from Config/codecs/an-303.toml
+        #expect(config.subscriptions.count == 3)
+        #expect(config.effectiveHubs.map(\.name) == ["file"])
+    }
+
+    @Test(arguments: [
+        ("[gateway]\nidd = 1\n", "citygate.toml:2: gateway.idd: unknown key"),
+        ("[mqtt]\nqos = 2\n", "citygate.toml:2: mqtt.qos: 2 is outside 0...1"),
+        ("[mqtt]\nbroker = \"tcp://x\"\n", "mqtt.broker: 'tcp://x' is not mqtt://HOST[:PORT]"),
+        ("[mqtt]\nkeepalive_seconds = \"30\"\n", "mqtt.keepalive_seconds: expected an integer, found string"),
+        ("[aggregation.windows]\nparking = \"5 minutes\"\n", "aggregation.windows.parking: '5 minutes' is not a duration"),
+        ("[[hub]]\nname = \"a\"\nkind = \"ngsi\"\nurl = \"http://x\"\n", "hub[1].kind: 'ngsi' is not one of"),
+        ("[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/a\"\n[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/b\"\n", "hub 'a' is defined twice"),
+        ("[[mqtt.subscription]]\ntopic = \"a/#/b\"\nenvelope = \"tts\"\n", "is not a valid MQTT topic filter"),
+        ("[gateway\n", "syntax:"),
+    ])
+    func everyConfigErrorNamesFileKeyAndReason(config: String, message: String) throws {
+        let directory = try ConfigDirectory(config: config)
+        let errors = directory.errors()
+        #expect(errors.contains { $0.contains(message) }, "\(errors)")
+        #expect(errors.allSatisfy { $0.hasPrefix(directory.path) })
+    }
+
+    @Test func registryErrors() throws {
+        let devices = """
+            [[device]]
+            id = "A840410000000101"
+            codec = "elsys"
+            kind = "air_quality"
+
+            [[device]]
+            id = "a840410000000101"
+            codec = "elsys"
+            kind = "air_quality"
+
+            [[device]]
+            id = "a840410000000102"
+            codec = "no-such-codec"
+            kind = "space"
+            longitude = 200.5
+            latitude = 1
+
+            [[codec_rule]]
+            codec = "elsys"
+            kind = "damp"
+            """
+        let errors = try ConfigDirectory(config: "", devices: devices).errors()
+        #expect(errors.contains { $0.contains("devices.toml:7: device[2].id: device a840410000000101 is listed twice") }, "\(errors)")
+        #expect(errors.contains { $0.contains("device[3].codec: unknown codec 'no-such-codec'") })
+        #expect(errors.contains { $0.contains("device[3].kind: 'space' is not one of") })
+        #expect(errors.contains { $0.contains("device[3].longitude: 200.5 is out of range") })
+        #expect(errors.contains { $0.contains("codec_rule[1].device_profile: a rule needs device_profile or topic") })
+    }
+
+    @Test func codecRulesNameCodecsForUnlistedDevices() throws {
+        let devices = """
+            [[codec_rule]]
+            device_profile = "Elsys ERS CO2"
+            codec = "elsys:ers-co2"
+            kind = "air_quality"
+
+            [[codec_rule]]
+            topic = "nbiot/em300/+"
+            codec = "milesight:em300-th"
+            kind = "damp"
+            zone = "north"
+            """
+        let config = try GatewayConfig.load(path: ConfigDirectory(config: "", devices: devices).configPath)
+        #expect(config.registry.resolve("a8", deviceProfile: "Elsys ERS CO2", topic: "x")?.codecID == "elsys:ers-co2")
+        #expect(config.registry.resolve("86", deviceProfile: nil, topic: "nbiot/em300/86")?.zone == "north")
+        #expect(config.registry.resolve("a9", deviceProfile: "Other", topic: "x") == nil)
+    }
+
+    @Test func layoutFileErrorsAreStrict() throws {
+        let codec = """
+            id = "Bad Id"
+            shape = "tag_stream"
+            [[tag]]
+            tag = 300
+            type = "u17"
+            metric = "radiance"
+            """
+        let errors = try ConfigDirectory(config: "", codecs: ["bad.toml": codec]).errors()
+        #expect(errors.contains { $0.contains("bad.toml:1: id: 'Bad Id' must be lowercase") }, "\(errors)")
+        #expect(errors.contains { $0.contains("bad.toml:4: tag[1].tag: 300 is outside 0...255") })
+        #expect(errors.contains { $0.contains("bad.toml:5: tag[1].type: 'u17' is not one of") })
+        #expect(errors.contains { $0.contains("bad.toml:6: tag[1].metric: unknown metric 'radiance'") })
+    }
+
+    @Test func fixedLayoutFileDecodes() throws {
+        // An LHT65-like fixed layout written as data: battery with status bits, SHT temperature, probe with a sentinel.
+        let codec = """
+            id = "example:fixed"
+            shape = "fixed"
+            length = 6
+            fports = [2]
+            [[field]]
+            offset = 0
+            type = "u16"
+            mask = 0x3FFF
+            metric = "battery_voltage"
+            [[field]]
+            offset = 2
+            type = "s16"
+            metric = "temperature"
+            [[field]]
+            offset = 4
+            type = "s16"
+            byte_order = "little"
+            metric = "temperature"
+            channel = 1
+            sentinel = [0x7FFF]
+            """
+        let config = try GatewayConfig.load(path: ConfigDirectory(config: "", codecs: ["fixed.toml": codec]).configPath)
+        let layout = try #require(config.catalog.codec("example:fixed"))
+        let result = try layout.decode([0xCB, 0xF6, 0xFF, 0x38, 0xDD, 0x0A], fPort: 2)
+        #expect(result.values.map { "\($0.metric.name)\($0.channel.map { ".\($0)" } ?? "")=\($0.value)" } == ["battery_voltage=3062", "temperature=-200", "temperature.1=2781"])
+        let sentinel = try layout.decode([0xCB, 0xF6, 0x0B, 0x0D, 0xFF, 0x7F], fPort: 2)
+        #expect(sentinel.sentinels == 1 && sentinel.values.count == 2)
+        #expect(throws: DecodeError.self) { try layout.decode([0xCB, 0xF6], fPort: 2) }
+        #expect(throws: DecodeError.self) { try layout.decode([0xCB, 0xF6, 0x0B, 0x0D, 0xFF, 0x7F], fPort: 3) }
+    }
+
+    /// Vector 24 (published, reference vectors.json): a real ChirpStack v4
+    /// uplink from an AN-303, decoded by `Config/codecs/an-303.toml` alone.
+    @Test func an303IsDefinedOnlyByItsLayoutFile() throws {
+        let config = try GatewayConfig.load(path: Self.repositoryConfig)
+        #expect(CodecCatalog.builtIn.codec("an:an-303") == nil)
+        let codec = try #require(config.catalog.codec("an:an-303"))
+        let payload: [UInt8] = [0x00, 0x01, 0x03, 0x04, 0x0E, 0x15, 0x7D, 0x00, 0x77, 0x01, 0x10, 0x0A, 0x08, 0x12, 0x02, 0x3F, 0x03, 0x01]
+        let result = try codec.decode(payload, fPort: 210)
+        #expect(result.values.map { "\($0.metric.name)=\($0.value)" } == ["battery_voltage=3605", "temperature=2568", "relative_humidity=5750"])
+        #expect(result.notes.contains("tamper event 1"))
+    }
+}
