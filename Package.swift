@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "citygate", targets: ["citygate"]),
         .executable(name: "citygate-sim", targets: ["citygate-sim"]),
+        // The pure decoding stages, for the fuzzer and the benchmarks (Fuzz/, Benchmarks/).
+        .library(name: "CitygateDecoding", targets: ["Readings", "Codecs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
