@@ -41,35 +41,106 @@ public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What a codec made of one payload: the values it decoded, and notes on
-/// what it saw but did not turn into readings (a sentinel, an unknown tag
-/// that ended the stream, a status field). Notes are never silent drops: the
-/// gateway counts and logs them.
+/// Something a codec saw but did not turn into a reading: a field with no
+/// canonical metric, a sentinel, a status, an unknown tag that ended the
+/// stream. Notes are never silent drops: the gateway counts and logs them.
+///
+/// The common kind is a static label and a raw value, formatted only when
+/// someone reads it, so noting costs no allocation on the decode path.
+public struct DecodeNote: Sendable, CustomStringConvertible {
+    public let label: StaticString
+    public let value: Int64?
+    public let second: Int64?
+    /// Computed text for the rare notes a label and numbers cannot say.
+    public let detail: String?
+
+    public init(_ label: StaticString, _ value: Int64? = nil, _ second: Int64? = nil) {
+        self.label = label
+        self.value = value
+        self.second = second
+        detail = nil
+    }
+
+    public init(detail: String) {
+        label = ""
+        value = nil
+        second = nil
+        self.detail = detail
+    }
+
+    /// Each "{}" in the label takes the next value; a value left over follows the label.
+    public var description: String {
+        if let detail { return detail }
+        var text = label.description
+        for value in [value, second].compactMap({ $0 }) {
+            if let range = text.range(of: "{}") { text.replaceSubrange(range, with: String(value)) }
+            else { text += " \(value)" }
+        }
+        return text
+    }
+}
+
+extension DecodeNote: Equatable {
+    public static func == (a: DecodeNote, b: DecodeNote) -> Bool { a.description == b.description }
+}
+
+/// What a codec made of one payload: the values it decoded, notes on what it
+/// did not turn into readings, and how many sentinels it met.
+///
+/// Decoding into a caller-owned result that is reused (`removeAll()` keeps
+/// its capacity) allocates nothing for a payload without computed notes.
 public struct DecodeResult: Sendable, Equatable {
     public var values: [DecodedValue]
-    public var notes: [String]
+    public var notes: [DecodeNote]
     /// Sentinel values that yielded no reading ("no probe", "collection error").
     public var sentinels: Int
 
-    public init(values: [DecodedValue] = [], notes: [String] = [], sentinels: Int = 0) {
+    public init(values: [DecodedValue] = [], notes: [DecodeNote] = [], sentinels: Int = 0) {
         self.values = values
         self.notes = notes
         self.sentinels = sentinels
     }
+
+    /// An empty result with room for a typical frame.
+    public static func withCapacity(_ values: Int, notes: Int = 4) -> DecodeResult {
+        var result = DecodeResult()
+        result.values.reserveCapacity(values)
+        result.notes.reserveCapacity(notes)
+        return result
+    }
+
+    /// Empties the result for the next payload, keeping its storage.
+    public mutating func removeAll() {
+        values.removeAll(keepingCapacity: true)
+        notes.removeAll(keepingCapacity: true)
+        sentinels = 0
+    }
+
+    /// The notes as text (for logs, the CLI and tests).
+    public var noteTexts: [String] { notes.map(\.description) }
 
     mutating func add(_ metric: Metric, _ value: Int64, channel: Int? = nil, time: EpochMillis? = nil) {
         values.append(DecodedValue(metric: metric, channel: channel, value: value, time: time))
     }
 
     /// Adds `raw × numerator / denominator` in canonical units, or throws overflow.
-    mutating func add(_ metric: Metric, raw: Int64, times numerator: Int64, over denominator: Int64 = 1, channel: Int? = nil, field: String) throws(DecodeError) {
-        guard let value = FixedPoint.scale(raw, by: numerator, over: denominator) else { throw .overflow(field: field) }
+    mutating func add(_ metric: Metric, raw: Int64, times numerator: Int64, over denominator: Int64 = 1, channel: Int? = nil,
+                      field: @autoclosure () -> String) throws(DecodeError) {
+        guard let value = FixedPoint.scale(raw, by: numerator, over: denominator) else { throw .overflow(field: field()) }
         add(metric, value, channel: channel)
     }
 
-    mutating func sentinel(_ note: String) {
+    mutating func note(_ label: StaticString, _ value: Int64? = nil, _ second: Int64? = nil) {
+        notes.append(DecodeNote(label, value, second))
+    }
+
+    mutating func note(detail: String) {
+        notes.append(DecodeNote(detail: detail))
+    }
+
+    mutating func sentinel(_ label: StaticString, _ value: Int64? = nil, _ second: Int64? = nil) {
         sentinels += 1
-        notes.append(note)
+        notes.append(DecodeNote(label, value, second))
     }
 }
 
@@ -78,5 +149,16 @@ public struct DecodeResult: Sendable, Equatable {
 public protocol PayloadCodec: Sendable {
     /// The codec id used by `decode --codec` and the device registry.
     var id: String { get }
-    func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult
+    /// Appends what the payload holds to `result`. On a throw, what was
+    /// appended before the error is unspecified: reset before reuse.
+    func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError)
+}
+
+extension PayloadCodec {
+    /// Decodes into a fresh result.
+    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+        var result = DecodeResult.withCapacity(8, notes: 0)
+        try decode(payload, fPort: fPort, into: &result)
+        return result
+    }
 }

@@ -5,63 +5,86 @@
 /// `temperature` 2135 means 21.35 °C. No floating point is used anywhere between
 /// the payload and the hub.
 public struct Metric: Hashable, Sendable, CustomStringConvertible {
+    /// Index into `Metric.table`: a metric is one byte, so readings are plain
+    /// values with no reference counting on the decode path.
+    public let index: UInt8
+
+    public var info: MetricInfo { Metric.table[Int(index)] }
     /// The name used in config, storage, logs and hub bodies (`pm2_5`).
-    public let name: String
+    public var name: String { info.name }
     /// UN/CEFACT common code (`CEL`, `P1`, `GQ`, ...).
-    public let unitCode: String
+    public var unitCode: String { info.unitCode }
     /// Human symbol for hub metadata (`°C`, `%`, `µg/m³`).
-    public let unitSymbol: String
+    public var unitSymbol: String { info.unitSymbol }
     /// The value is a count of 10^-decimals units.
-    public let decimals: Int
+    public var decimals: Int { info.decimals }
     /// The physically plausible range, in canonical counts. A decoded value
     /// outside it is quarantined as implausible rather than stored.
-    public let plausible: ClosedRange<Int64>
+    public var plausible: ClosedRange<Int64> { info.plausible }
 
     public var description: String { name }
+}
 
-    public init(name: String, unitCode: String, unitSymbol: String, decimals: Int, plausible: ClosedRange<Int64>) {
-        self.name = name
-        self.unitCode = unitCode
-        self.unitSymbol = unitSymbol
-        self.decimals = decimals
-        self.plausible = plausible
-    }
-
-    public static func == (a: Metric, b: Metric) -> Bool { a.name == b.name }
-    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+/// What the canonical table says about one metric.
+public struct MetricInfo: Sendable {
+    public let name: String
+    public let unitCode: String
+    public let unitSymbol: String
+    public let decimals: Int
+    public let plausible: ClosedRange<Int64>
 }
 
 extension Metric {
     // The canonical table. Ranges are the sensors' physical limits, widened a
     // little, not legal limits: they catch garbage, not bad air.
-    public static let temperature = Metric(name: "temperature", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -60_00...150_00)
-    public static let relativeHumidity = Metric(name: "relative_humidity", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00)
-    public static let co2 = Metric(name: "co2", unitCode: "59", unitSymbol: "ppm", decimals: 0, plausible: 0...40_000)
-    public static let pm1 = Metric(name: "pm1", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0)
-    public static let pm2_5 = Metric(name: "pm2_5", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0)
-    public static let pm10 = Metric(name: "pm10", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0)
-    public static let tvoc = Metric(name: "tvoc", unitCode: "61", unitSymbol: "ppb", decimals: 0, plausible: 0...100_000)
-    public static let hcho = Metric(name: "hcho", unitCode: "GP", unitSymbol: "mg/m³", decimals: 2, plausible: 0...100_00)
-    public static let no2 = Metric(name: "no2", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0)
-    public static let pressure = Metric(name: "pressure", unitCode: "A97", unitSymbol: "hPa", decimals: 2, plausible: 300_00...1_200_00)
-    public static let light = Metric(name: "light", unitCode: "LUX", unitSymbol: "lx", decimals: 0, plausible: 0...200_000)
-    public static let distance = Metric(name: "distance", unitCode: "MMT", unitSymbol: "mm", decimals: 0, plausible: 0...20_000)
-    public static let fillLevel = Metric(name: "fill_level", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00)
-    public static let occupied = Metric(name: "occupied", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1)
-    public static let batteryVoltage = Metric(name: "battery_voltage", unitCode: "2Z", unitSymbol: "mV", decimals: 0, plausible: 0...20_000)
-    public static let batteryLevel = Metric(name: "battery_level", unitCode: "P1", unitSymbol: "%", decimals: 0, plausible: 0...100)
-    public static let motion = Metric(name: "motion", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...65_535)
+    public static let temperature = Metric(index: 0)
+    public static let relativeHumidity = Metric(index: 1)
+    public static let co2 = Metric(index: 2)
+    public static let pm1 = Metric(index: 3)
+    public static let pm2_5 = Metric(index: 4)
+    public static let pm10 = Metric(index: 5)
+    public static let tvoc = Metric(index: 6)
+    public static let hcho = Metric(index: 7)
+    public static let no2 = Metric(index: 8)
+    public static let pressure = Metric(index: 9)
+    public static let light = Metric(index: 10)
+    public static let distance = Metric(index: 11)
+    public static let fillLevel = Metric(index: 12)
+    public static let occupied = Metric(index: 13)
+    public static let batteryVoltage = Metric(index: 14)
+    public static let batteryLevel = Metric(index: 15)
+    public static let motion = Metric(index: 16)
     /// Derived for damp sensors from temperature and humidity (Magnus formula).
-    public static let dewPoint = Metric(name: "dew_point", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -90_00...100_00)
+    public static let dewPoint = Metric(index: 17)
     /// Derived for damp sensors: 1 while relative humidity is at or above 80 %.
-    public static let mouldRisk = Metric(name: "mould_risk", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1)
+    public static let mouldRisk = Metric(index: 18)
+
+    /// The canonical table, in `index` order.
+    public static let table: [MetricInfo] = [
+        MetricInfo(name: "temperature", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -60_00...150_00),
+        MetricInfo(name: "relative_humidity", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00),
+        MetricInfo(name: "co2", unitCode: "59", unitSymbol: "ppm", decimals: 0, plausible: 0...40_000),
+        MetricInfo(name: "pm1", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
+        MetricInfo(name: "pm2_5", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
+        MetricInfo(name: "pm10", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
+        MetricInfo(name: "tvoc", unitCode: "61", unitSymbol: "ppb", decimals: 0, plausible: 0...100_000),
+        MetricInfo(name: "hcho", unitCode: "GP", unitSymbol: "mg/m³", decimals: 2, plausible: 0...100_00),
+        MetricInfo(name: "no2", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
+        MetricInfo(name: "pressure", unitCode: "A97", unitSymbol: "hPa", decimals: 2, plausible: 300_00...1_200_00),
+        MetricInfo(name: "light", unitCode: "LUX", unitSymbol: "lx", decimals: 0, plausible: 0...200_000),
+        MetricInfo(name: "distance", unitCode: "MMT", unitSymbol: "mm", decimals: 0, plausible: 0...20_000),
+        MetricInfo(name: "fill_level", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00),
+        MetricInfo(name: "occupied", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1),
+        MetricInfo(name: "battery_voltage", unitCode: "2Z", unitSymbol: "mV", decimals: 0, plausible: 0...20_000),
+        MetricInfo(name: "battery_level", unitCode: "P1", unitSymbol: "%", decimals: 0, plausible: 0...100),
+        MetricInfo(name: "motion", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...65_535),
+        MetricInfo(name: "dew_point", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -90_00...100_00),
+        MetricInfo(name: "mould_risk", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1),
+    ]
 
     /// Every canonical metric, by name. Config files and layout codecs name
     /// metrics; an unknown name is a config error.
-    public static let all: [Metric] = [
-        .temperature, .relativeHumidity, .co2, .pm1, .pm2_5, .pm10, .tvoc, .hcho, .no2,
-        .pressure, .light, .distance, .fillLevel, .occupied, .batteryVoltage, .batteryLevel, .motion, .dewPoint, .mouldRisk,
-    ]
+    public static let all: [Metric] = (0..<table.count).map { Metric(index: UInt8($0)) }
 
     public static let byName: [String: Metric] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -155,7 +155,7 @@ struct Decode: ParsableCommand {
                 return .object(members)
             }
             print(JSONText.object(header + [("codec", .string(codecID)), ("readings", .array(readings)),
-                                            ("notes", .array(result.notes.map { .string($0) }))]).serialized())
+                                            ("notes", .array(result.noteTexts.map { .string($0) }))]).serialized())
         } catch {
             throw fail("\(codecID): \(error)")
         }

@@ -103,7 +103,7 @@ import Testing
             #expect(uplink.fCnt == 0)
             let result = try MilesightCodec(model: .em400udl).decode(uplink.payload, fPort: nil)
             #expect(result.values.map { "\($0.metric.name)=\($0.value)" } == ["battery_level=100", "temperature=2670", "distance=315"])
-            #expect(result.notes.contains("position tilt"))
+            #expect(result.noteTexts.contains("position tilt"))
         }
         let frame = try MilesightNBIoTFrame.parse(bytes)
         #expect(frame.serialNumber == "6749D19054690031" && frame.imsi == "460043224213110" && frame.iccid == "89860412102270062857" && frame.signalQuality == 9)
@@ -121,5 +121,49 @@ import Testing
         #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "t", message: truncated) }
         #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "t", message: []) }
         #expect(throws: EnvelopeError.self) { try NBIoTEnvelope().parse(topic: "bad topic!", message: [1, 2]) }
+    }
+}
+
+@Suite struct JSONScannerTests {
+    static let topic = "application/a/device/0101010101010101/event/up"
+
+    static func parse(_ text: String) throws(EnvelopeError) -> EnvelopeEvent {
+        try ChirpStackEnvelope().parse(topic: topic, message: Array(text.utf8))
+    }
+
+    @Test func escapesAndUnknownFieldsAreHandled() throws {
+        let event = try Self.parse(#"{"extra":{"a":[1,2.5e3,-0.1,true,false,null,"x\"\\\u00e9"]},"deviceInfo":{"devEui":"0101010101010101","deviceProfileName":"Caf\u00e9 \ud83d\ude00"},"fCnt":7,"fPort":2,"data":"AQID"}"#)
+        guard case let .uplink(uplink) = event else { Issue.record("not an uplink"); return }
+        #expect(uplink.deviceProfileName == "Café 😀" && uplink.fCnt == 7 && uplink.fPort == 2 && uplink.payload == [1, 2, 3])
+    }
+
+    @Test(arguments: [
+        (#"{"deviceInfo":{"devEui":"0101010101010101"}} x"#, "malformed_json"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},}"#, "malformed_json"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":"7"}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":4294967296}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":99999999999999999999}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"fPort":300}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":1.5}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"data":"A"}"#, "invalid_envelope"),
+        (#"{"deviceInfo":"x"}"#, "invalid_envelope"),
+        (#"{"deviceInfo":{"devEui":"0101010101010101"},"rxInfo":[1]}"#, "invalid_envelope"),
+        (#"{"a":"\u12"}"#, "malformed_json"),
+        (#"{"a":01}"#, "malformed_json"),
+        ("[]", "malformed_json"),
+        ("", "malformed_json"),
+    ])
+    func badDocumentsAreClearReasons(text: String, category: String) {
+        do {
+            _ = try Self.parse(text)
+            Issue.record("parsed: \(text)")
+        } catch {
+            #expect(error.category == category, "\(text): \(error)")
+        }
+    }
+
+    @Test func deepNestingIsRefusedNotRecursedInto() {
+        let bomb = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: EnvelopeError.self) { try Self.parse(bomb) }
     }
 }

@@ -169,6 +169,6 @@ struct ConfigDirectory {
         let payload: [UInt8] = [0x00, 0x01, 0x03, 0x04, 0x0E, 0x15, 0x7D, 0x00, 0x77, 0x01, 0x10, 0x0A, 0x08, 0x12, 0x02, 0x3F, 0x03, 0x01]
         let result = try codec.decode(payload, fPort: 210)
         #expect(result.values.map { "\($0.metric.name)=\($0.value)" } == ["battery_voltage=3605", "temperature=2568", "relative_humidity=5750"])
-        #expect(result.notes.contains("tamper event 1"))
+        #expect(result.noteTexts.contains("tamper event 1"))
     }
 }

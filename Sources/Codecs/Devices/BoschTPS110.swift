@@ -6,9 +6,8 @@ public struct BoschTPS110Codec: PayloadCodec {
     public let id = "bosch-tps110"
     public init() {}
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         var reader = ByteReader(payload)
-        var result = DecodeResult()
         switch fPort {
         case 1:  // parking status
             result.add(.occupied, Int64(try reader.u8("status") & 1))
@@ -22,15 +21,16 @@ public struct BoschTPS110Codec: PayloadCodec {
             let major = try reader.u8("firmware"), minor = try reader.u8("firmware"), patch = try reader.u8("firmware")
             let cause = try reader.u8("reset cause")
             let causes = [1: "watchdog", 2: "power on", 3: "system request", 4: "other"]
-            result.notes.append("startup: firmware \(major).\(minor).\(patch), reset cause \(causes[Int(cause)] ?? "unknown (\(cause))")")
+            result.note(detail: "startup: firmware \(major).\(minor).\(patch), reset cause \(causes[Int(cause)] ?? "unknown (\(cause))")")
             result.add(.occupied, Int64(try reader.u8("status") & 1))
-        case 4, 5:
-            result.notes.append(fPort == 4 ? "device information frame" : "usage frame")
+        case 4:
+            result.note("device information frame")
+        case 5:
+            result.note("usage frame")
         case 6:
-            result.notes.append("debug frame")
+            result.note("debug frame")
         default:
             throw .unsupportedPort(codec: id, fPort: fPort)
         }
-        return result
     }
 }

@@ -12,15 +12,14 @@ public struct DecentlabDLPMCodec: PayloadCodec {
     public let id = "decentlab-dl-pm"
     public init() {}
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         guard !payload.isEmpty else { throw .noPayload }
         var reader = ByteReader(payload)
         let version = try reader.u8("protocol version")
         guard version == 2 else { throw .invalid("decentlab-dl-pm: protocol version \(version), expected 2") }
         let deviceID = try reader.u16be("device id")
         let flags = try reader.u16be("sensor flags")
-        var result = DecodeResult()
-        result.notes.append("decentlab device id \(deviceID)")
+        result.note("decentlab device id", Int64(deviceID))
         if flags & 0b1 != 0 {
             result.add(.batteryVoltage, Int64(try reader.u16be("battery voltage")))  // mV
         }
@@ -30,7 +29,7 @@ public struct DecentlabDLPMCodec: PayloadCodec {
             result.add(.pm1, Int64(pm1))          // already 0.1 µg/m³
             result.add(.pm2_5, Int64(pm2_5))
             result.add(.pm10, Int64(pm10))
-            result.notes.append("pm4 \(FixedPoint.decimalString(Int64(pm4), decimals: 1)) µg/m³, typical particle size \(try reader.u16be("particle size")) nm")
+            result.note("pm4 {} (× 0.1 µg/m³), typical particle size {} nm, not mapped", Int64(pm4), Int64(try reader.u16be("particle size")))
             for name in ["pm0.5", "pm1.0", "pm2.5", "pm4", "pm10"] {
                 _ = try reader.u16be("\(name) number concentration")  // 1/cm³, no canonical metric
             }
@@ -49,8 +48,7 @@ public struct DecentlabDLPMCodec: PayloadCodec {
             try result.add(.pressure, raw: Int64(try reader.u16be("barometric pressure")), times: 2, field: "barometric pressure")
         }
         if flags & ~0b1111 != 0 {
-            result.notes.append("sensor flags 0x\(String(flags, radix: 16)) name sensors this codec does not know; their words were not read")
+            result.note("sensor flags {} name sensors this codec does not know; their words were not read", Int64(flags))
         }
-        return result
     }
 }

@@ -17,13 +17,12 @@ public struct DraginoDistanceCodec: PayloadCodec {
 
     public init(model: Model) { self.model = model }
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         guard fPort == 2 else { throw .unsupportedPort(codec: id, fPort: fPort) }
-        var result = DecodeResult()
         let multiRead = model == .dds75lb && payload.count > 8 && payload[0] & 0x10 != 0
         guard payload.count == 8 || multiRead else {
-            result.sentinel("No Sensor (frame of \(payload.count) bytes)")
-            return result
+            result.sentinel("No Sensor (frame of {} bytes)", Int64(payload.count))
+            return
         }
         var reader = ByteReader(payload)
         let battery = try reader.u16be("battery")
@@ -36,20 +35,19 @@ public struct DraginoDistanceCodec: PayloadCodec {
             }
         }
         let interrupt = try reader.u8("interrupt flag")
-        if interrupt != 0 { result.notes.append("interrupt flag \(interrupt)") }
+        if interrupt != 0 { result.note("interrupt flag", Int64(interrupt)) }
         let probe = try reader.s16be("DS18B20 temperature")
         let sensorFlag = try reader.u8("sensor flag")
-        if sensorFlag != 1 { result.notes.append("ultrasonic sensor not detected (flag \(sensorFlag))") }
+        if sensorFlag != 1 { result.note("ultrasonic sensor not detected (flag {})", Int64(sensorFlag)) }
         if UInt16(bitPattern: probe) == 0x7FFF || probe == 0 {
             result.sentinel("DS18B20 probe: no reading")
         } else {
             try result.add(.temperature, raw: Int64(probe), times: model == .ldds75 ? 10 : 1, channel: 1, field: "DS18B20 temperature")
         }
-        return result
     }
 
     func addDistance(_ raw: UInt16, to result: inout DecodeResult) {
-        if raw < 20 { result.sentinel("distance: Invalid Reading (\(raw) mm)") }
+        if raw < 20 { result.sentinel("distance: Invalid Reading ({} mm)", Int64(raw)) }
         else { result.add(.distance, Int64(raw)) }
     }
 }

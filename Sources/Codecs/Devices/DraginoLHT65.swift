@@ -10,20 +10,19 @@ public struct DraginoLHT65Codec: PayloadCodec {
     public let id = "dragino-lht65"
     public init() {}
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         guard fPort == 2 else { throw .unsupportedPort(codec: id, fPort: fPort) }
         guard payload.count == 11 else {
             throw .invalid("dragino-lht65: frame is \(payload.count) bytes, expected 11")
         }
         var reader = ByteReader(payload)
-        var result = DecodeResult()
         let batteryWord = try reader.u16be("battery")
         let temperature = try reader.s16be("TempC_SHT")
         let humidity = try reader.u16be("Hum_SHT") & 0x0FFF
         let ext = try reader.u8("ext")
         if ext & 0x40 != 0 {
-            result.notes.append("poll reply (datalog), no live reading")
-            return result
+            result.note("poll reply (datalog), no live reading")
+            return
         }
         let extType = ext & 0x0F
         // Type 9 puts the probe temperature where the battery usually is.
@@ -45,10 +44,9 @@ public struct DraginoLHT65Codec: PayloadCodec {
                 result.add(.temperature, Int64(probe), channel: 1)
             }
         case 0:
-            result.notes.append("no external sensor")
+            result.note("no external sensor")
         default:
-            result.notes.append("external sensor type \(extType) not mapped to a metric")
+            result.note("external sensor type {} not mapped to a metric", Int64(extType))
         }
-        return result
     }
 }

@@ -11,24 +11,23 @@ public struct NwaveParkingCodec: PayloadCodec {
     public init(model: Model) { self.model = model }
 
     /// Bits 7..1 of a status byte: the compressed previous-state duration.
-    static func previousStateDuration(_ status: UInt8) -> String {
-        let c = Int(status >> 1)
+    static func notePreviousStateDuration(_ status: UInt8, into result: inout DecodeResult) {
+        let c = Int64(status >> 1)
         switch c {
-        case ..<90: return "previous state lasted \(c) min"
-        case 90..<120: return "previous state lasted \(90 + (c - 90) * 5) min (±4)"
-        case 120..<127: return "previous state lasted \(240 + (c - 120) * 60) min (±59)"
-        default: return "previous state lasted 660 min or more"
+        case ..<90: result.note("previous state lasted {} min", c)
+        case 90..<120: result.note("previous state lasted {} min (±4)", 90 + (c - 90) * 5)
+        case 120..<127: result.note("previous state lasted {} min (±59)", 240 + (c - 120) * 60)
+        default: result.note("previous state lasted 660 min or more")
         }
     }
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         var reader = ByteReader(payload)
-        var result = DecodeResult()
         switch fPort {
         case 1:
             let status = try reader.u8("status")
             result.add(.occupied, Int64(status & 1))
-            if model == .nps405 { result.notes.append(Self.previousStateDuration(status)) }
+            if model == .nps405 { Self.notePreviousStateDuration(status, into: &result) }
         case 2:  // heartbeat
             let status = try reader.u8("status")
             result.add(.occupied, Int64(status & 1))
@@ -43,21 +42,20 @@ public struct NwaveParkingCodec: PayloadCodec {
             let causes = model == .nps405
                 ? ["rejoin", "watchdog", "power_on", "user_request", "-", "-", "brownout", "other"]
                 : ["-", "watchdog", "power_on", "user_request", "brownout", "other"]
-            result.notes.append("startup: firmware \(major).\(minor).\(patch), reset cause \(cause < causes.count ? causes[cause] : "unknown (\(cause))")")
+            result.note(detail: "startup: firmware \(major).\(minor).\(patch), reset cause \(cause < causes.count ? causes[cause] : "unknown (\(cause))")")
             result.add(.occupied, Int64(try reader.u8("status") & 1))
         case 10 where model == .nps405:  // tag registration
             let status = try reader.u8("status")
             result.add(.occupied, Int64(status & 1))
-            result.notes.append(Self.previousStateDuration(status))
+            Self.notePreviousStateDuration(status, into: &result)
             let tagBattery = try reader.u8("tag battery")
             let tag = (0..<4).map { _ in (try? reader.u8("tag id")).map { hex($0) } ?? "" }.joined()
             guard tag.count == 8 else { throw .truncated(field: "tag id", offset: 2, needed: 4, available: payload.count - 2) }
-            result.notes.append("tag \(tag) registered, tag battery \(FixedPoint.decimalString(Int64(tagBattery), decimals: 1)) V")
+            result.note(detail: "tag \(tag) registered, tag battery \(FixedPoint.decimalString(Int64(tagBattery), decimals: 1)) V")
         case 6:
-            result.notes.append("debug frame")
+            result.note("debug frame")
         default:
             throw .unsupportedPort(codec: id, fPort: fPort)
         }
-        return result
     }
 }

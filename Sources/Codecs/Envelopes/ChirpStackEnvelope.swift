@@ -1,4 +1,3 @@
-import Foundation
 import Readings
 
 /// ChirpStack v4 MQTT integration, JSON encoding (`json=true`):
@@ -10,37 +9,58 @@ public struct ChirpStackEnvelope: EnvelopeParser {
     public let kind = EnvelopeKind.chirpstack
     public init() {}
 
-    struct UpEvent: Decodable {
-        struct DeviceInfo: Decodable {
-            var devEui: String?
-            var deviceProfileName: String?
-        }
-        struct RxInfo: Decodable {
-            var rssi: Int?
-        }
-        var deduplicationId: String?
-        var time: String?
-        var deviceInfo: DeviceInfo?
-        var fCnt: UInt32?
-        var fPort: Int?
-        var data: String?
-        var rxInfo: [RxInfo]?
-    }
-
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
-        let segments = topic.split(separator: "/", omittingEmptySubsequences: false)
-        let topicDevice = segments.firstIndex(of: "device").flatMap { $0 + 1 < segments.count ? String(segments[$0 + 1]) : nil }
-        let eventType = segments.firstIndex(of: "event").flatMap { $0 + 1 < segments.count ? String(segments[$0 + 1]) : nil } ?? "up"
-
-        let event: UpEvent
-        do {
-            event = try JSONDecoder().decode(UpEvent.self, from: Data(message))
-        } catch let error as DecodingError {
-            throw Self.describe(error)
-        } catch {
-            throw .malformedJSON("\(error)")
+        let (topicDevice, eventType) = Self.topicParts(topic)
+        var deduplicationID: String?
+        var time: String?
+        var device: String?
+        var profile: String?
+        var fCnt: Int64?
+        var fPort: Int64?
+        var data: [UInt8]?
+        var gateways = 0
+        var bestRSSI: Int?
+        var scanner = JSONScanner(message)
+        guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
+        try scanner.object { (s, key) throws(EnvelopeError) in
+            if key.equals("deduplicationId") { deduplicationID = try s.string("deduplicationId") }
+            else if key.equals("time") { time = try s.string("time") }
+            else if key.equals("fCnt") { fCnt = try s.integer("fCnt") }
+            else if key.equals("fPort") { fPort = try s.integer("fPort") }
+            else if key.equals("data") {
+                if let text = try s.string("data") {
+                    guard let bytes = Base64.decode(ArraySlice(text.utf8)) else { throw .invalidField("data", "not valid base64") }
+                    data = bytes
+                }
+            } else if key.equals("deviceInfo") {
+                if try s.takeNull() { return }
+                guard s.isObject() else { throw .invalidField("deviceInfo", "expected an object") }
+                try s.object { (s, key) throws(EnvelopeError) in
+                    if key.equals("devEui") { device = try s.string("deviceInfo.devEui")?.lowercased() }
+                    else if key.equals("deviceProfileName") { profile = try s.string("deviceInfo.deviceProfileName") }
+                    else { try s.skipValue() }
+                }
+            } else if key.equals("rxInfo") {
+                if try s.takeNull() { return }
+                guard s.isArray() else { throw .invalidField("rxInfo", "expected an array") }
+                try s.array { (s) throws(EnvelopeError) in
+                    gateways += 1
+                    guard s.isObject() else { throw .invalidField("rxInfo[\(gateways - 1)]", "expected an object") }
+                    try s.object { (s, key) throws(EnvelopeError) in
+                        if key.equals("rssi"), let rssi = try s.integer("rxInfo.rssi") {
+                            guard let value = Int(exactly: rssi) else { throw .invalidField("rxInfo.rssi", "out of range") }
+                            bestRSSI = max(bestRSSI ?? value, value)
+                        } else {
+                            try s.skipValue()
+                        }
+                    }
+                }
+            } else {
+                try s.skipValue()
+            }
         }
-        let device = event.deviceInfo?.devEui?.lowercased()
+        try scanner.finish()
+
         if let topicDevice, let device, topicDevice.lowercased() != device {
             throw .topicMismatch("topic names device \(topicDevice), payload deviceInfo.devEui is \(device)")
         }
@@ -49,48 +69,42 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         }
         guard let device, !device.isEmpty else { throw .missingField("deviceInfo.devEui") }
         guard Self.isHexEUI(device) else { throw .invalidField("deviceInfo.devEui", "'\(device)' is not 16 hex digits") }
-        let payload: [UInt8]
-        if let data = event.data, !data.isEmpty {
-            guard let bytes = Data(base64Encoded: data) else { throw .invalidField("data", "not valid base64") }
-            payload = Array(bytes)
-        } else {
-            payload = []  // MAC-only frame (fPort 0) or no FRMPayload
-        }
         var networkTime: EpochMillis?
-        if let time = event.time {
+        if let time {
             guard let millis = RFC3339.parseMillis(time) else { throw .invalidField("time", "'\(time)' is not an RFC 3339 time") }
             networkTime = millis
         }
-        let rx = event.rxInfo ?? []
+        var counter: UInt32?
+        if let fCnt {
+            guard let value = UInt32(exactly: fCnt) else { throw .invalidField("fCnt", "\(fCnt) is not a 32-bit frame counter") }
+            counter = value
+        }
+        var port: Int?
+        if let fPort {
+            guard (0...255).contains(fPort) else { throw .invalidField("fPort", "\(fPort) is not 0...255") }
+            port = Int(fPort)
+        }
+        // An empty `data` is a MAC-only frame (fPort 0) or no FRMPayload.
         return .uplink(Uplink(
-            envelope: .chirpstack, device: device, fCnt: event.fCnt, fPort: event.fPort, payload: payload,
-            networkTime: networkTime, deduplicationID: event.deduplicationId,
-            deviceProfileName: event.deviceInfo?.deviceProfileName,
-            gatewayCount: rx.count, bestRSSI: rx.compactMap(\.rssi).max()))
+            envelope: .chirpstack, device: device, fCnt: counter, fPort: port, payload: data ?? [],
+            networkTime: networkTime, deduplicationID: deduplicationID, deviceProfileName: profile,
+            gatewayCount: gateways, bestRSSI: bestRSSI))
+    }
+
+    /// The device and event type named by a default-template topic.
+    static func topicParts(_ topic: String) -> (device: String?, event: String) {
+        var device: String?
+        var event = "up"
+        var previous: Substring?
+        for segment in topic.split(separator: "/", omittingEmptySubsequences: false) {
+            if previous == "device" { device = String(segment) }
+            if previous == "event" { event = String(segment) }
+            previous = segment
+        }
+        return (device, event)
     }
 
     static func isHexEUI(_ text: String) -> Bool {
         text.utf8.count == 16 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
-    }
-
-    /// Turns Foundation's decoding errors into one line that names the field.
-    static func describe(_ error: DecodingError) -> EnvelopeError {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case let .dataCorrupted(context) where context.codingPath.isEmpty:
-            return .malformedJSON(context.underlyingError.map { "\($0)" } ?? context.debugDescription)
-        case let .dataCorrupted(context):
-            return .invalidField(path(context), context.debugDescription)
-        case let .typeMismatch(type, context):
-            return .invalidField(path(context), "expected \(type)")
-        case let .valueNotFound(_, context):
-            return .invalidField(path(context), "null")
-        case let .keyNotFound(key, context):
-            return .missingField((path(context).isEmpty ? "" : path(context) + ".") + key.stringValue)
-        @unknown default:
-            return .malformedJSON("\(error)")
-        }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Readings
 
 /// The Things Stack v3 MQTT: `v3/{application}@{tenant}/devices/{device}/{event}`.
@@ -7,53 +6,83 @@ public struct TTSEnvelope: EnvelopeParser {
     public let kind = EnvelopeKind.tts
     public init() {}
 
-    struct Message: Decodable {
-        struct DeviceIDs: Decodable {
-            var device_id: String?
-            var dev_eui: String?
-        }
-        struct UplinkMessage: Decodable {
-            struct RxMetadata: Decodable { var rssi: Int? }
-            var f_port: Int?
-            var f_cnt: UInt32?
-            var frm_payload: String?
-            var received_at: String?
-            var rx_metadata: [RxMetadata]?
-        }
-        var end_device_ids: DeviceIDs?
-        var received_at: String?
-        var uplink_message: UplinkMessage?
-    }
-
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
         let segments = topic.split(separator: "/", omittingEmptySubsequences: false)
         let eventType = segments.firstIndex(of: "devices").flatMap { $0 + 2 < segments.count ? segments[($0 + 2)...].joined(separator: "/") : nil } ?? "up"
-        let decoded: Message
-        do {
-            decoded = try JSONDecoder().decode(Message.self, from: Data(message))
-        } catch let error as DecodingError {
-            throw ChirpStackEnvelope.describe(error)
-        } catch {
-            throw .malformedJSON("\(error)")
+        var deviceID: String?
+        var devEUI: String?
+        var receivedAt: String?
+        var uplinkReceivedAt: String?
+        var hasUplink = false
+        var fPort: Int64?
+        var fCnt: Int64?
+        var payload: [UInt8] = []
+        var gateways = 0
+        var bestRSSI: Int?
+        var scanner = JSONScanner(message)
+        guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
+        try scanner.object { (s, key) throws(EnvelopeError) in
+            if key.equals("end_device_ids") {
+                guard s.isObject() else { throw .invalidField("end_device_ids", "expected an object") }
+                try s.object { (s, key) throws(EnvelopeError) in
+                    if key.equals("device_id") { deviceID = try s.string("end_device_ids.device_id") }
+                    else if key.equals("dev_eui") { devEUI = try s.string("end_device_ids.dev_eui")?.lowercased() }
+                    else { try s.skipValue() }
+                }
+            } else if key.equals("received_at") {
+                receivedAt = try s.string("received_at")
+            } else if key.equals("uplink_message") {
+                guard s.isObject() else { throw .invalidField("uplink_message", "expected an object") }
+                hasUplink = true
+                try s.object { (s, key) throws(EnvelopeError) in
+                    if key.equals("f_port") { fPort = try s.integer("uplink_message.f_port") }
+                    else if key.equals("f_cnt") { fCnt = try s.integer("uplink_message.f_cnt") }
+                    else if key.equals("received_at") { uplinkReceivedAt = try s.string("uplink_message.received_at") }
+                    else if key.equals("frm_payload") {
+                        if let text = try s.string("uplink_message.frm_payload"), !text.isEmpty {
+                            guard let bytes = Base64.decode(ArraySlice(text.utf8)) else {
+                                throw .invalidField("uplink_message.frm_payload", "not valid base64")
+                            }
+                            payload = bytes
+                        }
+                    } else if key.equals("rx_metadata") {
+                        guard s.isArray() else { throw .invalidField("uplink_message.rx_metadata", "expected an array") }
+                        try s.array { (s) throws(EnvelopeError) in
+                            gateways += 1
+                            guard s.isObject() else { throw .invalidField("uplink_message.rx_metadata", "expected objects") }
+                            try s.object { (s, key) throws(EnvelopeError) in
+                                if key.equals("rssi"), let rssi = try s.integer("rx_metadata.rssi") {
+                                    guard let value = Int(exactly: rssi) else { throw .invalidField("rx_metadata.rssi", "out of range") }
+                                    bestRSSI = max(bestRSSI ?? value, value)
+                                } else {
+                                    try s.skipValue()
+                                }
+                            }
+                        }
+                    } else {
+                        try s.skipValue()
+                    }
+                }
+            } else {
+                try s.skipValue()
+            }
         }
-        let ids = decoded.end_device_ids
-        let device = (ids?.dev_eui?.lowercased()).flatMap { $0.isEmpty ? nil : $0 } ?? ids?.device_id
+        try scanner.finish()
+        let device = devEUI.flatMap { $0.isEmpty ? nil : $0 } ?? deviceID
         guard eventType == "up" else { return .event(type: eventType, device: device) }
         guard let device else { throw .missingField("end_device_ids.dev_eui") }
-        guard let up = decoded.uplink_message else { throw .missingField("uplink_message") }
-        var payload: [UInt8] = []
-        if let frm = up.frm_payload, !frm.isEmpty {
-            guard let bytes = Data(base64Encoded: frm) else { throw .invalidField("uplink_message.frm_payload", "not valid base64") }
-            payload = Array(bytes)
-        }
+        guard hasUplink else { throw .missingField("uplink_message") }
         var networkTime: EpochMillis?
-        if let time = up.received_at ?? decoded.received_at {
+        if let time = uplinkReceivedAt ?? receivedAt {
             guard let millis = RFC3339.parseMillis(time) else { throw .invalidField("received_at", "'\(time)' is not an RFC 3339 time") }
             networkTime = millis
         }
-        let rx = up.rx_metadata ?? []
+        guard let counter = UInt32(exactly: fCnt ?? 0) else { throw .invalidField("uplink_message.f_cnt", "not a 32-bit frame counter") }
+        let portValue = fPort ?? 0
+        guard (0...255).contains(portValue) else { throw .invalidField("uplink_message.f_port", "\(portValue) is not 0...255") }
+        let port = Int(portValue)
         return .uplink(Uplink(
-            envelope: .tts, device: device, fCnt: up.f_cnt ?? 0, fPort: up.f_port ?? 0, payload: payload,
-            networkTime: networkTime, gatewayCount: rx.count, bestRSSI: rx.compactMap(\.rssi).max()))
+            envelope: .tts, device: device, fCnt: counter, fPort: port, payload: payload,
+            networkTime: networkTime, gatewayCount: gateways, bestRSSI: bestRSSI))
     }
 }

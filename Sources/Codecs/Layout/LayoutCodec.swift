@@ -83,10 +83,9 @@ public struct LayoutCodec: PayloadCodec {
         self.fPorts = fPorts
     }
 
-    public func decode(_ payload: [UInt8], fPort: Int?) throws(DecodeError) -> DecodeResult {
+    public func decode(_ payload: [UInt8], fPort: Int?, into result: inout DecodeResult) throws(DecodeError) {
         if let fPorts, !fPorts.contains(fPort ?? -1) { throw .unsupportedPort(codec: id, fPort: fPort) }
         guard !payload.isEmpty else { throw .noPayload }
-        var result = DecodeResult()
         switch shape {
         case let .fixed(fields, length):
             guard length.contains(payload.count) else {
@@ -103,12 +102,12 @@ public struct LayoutCodec: PayloadCodec {
                 let start = reader.offset
                 let tag = try reader.u8("tag")
                 guard let spec = tags[tag] else {
-                    return try stopAtUnknown(result, "\(id): unknown tag 0x\(hex(tag)) at byte \(start)", remaining: payload.count - start)
+                    try stopAtUnknown(&result, "\(id): unknown tag 0x\(hex(tag)) at byte \(start)", remaining: payload.count - start)
+                    return
                 }
                 try add(try read(&reader, spec), spec, to: &result)
             }
         }
-        return result
     }
 
     func read(_ reader: inout ByteReader, _ spec: ValueSpec) throws(DecodeError) -> Int64 {
@@ -127,12 +126,14 @@ public struct LayoutCodec: PayloadCodec {
     }
 
     func add(_ raw: Int64, _ spec: ValueSpec, to result: inout DecodeResult) throws(DecodeError) {
+        // Layout values carry names from the file: their notes are computed text.
         if spec.sentinels.contains(raw) {
-            result.sentinel("\(spec.name): sentinel \(raw), no reading")
+            result.sentinels += 1
+            result.note(detail: "\(spec.name): sentinel \(raw), no reading")
             return
         }
         guard let metric = spec.metric else {
-            result.notes.append("\(spec.name) \(raw)")
+            result.note(detail: "\(spec.name) \(raw)")
             return
         }
         try result.add(metric, raw: raw, times: spec.multiply, over: spec.divide, channel: spec.channel, field: spec.name)

@@ -25,7 +25,7 @@ public struct UplinkPipeline: Sendable {
     public struct Diagnostics: Sendable, Equatable {
         public var envelope: EnvelopeKind?
         public var kind: SensorKind?
-        public var notes: [String] = []
+        public var notes: [DecodeNote] = []
         public var sentinels = 0
         /// The network time was too far from the gateway clock; receive time used.
         public var clockSkewed = false

@@ -82,6 +82,10 @@ final class ProcessingService: Service, @unchecked Sendable {
             let diagnostic = diagnostics[id]
             if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
+            if case let .event(type, _) = result.outcome { metrics.events(type: type).increment() }
+            let isQuarantine: Bool = { if case .quarantined = result.outcome { return true } else { return false } }()
+            // Per-uplink lines other than quarantine are debug: build them only when shown.
+            guard isQuarantine || logger.logLevel <= .debug else { continue }
             var fields: Logger.Metadata = ["uplink": "\(id)"]
             if let dedup = diagnostic?.deduplicationID { fields["dedup_id"] = "\(dedup)" }
             switch result.outcome {
@@ -91,7 +95,7 @@ final class ProcessingService: Service, @unchecked Sendable {
                     logger.debug("duplicate frame dropped", metadata: fields.merging(["fcnt": "\(facts.fCnt.map(String.init) ?? "-")"]) { a, _ in a })
                 } else {
                     if let notes = diagnostic?.notes, !notes.isEmpty {
-                        fields["notes"] = "\(notes.joined(separator: "; "))"
+                        fields["notes"] = "\(notes.map(\.description).joined(separator: "; "))"
                     }
                     logger.debug("uplink decoded", metadata: fields.merging(["readings": "\(readings.count)"]) { a, _ in a })
                 }
@@ -102,7 +106,6 @@ final class ProcessingService: Service, @unchecked Sendable {
                 fields["detail"] = "\(reason)"
                 logger.warning("uplink quarantined", metadata: fields)
             case let .event(type, device):
-                metrics.events(type: type).increment()
                 logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })
             case let .ignored(facts, reason):
                 logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })

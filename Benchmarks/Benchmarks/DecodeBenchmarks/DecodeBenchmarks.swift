@@ -1,0 +1,62 @@
+import Benchmark
+import Codecs
+import Foundation
+import Readings
+
+/// Per codec family: one real payload (from the reference vectors) decoded
+/// per iteration. Envelopes: a ChirpStack v4 and a TTS v3 uplink document.
+let payloads: [(String, String, Int?, [UInt8])] = [
+    ("elsys", "elsys:ers-co2", 1, hex("0100E202290400270506060308")),
+    ("milesight", "milesight:am319", 85, hex("0367340104686505000106CB02077DA803087D2500097366270A7D04000B7D20000C7D3000")),
+    ("cayenne-lpp", "cayenne-lpp", 1, hex("03670110056700FF")),
+    ("decentlab-dl-pm", "decentlab:dl-pm", 1, hex("021B50000F0C25002500270027002701F50107012C012D012D012D67BD618DBD10")),
+    ("dragino-lht65", "dragino:lht65", 2, hex("CBF60B0D0376010ADD7FFF")),
+    ("dragino-ldds75", "dragino:ldds75", 2, hex("0CF608D000012C01")),
+    ("bosch-tps110", "bosch:tps110", 1, hex("01")),
+    ("nwave-nps405", "nwave:nps405", 2, hex("0171F8")),
+]
+
+let chirpStackUp = Array(#"{"deduplicationId":"6f1a0c3e-35c4-4a0e-9b5e-8d2f0c1a2b3c","time":"2026-11-20T10:15:00.123456789+00:00","deviceInfo":{"tenantId":"52f14cd4-c6f1-4fbd-8f87-4025e1d49242","tenantName":"City","applicationId":"b3d1c2a4-1f0e-4c77-9a55-5c9e2f7d8a10","applicationName":"sensors","deviceProfileId":"0b7b4b1a-3c8e-4a55-b0f4-a84041000001","deviceProfileName":"Elsys ERS CO2","deviceName":"aq-plaza-mayor","devEui":"a840410000000101","deviceClassEnabled":"CLASS_A","tags":{}},"devAddr":"00000101","adr":true,"dr":5,"fCnt":4711,"fPort":1,"confirmed":false,"data":"AQDiAikEACcFBgYDCA==","rxInfo":[{"gatewayId":"0016c001ff10a235","uplinkId":4711,"nsTime":"2026-11-20T10:15:00.123456789+00:00","rssi":-87,"snr":7.5,"channel":2,"location":{},"context":"EFwFRA==","metadata":{"region_config_id":"eu868","region_common_name":"EU868"},"crcStatus":"CRC_OK"}],"txInfo":{"frequency":868300000,"modulation":{"lora":{"bandwidth":125000,"spreadingFactor":7,"codeRate":"CR_4_5"}}},"regionConfigId":"eu868"}"#.utf8)
+
+let ttsUp = Array(#"{"end_device_ids":{"device_id":"eui-a840410000000101","application_ids":{"application_id":"sensors"},"dev_eui":"A840410000000101","join_eui":"0000000000000000","dev_addr":"260B1234"},"correlation_ids":["as:up:01G"],"received_at":"2026-11-20T10:15:00.123456789Z","uplink_message":{"session_key_id":"AXA=","f_port":1,"f_cnt":4711,"frm_payload":"AQDiAikEACcFBgYDCA==","rx_metadata":[{"gateway_ids":{"gateway_id":"gw-1","eui":"0016C001FF10A235"},"time":"2026-11-20T10:15:00.1Z","timestamp":2040934975,"rssi":-87,"channel_rssi":-87,"snr":7.5,"uplink_token":"ChIKEAoOZ3c=","channel_index":2}],"settings":{"data_rate":{"lora":{"bandwidth":125000,"spreading_factor":7,"coding_rate":"4/5"}},"frequency":"868300000","timestamp":2040934975},"received_at":"2026-11-20T10:15:00.1Z","consumed_airtime":"0.056576s"}}"#.utf8)
+
+func hex(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        timeUnits: .nanoseconds,
+        maxDuration: .seconds(2),
+        maxIterations: 1_000_000)
+
+    for (name, codecID, fPort, payload) in payloads {
+        let codec = CodecCatalog.builtIn.codec(codecID)!
+        Benchmark("decode \(name)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try? codec.decode(payload, fPort: fPort))
+            }
+        }
+    }
+
+    let chirpStack = ChirpStackEnvelope()
+    Benchmark("envelope chirpstack-v4 up") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? chirpStack.parse(topic: "application/b3d1c2a4/device/a840410000000101/event/up", message: chirpStackUp))
+        }
+    }
+    let tts = TTSEnvelope()
+    Benchmark("envelope tts-v3 up") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? tts.parse(topic: "v3/sensors@ttn/devices/eui-a840410000000101/up", message: ttsUp))
+        }
+    }
+}
