@@ -71,11 +71,19 @@ public struct DecodeNote: Sendable, CustomStringConvertible {
     /// Each "{}" in the label takes the next value; a value left over follows the label.
     public var description: String {
         if let detail { return detail }
-        var text = label.description
-        for value in [value, second].compactMap({ $0 }) {
-            if let range = text.range(of: "{}") { text.replaceSubrange(range, with: String(value)) }
-            else { text += " \(value)" }
+        var text = ""
+        var pending = [value, second].compactMap { $0 }[...]
+        var previous: Character?
+        for character in label.description {
+            if previous == "{" && character == "}" && !pending.isEmpty {
+                text.removeLast()
+                text += String(pending.removeFirst())
+            } else {
+                text.append(character)
+            }
+            previous = character
         }
+        for value in pending { text += " \(value)" }
         return text
     }
 }

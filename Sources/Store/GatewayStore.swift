@@ -154,16 +154,7 @@ public final class GatewayStore: @unchecked Sendable {
                 return
             }
             try setFacts(id, facts, state: .decoded, frameKey: frameKey)
-            for row in readings {
-                let r = row.reading
-                try connection.run(
-                    """
-                    INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.integer(id), .text(r.device), .text(r.metric.name), r.channel.map { .integer(Int64($0)) } ?? .null,
-                     .integer(r.time), .integer(r.value), .integer(row.windowLength), .integer(row.windowStart)])
-            }
+            try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, category, reason):
             if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
@@ -172,7 +163,9 @@ public final class GatewayStore: @unchecked Sendable {
                 "INSERT INTO quarantine (uplink_id, device, category, reason, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 [.integer(id), device.map { .text($0) } ?? .null, .text(category), .text(reason), .integer(now), .integer(now)])
             summary.quarantined += 1
-        case let .event(type, device):
+        case let .event(type, device, readings):
+            try insert(readings, uplinkID: id)
+            summary.readingsStored += readings.count
             try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
                                [.integer(UplinkState.event.rawValue), .text("event:" + type), device.map { .text($0) } ?? .null, .integer(id)])
             if type == "join", let device {
@@ -185,6 +178,19 @@ public final class GatewayStore: @unchecked Sendable {
         case let .ignored(facts, _):
             try setFacts(id, facts, state: .ignored, frameKey: nil)
             summary.ignored += 1
+        }
+    }
+
+    private func insert(_ readings: [ReadingRow], uplinkID id: Int64) throws {
+        for row in readings {
+            let r = row.reading
+            try connection.run(
+                """
+                INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.integer(id), .text(r.device), .text(r.metric.name), r.channel.map { .integer(Int64($0)) } ?? .null,
+                 .integer(r.time), .integer(r.value), .integer(row.windowLength), .integer(row.windowStart)])
         }
     }
 

@@ -52,8 +52,9 @@ public enum ProcessedOutcome: Sendable, Equatable {
     case decoded(FrameFacts, [ReadingRow])
     /// Not usable: keep the bytes, say why.
     case quarantined(device: DeviceID?, facts: FrameFacts?, category: String, reason: String)
-    /// A network-server event that is not an uplink (join, status, ...).
-    case event(type: String, device: DeviceID?)
+    /// A network-server event that is not an uplink (join, status, ...),
+    /// with readings when it carries some (a status event's battery level).
+    case event(type: String, device: DeviceID?, readings: [ReadingRow])
     /// A frame with nothing to decode (fPort 0, MAC only).
     case ignored(FrameFacts, reason: String)
 }

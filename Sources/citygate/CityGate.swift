@@ -124,7 +124,7 @@ struct Decode: ParsableCommand {
                 throw fail("\(kind.rawValue) envelope: \(error)")
             }
             guard case let .uplink(uplink) = parsed else {
-                if case let .event(type, device) = parsed {
+                if case let .event(type, device, _) = parsed {
                     print(JSONText.object([("event", .string(type)), ("device", device.map { .string($0) } ?? .null), ("readings", .array([])), ("notes", .array([]))]).serialized())
                 }
                 return

@@ -35,9 +35,24 @@ import Testing
         for type in ["join", "status", "log", "ack", "txack", "location"] {
             let event = try ChirpStackEnvelope().parse(topic: "application/a/device/0101010101010101/event/\(type)",
                                                        message: Self.fixture("chirpstack_v4/\(type)_docs_example.json"))
-            guard case let .event(parsedType, _) = event else { Issue.record("\(type) not recognised"); continue }
+            guard case let .event(parsedType, _, values) = event else { Issue.record("\(type) not recognised"); continue }
             #expect(parsedType == type)
+            // The status docs example reports batteryLevel 88.3: recorded as 88 %.
+            if type == "status" { #expect(values == [DecodedValue(metric: .batteryLevel, value: 88)], "\(values)") }
+            else { #expect(values.isEmpty) }
         }
+    }
+
+    @Test func statusBatteryLevelRoundsHalfAwayFromZero() throws {
+        let topic = "application/a/device/0101010101010101/event/status"
+        for (text, expected) in [("88.5", Int64(89)), ("88.49", 88), ("100", 100), ("0.4", 0)] {
+            let event = try ChirpStackEnvelope().parse(topic: topic, message: Array(#"{"deviceInfo":{"devEui":"0101010101010101"},"batteryLevel":\#(text)}"#.utf8))
+            guard case let .event(_, _, values) = event else { Issue.record("not an event"); continue }
+            #expect(values.first?.value == expected, "\(text)")
+        }
+        let unavailable = try ChirpStackEnvelope().parse(topic: topic, message: Array(#"{"batteryLevel":0,"batteryLevelUnavailable":true}"#.utf8))
+        guard case let .event(_, _, none) = unavailable else { Issue.record("not an event"); return }
+        #expect(none.isEmpty)
     }
 
     @Test func chirpStackBadInput() {

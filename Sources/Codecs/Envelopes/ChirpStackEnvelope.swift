@@ -20,6 +20,9 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         var data: [UInt8]?
         var gateways = 0
         var bestRSSI: Int?
+        var batteryLevel: Int64?
+        var batteryUnavailable = false
+        var externalPower = false
         var scanner = JSONScanner(message)
         guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
         try scanner.object { (s, key) throws(EnvelopeError) in
@@ -27,6 +30,9 @@ public struct ChirpStackEnvelope: EnvelopeParser {
             else if key.equals("time") { time = try s.string("time") }
             else if key.equals("fCnt") { fCnt = try s.integer("fCnt") }
             else if key.equals("fPort") { fPort = try s.integer("fPort") }
+            else if key.equals("batteryLevel") { batteryLevel = try s.decimal("batteryLevel", decimals: 0) }
+            else if key.equals("batteryLevelUnavailable") { batteryUnavailable = try s.bool("batteryLevelUnavailable") ?? false }
+            else if key.equals("externalPowerSource") { externalPower = try s.bool("externalPowerSource") ?? false }
             else if key.equals("data") {
                 if let text = try s.string("data") {
                     guard let bytes = Base64.decode(ArraySlice(text.utf8)) else { throw .invalidField("data", "not valid base64") }
@@ -65,7 +71,12 @@ public struct ChirpStackEnvelope: EnvelopeParser {
             throw .topicMismatch("topic names device \(topicDevice), payload deviceInfo.devEui is \(device)")
         }
         guard eventType == "up" else {
-            return .event(type: eventType, device: device ?? topicDevice?.lowercased())
+            // A status event's battery level (%, a float in ChirpStack) is recorded.
+            var values: [DecodedValue] = []
+            if eventType == "status", let batteryLevel, !batteryUnavailable, !externalPower {
+                values.append(DecodedValue(metric: .batteryLevel, value: batteryLevel))
+            }
+            return .event(type: eventType, device: device ?? topicDevice?.lowercased(), values: values)
         }
         guard let device, !device.isEmpty else { throw .missingField("deviceInfo.devEui") }
         guard Self.isHexEUI(device) else { throw .invalidField("deviceInfo.devEui", "'\(device)' is not 16 hex digits") }

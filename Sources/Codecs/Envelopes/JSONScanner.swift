@@ -1,3 +1,5 @@
+import Readings
+
 /// A small streaming JSON reader for envelopes: it walks the document once,
 /// hands the caller each object key, and skips every value the caller does
 /// not ask for without building it. Envelopes carry a few fields that matter
@@ -216,6 +218,48 @@ struct JSONScanner {
             i += 1
         }
         return negative ? -value : value
+    }
+
+    /// A boolean for `field`; nil for `null`.
+    mutating func bool(_ field: String) throws(EnvelopeError) -> Bool? {
+        if try takeNull() { return nil }
+        skipWhitespace()
+        if current == UInt8(ascii: "t") { try literal("true"); return true }
+        if current == UInt8(ascii: "f") { try literal("false"); return false }
+        throw .invalidField(field, "expected true or false")
+    }
+
+    /// A JSON number for `field` as fixed point with `decimals` fractional
+    /// digits, rounded half away from zero; nil for `null`. Exponents are
+    /// refused (no network server writes them for these fields).
+    mutating func decimal(_ field: String, decimals: Int) throws(EnvelopeError) -> Int64? {
+        if try takeNull() { return nil }
+        skipWhitespace()
+        guard let first = current, first == UInt8(ascii: "-") || (first >= 48 && first <= 57) else {
+            throw .invalidField(field, "expected a number")
+        }
+        let start = index
+        try number()
+        var text = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard !text.contains("e"), !text.contains("E") else { throw .invalidField(field, "exponent not supported") }
+        // Round the digits beyond `decimals` half away from zero.
+        var roundUp = false
+        if let dot = text.firstIndex(of: ".") {
+            let fraction = text[text.index(after: dot)...]
+            if fraction.count > decimals {
+                let cut = fraction.index(fraction.startIndex, offsetBy: decimals)
+                roundUp = fraction[cut] >= "5"
+                text = String(text[..<cut])
+                if text.hasSuffix(".") { text.removeLast() }
+            }
+        }
+        guard var value = FixedPoint.parseDecimal(text, decimals: decimals) else { throw .invalidField(field, "number out of range") }
+        if roundUp {
+            let (next, overflow) = value.addingReportingOverflow(text.hasPrefix("-") ? -1 : 1)
+            guard !overflow else { throw .invalidField(field, "number out of range") }
+            value = next
+        }
+        return value
     }
 
     /// Skips one value of any kind.

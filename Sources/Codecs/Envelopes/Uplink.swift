@@ -46,8 +46,9 @@ public enum EnvelopeEvent: Sendable, Equatable {
     /// A data uplink to decode.
     case uplink(Uplink)
     /// A network-server event that is not an uplink (join, status, log, ack,
-    /// ...): recognised and counted, never quarantined as garbage.
-    case event(type: String, device: DeviceID?)
+    /// ...): recognised and counted, never quarantined as garbage. `values`
+    /// holds what is worth recording (a status event's battery level).
+    case event(type: String, device: DeviceID?, values: [DecodedValue] = [])
 }
 
 /// Why a message is not a usable envelope. The description is the

@@ -45,8 +45,17 @@ public struct UplinkPipeline: Sendable {
             return (.quarantined(device: nil, facts: nil, category: error.category, reason: "\(route.envelope.rawValue) envelope: \(error)"), diagnostics)
         }
         guard case let .uplink(uplink) = event else {
-            if case let .event(type, device) = event { return (.event(type: type, device: device), diagnostics) }
-            return (.event(type: "unknown", device: nil), diagnostics)
+            guard case let .event(type, device, values) = event else { return (.event(type: "unknown", device: nil, readings: []), diagnostics) }
+            // Values an event carries (a status battery level) are kept for registered devices.
+            guard let device, !values.isEmpty, let known = registry.resolve(device, deviceProfile: nil, topic: raw.topic) else {
+                return (.event(type: type, device: device, readings: []), diagnostics)
+            }
+            let length = windows[known.kind] ?? 15 * 60_000
+            let rows = values.filter { $0.metric.plausible.contains($0.value) }.map { value in
+                ReadingRow(reading: Reading(uplinkID: raw.id, device: known.id, metric: value.metric, channel: value.channel, time: raw.receivedAt, value: value.value),
+                           windowLength: length, windowStart: Window.containing(raw.receivedAt, length: length).start)
+            }
+            return (.event(type: type, device: device, readings: rows), diagnostics)
         }
         diagnostics.deduplicationID = uplink.deduplicationID
         let frameTime = windowTime(network: uplink.networkTime, received: raw.receivedAt, diagnostics: &diagnostics)

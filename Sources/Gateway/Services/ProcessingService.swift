@@ -82,7 +82,7 @@ final class ProcessingService: Service, @unchecked Sendable {
             let diagnostic = diagnostics[id]
             if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
-            if case let .event(type, _) = result.outcome { metrics.events(type: type).increment() }
+            if case let .event(type, _, _) = result.outcome { metrics.events(type: type).increment() }
             let isQuarantine: Bool = { if case .quarantined = result.outcome { return true } else { return false } }()
             // Per-uplink lines other than quarantine are debug: build them only when shown.
             guard isQuarantine || logger.logLevel <= .debug else { continue }
@@ -105,7 +105,7 @@ final class ProcessingService: Service, @unchecked Sendable {
                 fields["reason"] = "\(category)"
                 fields["detail"] = "\(reason)"
                 logger.warning("uplink quarantined", metadata: fields)
-            case let .event(type, device):
+            case let .event(type, device, _):
                 logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })
             case let .ignored(facts, reason):
                 logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })
