@@ -14,6 +14,13 @@ public struct RawUplink: Sendable, Equatable {
     public var receivedAt: EpochMillis
     public var topic: String
     public var message: [UInt8]
+
+    public init(id: Int64, receivedAt: EpochMillis, topic: String, message: [UInt8]) {
+        self.id = id
+        self.receivedAt = receivedAt
+        self.topic = topic
+        self.message = message
+    }
 }
 
 /// A reading ready to store, with the window it falls in.
