@@ -244,18 +244,24 @@ public final class GatewayStore: @unchecked Sendable {
         }
     }
 
-    /// Every reading of one window, in time order (then arrival order), as (time, value).
-    public func windowValues(_ group: WindowGroup) throws -> [(time: EpochMillis, value: Int64)] {
+    /// Every reading of one window, in time order (then arrival order), as
+    /// (time, value), and the highest reading id among them.
+    public func windowValues(_ group: WindowGroup) throws -> (values: [(time: EpochMillis, value: Int64)], throughReadingID: Int64) {
         try locked {
-            try connection.query(
+            var through: Int64 = 0
+            let values = try connection.query(
                 """
-                SELECT time_ms, value FROM readings
+                SELECT time_ms, value, id FROM readings
                 WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
                 ORDER BY time_ms, id
                 """,
                 [.text(group.device), .text(group.metric), group.channel.map { .integer(Int64($0)) } ?? .null,
                  .integer(group.windowLength), .integer(group.windowStart)]
-            ).map { (time: $0[0].int ?? 0, value: $0[1].int ?? 0) }
+            ).map { row -> (time: EpochMillis, value: Int64) in
+                through = max(through, row[2].int ?? 0)
+                return (time: row[0].int ?? 0, value: row[1].int ?? 0)
+            }
+            return (values, through)
         }
     }
 
@@ -296,8 +302,10 @@ public final class GatewayStore: @unchecked Sendable {
                         """
                         UPDATE readings SET aggregated = 1
                         WHERE aggregated = 0 AND device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
+                          AND id <= ?
                         """,
-                        [.text(g.device), .text(g.metric), channel, .integer(g.windowLength), .integer(g.windowStart)])
+                        [.text(g.device), .text(g.metric), channel, .integer(g.windowLength), .integer(g.windowStart),
+                         .integer(record.throughReadingID)])
                 }
             }
         }

@@ -107,12 +107,16 @@ public struct AggregateRecord: Sendable, Equatable {
     public var group: WindowGroup
     public var kind: String
     public var statistics: WindowStatistics
+    /// The highest reading id the statistics include: readings of the window
+    /// committed after they were read stay unaggregated, for the next revision.
+    public var throughReadingID: Int64
 
-    public init(windowKey: String, group: WindowGroup, kind: String, statistics: WindowStatistics) {
+    public init(windowKey: String, group: WindowGroup, kind: String, statistics: WindowStatistics, throughReadingID: Int64 = .max) {
         self.windowKey = windowKey
         self.group = group
         self.kind = kind
         self.statistics = statistics
+        self.throughReadingID = throughReadingID
     }
 }
 

@@ -207,15 +207,15 @@ final class GatewayProcess: @unchecked Sendable {
     let httpPort: Int
     var database: String { directory + "/citygate.sqlite" }
 
-    init(broker: Broker, directory: String, extra: [String] = []) async throws {
+    init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil) async throws {
         self.directory = directory
-        httpPort = TestEnvironment.freePort()
+        self.httpPort = httpPort ?? TestEnvironment.freePort()
         process = try ManagedProcess(
             TestEnvironment.citygate,
             ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", broker.url,
-             "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(httpPort)"] + extra,
-            directory: directory, logName: "citygate.log")
-        guard await TestEnvironment.waitForPort(httpPort, timeout: .seconds(30)) else {
+             "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
+            directory: directory, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
+        guard await TestEnvironment.waitForPort(self.httpPort, timeout: .seconds(30)) else {
             throw FixtureError("citygate did not open its HTTP port: \(process.log)")
         }
     }

@@ -72,8 +72,8 @@ import Testing
         #expect(try store.closedWindows(graceMillis: 1_000, now: 10_500).isEmpty)  // still in grace
         let groups = try store.closedWindows(graceMillis: 1_000, now: 11_000)
         #expect(groups.count == 1)
-        let values = try store.windowValues(groups[0])
-        #expect(values.map(\.value) == [2000, 2100])
+        let window = try store.windowValues(groups[0])
+        #expect(window.values.map(\.value) == [2000, 2100])
         let record = AggregateRecord(windowKey: "k", group: groups[0], kind: "generic",
                                      statistics: WindowStatistics(count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000))
         try store.saveAggregates([record], hubs: ["h"], now: 11_000)
@@ -92,5 +92,26 @@ import Testing
         #expect(pending.count == 1 && pending[0].revision == 2 && pending[0].hubRef == "ref-1")
         let statistics = try store.statistics()
         #expect(statistics.hubs["h"]?.backlog == 1)
+    }
+
+    @Test func aReadingCommittedWhileAWindowIsAggregatedWaitsForTheNextRevision() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func addReading(_ index: UInt8, value: Int64) throws {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [index], receivedAt: 1_000) else { return }
+            let reading = Reading(uplinkID: id, device: "d1", metric: .temperature, channel: nil, time: 1_000, value: value)
+            _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(Self.facts("d1", UInt32(index)), [ReadingRow(reading: reading, windowLength: 10_000, windowStart: 0)]))], now: 1_000)
+        }
+        try addReading(1, value: 2000)
+        let group = try #require(try store.closedWindows(graceMillis: 0, now: 20_000).first)
+        let window = try store.windowValues(group)
+        try addReading(2, value: 3000)  // lands between the read and the save
+        let record = AggregateRecord(windowKey: "k", group: group, kind: "generic",
+                                     statistics: WindowStatistics(count: 1, min: 2000, max: 2000, mean: 2000, last: 2000, lastTime: 1_000),
+                                     throughReadingID: window.throughReadingID)
+        try store.saveAggregates([record], hubs: ["h"], now: 20_000)
+        // The late reading is not marked aggregated: the window closes again with it.
+        #expect(try store.closedWindows(graceMillis: 0, now: 20_000) == [group])
+        #expect(try store.windowValues(group).values.map(\.value) == [2000, 3000])
     }
 }

@@ -50,12 +50,12 @@ final class AggregationService: Service, @unchecked Sendable {
         guard !groups.isEmpty else { return 0 }
         var byEligibility: [[String]: [AggregateRecord]] = [:]
         for group in groups {
-            guard let metric = Metric.named(group.metric),
-                  let statistics = WindowStatistics.of(try store.windowValues(group)) else { continue }
+            let window = try store.windowValues(group)
+            guard let metric = Metric.named(group.metric), let statistics = WindowStatistics.of(window.values) else { continue }
             let kind = registry.device(group.device)?.kind ?? .generic
             let record = AggregateRecord(
                 windowKey: WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength),
-                group: group, kind: kind.rawValue, statistics: statistics)
+                group: group, kind: kind.rawValue, statistics: statistics, throughReadingID: window.throughReadingID)
             // Damp sensors sit in people's homes: per-home windows go to private hubs only.
             let eligible = hubs.filter { $0.isPrivate || kind != .damp }.map(\.name)
             if eligible.count < hubs.count {
