@@ -75,6 +75,7 @@ public enum GatewayApp {
             "devices": "\(config.registry.count)",
         ])
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous)
+        store.deduplication = config.deduplication
         let metrics = GatewayMetrics()
         let hubs: [any Hub] = config.effectiveHubs.map { hub in
             switch hub.kind {

@@ -20,10 +20,9 @@ public final class GatewayStore: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let lock = NSLock()
 
-    /// How long a (device, fCnt) repeat counts as a duplicate frame.
-    public var frameDuplicateWindow: Int64 = 24 * 3_600_000
-    /// An fCnt below this after a higher one starts a new session (battery swap, rejoin).
-    public var sessionResetThreshold: UInt32 = 10
+    /// Deduplication rules (see `DeduplicationPolicy`).
+    public var deduplication = DeduplicationPolicy()
+    var frameDuplicateWindow: Int64 { deduplication.frameWindowMillis }
 
     public init(path: String, synchronous: Synchronous = .normal) throws {
         self.path = path
@@ -99,6 +98,13 @@ public final class GatewayStore: @unchecked Sendable {
         }
     }
 
+    /// A 64-bit FNV-1a fingerprint of a payload (frames without a counter).
+    public static func fingerprint(_ bytes: [UInt8]) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int64(bitPattern: hash)
+    }
+
     /// FNV-1a, 64 bit, over topic, a zero byte and the message. Only a hint:
     /// a match is confirmed by comparing the stored bytes.
     static func messageHash(topic: String, message: [UInt8]) -> Int64 {
@@ -146,6 +152,23 @@ public final class GatewayStore: @unchecked Sendable {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
+            if facts.fCnt == nil, let fingerprint = facts.payloadFingerprint {
+                // No frame counter: the same payload from the same device within the window is a copy.
+                let frameKey = "\(facts.device)/#\(fingerprint)"
+                let seen = try connection.scalar(
+                    "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
+                    [.text(frameKey), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
+                if seen > 0 {
+                    try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+                    try bump("frames_duplicate")
+                    summary.duplicateFrames.append(id)
+                    return
+                }
+                try setFacts(id, facts, state: .decoded, frameKey: frameKey)
+                try insert(readings, uplinkID: id)
+                summary.readingsStored += readings.count
+                return
+            }
             let frameKey = facts.fCnt.map { "\(facts.device)/\($0)" }
             if let frameKey, let fCnt = facts.fCnt, try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: frameKey, now: now) {
                 try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
@@ -209,7 +232,7 @@ public final class GatewayStore: @unchecked Sendable {
         let session = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
         var sessionStart = session?[0].int ?? 0
         let lastFCnt = session?[1].int
-        if let lastFCnt, fCnt < sessionResetThreshold, Int64(fCnt) < lastFCnt {
+        if let lastFCnt, fCnt < deduplication.sessionResetBelow, Int64(fCnt) < lastFCnt {
             sessionStart = id
         }
         let seen = try connection.scalar(

@@ -43,13 +43,17 @@ public struct FrameFacts: Sendable, Equatable {
     public var fCnt: UInt32?
     public var fPort: Int?
     public var networkTime: EpochMillis?
+    /// For frames without a counter (some NB-IoT): a fingerprint of the
+    /// payload, the frame's identity within the uncounted-duplicate window.
+    public var payloadFingerprint: Int64?
 
-    public init(envelope: String, device: DeviceID, fCnt: UInt32?, fPort: Int?, networkTime: EpochMillis?) {
+    public init(envelope: String, device: DeviceID, fCnt: UInt32?, fPort: Int?, networkTime: EpochMillis?, payloadFingerprint: Int64? = nil) {
         self.envelope = envelope
         self.device = device
         self.fCnt = fCnt
         self.fPort = fPort
         self.networkTime = networkTime
+        self.payloadFingerprint = payloadFingerprint
     }
 }
 

@@ -49,6 +49,22 @@ import Testing
         #expect(summary.duplicateFrames == [ids[1], ids[4]])
     }
 
+    @Test func framesWithoutCounterDeduplicateOnPayloadWithinTheWindow() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        store.deduplication.uncountedWindowMillis = 60_000
+        func frame(_ index: UInt8, payload: [UInt8], at time: EpochMillis) throws -> Int64 {
+            guard case let .stored(id) = try store.commitUplink(topic: "nbiot/dev", message: [index] + payload, receivedAt: time) else { return -1 }
+            let facts = FrameFacts(envelope: "nbiot", device: "dev", fCnt: nil, fPort: nil, networkTime: nil, payloadFingerprint: GatewayStore.fingerprint(payload))
+            let summary = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, []))], now: time)
+            return summary.duplicateFrames.isEmpty ? 0 : 1
+        }
+        #expect(try frame(1, payload: [1, 2], at: 1_000) == 0)
+        #expect(try frame(2, payload: [1, 2], at: 2_000) == 1)       // same payload within the window
+        #expect(try frame(3, payload: [1, 3], at: 3_000) == 0)       // another payload
+        #expect(try frame(4, payload: [1, 2], at: 120_000) == 0)     // the same payload an hour later is a new reading
+    }
+
     @Test func quarantineKeepsBytesAndReason() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -33,6 +33,7 @@ public struct GatewayConfig: Sendable {
     public var registryPath: String
     public var logLevel = "info"
     public var synchronous = GatewayStore.Synchronous.normal
+    public var deduplication = DeduplicationPolicy()
 
     public var brokerHost = "127.0.0.1"
     public var brokerPort = 1883
@@ -105,6 +106,12 @@ public struct GatewayConfig: Sendable {
             if let level = gateway.string("log_level", oneOf: LogLevelName.all) { config.logLevel = level }
             if let sync = gateway.string("synchronous", oneOf: ["normal", "full"]) { config.synchronous = sync == "full" ? .full : .normal }
             gateway.finish()
+        }
+        if var store = root.table("store") {
+            if let window = store.duration("duplicate_window", in: 60_000...30 * 86_400_000) { config.deduplication.frameWindowMillis = window }
+            if let below = store.integer("session_reset_below", in: 0...65_535) { config.deduplication.sessionResetBelow = UInt32(below) }
+            if let window = store.duration("uncounted_duplicate_window", in: 0...30 * 86_400_000) { config.deduplication.uncountedWindowMillis = window }
+            store.finish()
         }
         if var mqtt = root.table("mqtt") {
             if let broker = mqtt.string("broker") {

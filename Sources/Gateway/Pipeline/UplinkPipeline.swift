@@ -60,7 +60,8 @@ public struct UplinkPipeline: Sendable {
         diagnostics.deduplicationID = uplink.deduplicationID
         let frameTime = windowTime(network: uplink.networkTime, received: raw.receivedAt, diagnostics: &diagnostics)
         let facts = FrameFacts(envelope: route.envelope.rawValue, device: uplink.device, fCnt: uplink.fCnt,
-                               fPort: uplink.fPort, networkTime: uplink.networkTime)
+                               fPort: uplink.fPort, networkTime: uplink.networkTime,
+                               payloadFingerprint: uplink.fCnt == nil ? GatewayStore.fingerprint(uplink.payload) : nil)
         guard let device = registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
             return (.quarantined(device: uplink.device, facts: facts, category: "unknown_device",
                                  reason: "device \(uplink.device) is not in the device registry and no codec rule matches"), diagnostics)
