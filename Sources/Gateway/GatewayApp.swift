@@ -74,6 +74,11 @@ public enum GatewayApp {
             "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
             "devices": "\(config.registry.count)",
         ])
+        guard let lock = DatabaseLock(database: config.databasePath) else {
+            throw ConfigErrors(errors: [ConfigError(file: config.configPath, key: "gateway.database", line: nil,
+                                                    reason: "\(config.databasePath) is in use by another citygate (lock \(config.databasePath).lock)")])
+        }
+        defer { withExtendedLifetime(lock) {} }
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous)
         store.deduplication = config.deduplication
         let metrics = GatewayMetrics()
@@ -127,6 +132,19 @@ public enum GatewayApp {
             logger: logger))
         try await group.run()
         logger.info("citygate stopped", metadata: ["database": "\(config.databasePath)"])
+    }
+
+    /// Decodes every pending uplink now, in this process (for `requeue` when
+    /// no daemon is running). Returns how many were processed.
+    public static func processPending(config: GatewayConfig, store: GatewayStore, logger: Logger) throws -> Int {
+        let processing = ProcessingService(store: store, pipeline: UplinkPipeline(config: config), metrics: GatewayMetrics(),
+                                           wake: WakeSignal(), logger: logger)
+        var total = 0
+        while true {
+            let count = try processing.processBatch()
+            total += count
+            if count == 0 { return total }
+        }
     }
 
     static func readPassword(_ config: GatewayConfig) throws -> String? {

@@ -421,7 +421,42 @@ public final class GatewayStore: @unchecked Sendable {
         }
     }
 
+    // MARK: - Requeue
+
+    /// Moves quarantined uplinks (optionally only one reason or device) back to
+    /// pending, so the processing stage decodes them again with the current
+    /// codecs and registry. Their quarantine rows go; one that fails again gets
+    /// a new row. One short transaction: a running daemon's intake waits for
+    /// it (SQLite's busy timeout), then its processing loop picks the rows up.
+    public func requeueQuarantined(reason: String?, device: DeviceID?) throws -> Int {
+        try locked {
+            try connection.transaction {
+                let ids = try connection.query(
+                    "SELECT DISTINCT uplink_id FROM quarantine WHERE (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR device = ?2)",
+                    [reason.map { .text($0) } ?? .null, device.map { .text($0) } ?? .null]
+                ).compactMap { $0[0].int }
+                for id in ids {
+                    try connection.run("DELETE FROM quarantine WHERE uplink_id = ?", [.integer(id)])
+                    try connection.run("UPDATE uplinks SET state = 0, frame_key = NULL WHERE id = ?", [.integer(id)])
+                }
+                if !ids.isEmpty { try bump("uplinks_requeued", by: Int64(ids.count)) }
+                return ids.count
+            }
+        }
+    }
+
     // MARK: - Figures
+
+    /// Per device: uplinks committed and when the last one arrived.
+    public func deviceActivity() throws -> [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] {
+        try locked {
+            var result: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
+            for row in try connection.query("SELECT device, count(*), max(received_ms) FROM uplinks WHERE device IS NOT NULL GROUP BY device") {
+                if let device = row[0].string { result[device] = (row[1].int ?? 0, row[2].int ?? 0) }
+            }
+            return result
+        }
+    }
 
     public func statistics() throws -> StoreStatistics {
         try locked {

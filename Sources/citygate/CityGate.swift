@@ -12,7 +12,7 @@ struct CityGate: AsyncParsableCommand {
         commandName: "citygate",
         abstract: "Edge gateway: LoRaWAN/NB-IoT uplinks from MQTT → fixed-point readings in SQLite → windowed aggregates to an open-data hub.",
         version: GatewayApp.version,
-        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self])
+        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self, Requeue.self])
 }
 
 /// EX_CONFIG from sysexits.h: systemd's RestartPreventExitStatus=78 keeps a
@@ -162,6 +162,45 @@ struct Decode: ParsableCommand {
     }
 }
 
+struct Requeue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode quarantined uplinks again, after a codec or registry fix.",
+        discussion: """
+            Moves the matching quarantine rows back to pending in one short transaction (a running \
+            daemon's intake waits for it through SQLite's lock, then the daemon decodes them within a \
+            second). With no daemon running on the database, this command decodes them itself with the \
+            config's current codecs and registry. An uplink that fails again is quarantined again.
+            """)
+
+    @Option(help: "Path of citygate.toml (codecs and registry to decode with).") var config: String = "Config/citygate.toml"
+    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @Option(help: "Only uplinks quarantined for this reason (e.g. unknown_device).") var reason: String?
+    @Option(help: "Only uplinks of this device.") var device: String?
+
+    func run() throws {
+        var settings = try loadConfig(config)
+        if let database { settings.databasePath = database }
+        LineLogHandler.bootstrap(level: .warning)
+        let logger = Logger(label: "citygate-requeue")
+        do {
+            let store = try GatewayStore(path: settings.databasePath, synchronous: settings.synchronous)
+            store.deduplication = settings.deduplication
+            let moved = try store.requeueQuarantined(reason: reason, device: device?.lowercased())
+            if let lock = DatabaseLock(database: settings.databasePath) {
+                let processed = try GatewayApp.processPending(config: settings, store: store, logger: logger)
+                let quarantined = try store.statistics().quarantined
+                withExtendedLifetime(lock) {}
+                print("requeued \(moved) uplink(s); no daemon running, decoded \(processed) pending uplink(s) here; \(quarantined) quarantined now")
+            } else {
+                print("requeued \(moved) uplink(s); the running daemon decodes them")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("requeue failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the database (read-only, safe while the daemon runs) and print its figures.")
 
@@ -170,16 +209,33 @@ struct Status: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        let settings = try? GatewayConfig.load(path: config)
         let path: String
         if let database { path = database } else { path = try loadConfig(config).databasePath }
         let statistics: StoreStatistics
+        let activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)]
         do {
-            statistics = try GatewayStore(readOnlyPath: path).statistics()
+            let store = try GatewayStore(readOnlyPath: path)
+            statistics = try store.statistics()
+            activity = try store.deviceActivity()
         } catch {
             FileHandle.standardError.write(Data("cannot read \(path): \(error)\n".utf8))
             throw ExitCode.failure
         }
+        // Devices per kind: registered ones from the config's registry, plus devices seen but not registered.
+        let registry = settings?.registry
+        var kinds: [String: (registered: Int, seen: Int)] = [:]
+        for device in registry?.devices.values.map({ $0 }) ?? [] {
+            kinds[device.kind.rawValue, default: (0, 0)].registered += 1
+            if activity[device.id] != nil { kinds[device.kind.rawValue, default: (0, 0)].seen += 1 }
+        }
+        let unregistered = activity.keys.filter { registry?.device($0) == nil }.sorted()
         if json {
+            let devices = activity.keys.sorted().map { id -> (String, JSONText) in
+                (id, .object([("kind", .string(registry?.device(id)?.kind.rawValue ?? "unregistered")),
+                              ("uplinks", .integer(activity[id]!.uplinks)), ("last_seen", .string(RFC3339.format(activity[id]!.lastSeen)))]))
+            }
+            let kindObjects = kinds.keys.sorted().map { ($0, JSONText.object([("registered", .integer(Int64(kinds[$0]!.registered))), ("seen", .integer(Int64(kinds[$0]!.seen)))])) }
             let hubs = statistics.hubs.keys.sorted().map { name -> (String, JSONText) in
                 let hub = statistics.hubs[name]!
                 return (name, .object([
@@ -196,6 +252,8 @@ struct Status: ParsableCommand {
                 ("quarantined", .integer(statistics.quarantined)),
                 ("aggregates", .integer(statistics.aggregates)),
                 ("hubs", .object(hubs)),
+                ("kinds", .object(kindObjects)),
+                ("devices", .object(devices)),
             ]).serialized())
         } else {
             print("database      \(path)")
@@ -204,6 +262,13 @@ struct Status: ParsableCommand {
             print("duplicates    \(statistics.duplicates)")
             print("quarantined   \(statistics.quarantined)")
             print("aggregates    \(statistics.aggregates)")
+            for (kind, figures) in kinds.sorted(by: { $0.key < $1.key }) {
+                print("kind \(kind): \(figures.registered) registered, \(figures.seen) seen")
+            }
+            if !unregistered.isEmpty { print("unregistered devices seen: \(unregistered.count)") }
+            for (id, seen) in activity.sorted(by: { $0.value.lastSeen > $1.value.lastSeen }).prefix(20) {
+                print("device \(id): \(seen.uplinks) uplinks, last seen \(RFC3339.format(seen.lastSeen))\(registry?.device(id) == nil ? " (not registered)" : "")")
+            }
             for (name, hub) in statistics.hubs.sorted(by: { $0.key < $1.key }) {
                 print("hub \(name): \(hub.delivered) delivered, \(hub.backlog) backlog, \(hub.deadLettered) dead-lettered, oldest undelivered \(hub.oldestUndelivered.map(RFC3339.format) ?? "-")")
             }

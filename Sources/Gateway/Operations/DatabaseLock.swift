@@ -1,0 +1,28 @@
+import Foundation
+
+/// One daemon per database: `run` holds an exclusive `flock` on
+/// `<database>.lock` for its lifetime. Other commands use it to learn whether
+/// a daemon is running (`requeue` then leaves the decoding to it).
+public final class DatabaseLock: @unchecked Sendable {
+    private let descriptor: Int32
+    public let path: String
+
+    /// Takes the lock, or returns nil when another process holds it.
+    public init?(database: String) {
+        path = database + ".lock"
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}
