@@ -81,6 +81,7 @@ public enum GatewayApp {
         defer { withExtendedLifetime(lock) {} }
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous)
         store.deduplication = config.deduplication
+        try store.apply(config.bounds)
         let metrics = GatewayMetrics()
         let hubs: [any Hub] = config.effectiveHubs.map { hub in
             switch hub.kind {
@@ -112,6 +113,9 @@ public enum GatewayApp {
             store: store, registry: config.registry, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
 
+        let storageGuard = StorageGuardService(store: store, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
+                                               ingest: ingest, metrics: metrics, logger: logger)
+
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
         _ = try await ingest.connect(timeout: .seconds(10))
         var services: [any Service] = []
@@ -124,7 +128,7 @@ public enum GatewayApp {
         }
         // Shutdown runs in reverse order of this list.
         services += deliveries as [any Service]
-        services += [aggregation, processing, ingest] as [any Service]
+        services += [storageGuard, aggregation, processing, ingest] as [any Service]
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

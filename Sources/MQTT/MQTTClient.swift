@@ -211,6 +211,12 @@ public final class MQTTClient: @unchecked Sendable {
         return mid
     }
 
+    /// Sends DISCONNECT without waiting for the network thread: safe from a
+    /// callback. Follow with `stop()` from another thread before `start()`.
+    public func disconnect() {
+        mosquitto_disconnect(handle)
+    }
+
     /// Disconnects cleanly and stops the network thread.
     public func stop() {
         mosquitto_disconnect(handle)

@@ -17,8 +17,15 @@ public final class GatewayStore: @unchecked Sendable {
     public enum Synchronous: String, Sendable, CaseIterable { case normal = "NORMAL", full = "FULL" }
 
     public let path: String
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private let lock = NSLock()
+
+    /// The size bound in pages (0 = none); see `apply(_:)`.
+    var boundPages: Int64 {
+        get { boundPagesStorage.withLock { $0 } }
+        set { boundPagesStorage.withLock { $0 = newValue } }
+    }
+    private let boundPagesStorage = LockedValue<Int64>(0)
 
     /// Deduplication rules (see `DeduplicationPolicy`).
     public var deduplication = DeduplicationPolicy()
@@ -49,7 +56,7 @@ public final class GatewayStore: @unchecked Sendable {
         try connection.execute("PRAGMA busy_timeout=5000")
     }
 
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
@@ -84,16 +91,22 @@ public final class GatewayStore: @unchecked Sendable {
         return try locked {
             try connection.transaction {
                 let candidates = try connection.query(
-                    "SELECT id, topic, message FROM uplinks WHERE message_hash = ? AND received_ms > ?",
+                    """
+                    SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
+                    WHERE u.message_hash = ? AND u.received_ms > ?
+                    """,
                     [.integer(hash), .integer(receivedAt - frameDuplicateWindow)])
-                for row in candidates where row[1].string == topic && (row[2].bytes ?? []) == message {
+                // A row whose raw bytes were pruned (size bound) matches on topic and hash alone.
+                for row in candidates where row[1].string == topic && ((row[2].bytes ?? []) == message || (row[2].bytes ?? []).isEmpty) {
                     try bump("uplinks_duplicate")
                     return .duplicate(of: row[0].int ?? 0)
                 }
                 try connection.run(
-                    "INSERT INTO uplinks (received_ms, topic, message, message_hash) VALUES (?, ?, ?, ?)",
-                    [.integer(receivedAt), .text(topic), .blob(message), .integer(hash)])
-                return .stored(connection.lastInsertRowID)
+                    "INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (?, ?, ?)",
+                    [.integer(receivedAt), .text(topic), .integer(hash)])
+                let id = connection.lastInsertRowID
+                try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(message)])
+                return .stored(id)
             }
         }
     }
@@ -115,7 +128,7 @@ public final class GatewayStore: @unchecked Sendable {
         return Int64(bitPattern: hash)
     }
 
-    private func bump(_ counter: String, by amount: Int64 = 1) throws {
+    func bump(_ counter: String, by amount: Int64 = 1) throws {
         try connection.run(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
             [.text(counter), .integer(amount)])
@@ -127,7 +140,10 @@ public final class GatewayStore: @unchecked Sendable {
     public func pendingUplinks(limit: Int) throws -> [RawUplink] {
         try locked {
             try connection.query(
-                "SELECT id, received_ms, topic, message FROM uplinks WHERE state = 0 ORDER BY id LIMIT ?",
+                """
+                SELECT u.id, u.received_ms, u.topic, m.message FROM uplinks u JOIN uplink_messages m ON m.uplink_id = u.id
+                WHERE u.state = 0 ORDER BY u.id LIMIT ?
+                """,
                 [.integer(Int64(limit))]
             ).map { RawUplink(id: $0[0].int ?? 0, receivedAt: $0[1].int ?? 0, topic: $0[2].string ?? "", message: $0[3].bytes ?? []) }
         }
@@ -485,7 +501,7 @@ public final class GatewayStore: @unchecked Sendable {
     public func quarantineRows(limit: Int = 100) throws -> [(uplinkID: Int64, category: String, reason: String, message: [UInt8])] {
         try locked {
             try connection.query(
-                "SELECT q.uplink_id, q.category, q.reason, u.message FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id ORDER BY q.id DESC LIMIT ?",
+                "SELECT q.uplink_id, q.category, q.reason, m.message FROM quarantine q JOIN uplink_messages m ON m.uplink_id = q.uplink_id ORDER BY q.id DESC LIMIT ?",
                 [.integer(Int64(limit))]
             ).map { (uplinkID: $0[0].int ?? 0, category: $0[1].string ?? "", reason: $0[2].string ?? "", message: $0[3].bytes ?? []) }
         }

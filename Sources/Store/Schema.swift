@@ -9,7 +9,6 @@ enum Schema {
             id            INTEGER PRIMARY KEY,      -- the uplink id in logs, readings, quarantine
             received_ms   INTEGER NOT NULL,         -- gateway clock at commit
             topic         TEXT    NOT NULL,
-            message       BLOB    NOT NULL,         -- the MQTT message exactly as it came
             message_hash  INTEGER NOT NULL,         -- FNV-1a of topic and message: redelivery check
             state         INTEGER NOT NULL DEFAULT 0, -- see UplinkState
             envelope      TEXT,
@@ -23,6 +22,13 @@ enum Schema {
         CREATE INDEX uplinks_pending ON uplinks(id) WHERE state = 0;
         CREATE INDEX uplinks_by_frame ON uplinks(frame_key) WHERE frame_key IS NOT NULL;
         CREATE INDEX uplinks_by_device ON uplinks(device, id);
+
+        -- The MQTT message exactly as it came, apart from its uplink row so
+        -- that pruning raw bytes (oldest first) frees whole pages.
+        CREATE TABLE uplink_messages (
+            uplink_id INTEGER PRIMARY KEY REFERENCES uplinks(id),
+            message   BLOB NOT NULL
+        );
 
         CREATE TABLE device_sessions (
             device            TEXT PRIMARY KEY,
@@ -101,6 +107,12 @@ enum Schema {
             name  TEXT PRIMARY KEY,
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """,
+        // 2: pruning by retention and size looks aggregates up by series and
+        // window, and old uplinks by time.
+        """
+        CREATE INDEX aggregates_by_series ON aggregates(source, metric, window_ms, window_start_ms);
+        CREATE INDEX uplinks_by_time ON uplinks(received_ms);
         """,
     ]
 

@@ -45,7 +45,7 @@ import Testing
         // Independently of the gateway's own figures: the rows in the file.
         let database = try SQLiteRows(path: gateway.database)
         #expect(try database.strings("SELECT count(*) FROM uplinks") == ["\(count)"], "no duplicate rows")
-        #expect(try database.strings("SELECT count(DISTINCT message) FROM uplinks") == ["\(count)"], "every message once")
+        #expect(try database.strings("SELECT count(DISTINCT message) FROM uplink_messages") == ["\(count)"], "every message once")
         #expect(try database.strings("SELECT count(*) FROM uplinks WHERE state <> 1") == ["0"], "every uplink decoded")
         let manifest = try String(contentsOfFile: directory + "/manifest.ndjson", encoding: .utf8).split(separator: "\n")
         #expect(manifest.count == count)

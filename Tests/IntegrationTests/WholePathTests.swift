@@ -159,7 +159,7 @@ import Testing
 
         // The quarantine rows keep the raw bytes and say why.
         let database = try SQLiteRows(path: gateway.database)
-        let rows = try database.strings("SELECT q.category || '|' || q.reason || '|' || length(u.message) FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id ORDER BY q.id")
+        let rows = try database.strings("SELECT q.category || '|' || q.reason || '|' || length(m.message) FROM quarantine q JOIN uplink_messages m ON m.uplink_id = q.uplink_id ORDER BY q.id")
         #expect(rows.count == 3)
         #expect(rows[0].hasPrefix("malformed_json|chirpstack envelope: malformed JSON"))
         #expect(rows[1].hasPrefix("unsupported_port|bosch-tps110"))

@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 1)
+        #expect(store.schemaVersion == 2)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 1)
+        #expect(again.schemaVersion == 2)
     }
 
     @Test func aRedeliveryIsADuplicateNotASecondRow() throws {

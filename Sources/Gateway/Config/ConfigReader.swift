@@ -108,6 +108,24 @@ struct TableReader {
         return millis
     }
 
+    /// A size (`500MiB`, `2GiB`, `64KiB`, or a bare number of bytes).
+    mutating func byteSize(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+        guard let text = string(key) else { return nil }
+        let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("B", 1)]
+        var bytes: Int64?
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let number = Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) {
+                let (value, overflow) = number.multipliedReportingOverflow(by: factor)
+                bytes = overflow ? nil : value
+            }
+            break
+        }
+        if bytes == nil, let number = Int64(text) { bytes = number }
+        guard let bytes else { fail(key, "'\(text)' is not a size (use e.g. 512MiB, 2GiB)"); return nil }
+        guard range.contains(bytes) else { fail(key, "\(text) is outside \(range.lowerBound)...\(range.upperBound) bytes"); return nil }
+        return bytes
+    }
+
     /// A decimal number (integer or float in the file) as exact fixed point.
     mutating func decimal(_ key: String, decimals: Int, in range: ClosedRange<Int64>) -> Int64? {
         guard let value = raw(key) else { return nil }

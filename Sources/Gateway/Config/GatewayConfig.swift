@@ -34,6 +34,9 @@ public struct GatewayConfig: Sendable {
     public var logLevel = "info"
     public var synchronous = GatewayStore.Synchronous.normal
     public var deduplication = DeduplicationPolicy()
+    public var bounds = StoreBounds()
+    /// Intake pauses when the disk holding the database has less free space.
+    public var minimumFreeDiskBytes: Int64 = 64 << 20
 
     public var brokerHost = "127.0.0.1"
     public var brokerPort = 1883
@@ -111,6 +114,13 @@ public struct GatewayConfig: Sendable {
             if let window = store.duration("duplicate_window", in: 60_000...30 * 86_400_000) { config.deduplication.frameWindowMillis = window }
             if let below = store.integer("session_reset_below", in: 0...65_535) { config.deduplication.sessionResetBelow = UInt32(below) }
             if let window = store.duration("uncounted_duplicate_window", in: 0...30 * 86_400_000) { config.deduplication.uncountedWindowMillis = window }
+            if let size = store.byteSize("max_size", in: 1 << 20...1 << 44) { config.bounds.maxSizeBytes = size }
+            if let retention = store.duration("raw_retention", in: 3_600_000...3650 * 86_400_000) { config.bounds.rawRetentionMillis = retention }
+            if let retention = store.duration("reading_retention", in: 3_600_000...3650 * 86_400_000) { config.bounds.readingRetentionMillis = retention }
+            if let free = store.byteSize("min_free_disk", in: 0...1 << 40) { config.minimumFreeDiskBytes = free }
+            if config.bounds.rawRetentionMillis > config.bounds.readingRetentionMillis {
+                store.fail("raw_retention", "must not be longer than reading_retention (raw uplinks are the parents of their readings)")
+            }
             store.finish()
         }
         if var mqtt = root.table("mqtt") {

@@ -17,6 +17,10 @@ public final class GatewayMetrics: Sendable {
     public let mqttConnects: Counter
     public let uplinksPending: Gauge
     public let ingestErrors: Counter
+    public let intakePaused: Gauge
+    public let uplinksLost: Counter
+    public let storeFileBytes: Gauge
+    public let storeUsedBytes: Gauge
 
     public init() {
         uplinksReceived = registry.makeCounter(name: "citygate_uplinks_received_total", help: "MQTT messages received, duplicates included")
@@ -28,6 +32,10 @@ public final class GatewayMetrics: Sendable {
         mqttConnects = registry.makeCounter(name: "citygate_mqtt_connects_total", help: "Successful broker connections (1 + reconnects)")
         uplinksPending = registry.makeGauge(name: "citygate_uplinks_pending", help: "Committed uplinks not yet decoded")
         ingestErrors = registry.makeCounter(name: "citygate_ingest_errors_total", help: "Messages that could not be committed (not acknowledged to the broker)")
+        intakePaused = registry.makeGauge(name: "citygate_intake_paused", help: "1 while intake is paused because the store or disk is full")
+        uplinksLost = registry.makeCounter(name: "citygate_uplinks_lost_total", help: "Uplinks lost: store full and the in-memory spill full")
+        storeFileBytes = registry.makeGauge(name: "citygate_store_size_bytes", help: "Size of the SQLite database file")
+        storeUsedBytes = registry.makeGauge(name: "citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)")
     }
 
     public func quarantined(reason: String) -> Counter {
@@ -57,6 +65,10 @@ public final class GatewayMetrics: Sendable {
 
     public func suppressed(reason: String) -> Counter {
         registry.makeCounter(name: "citygate_aggregates_suppressed_total", labels: [("reason", reason)], help: "Aggregates withheld from public hubs")
+    }
+
+    public func pruned(_ what: String) -> Counter {
+        registry.makeCounter(name: "citygate_store_pruned_total", labels: [("what", what)], help: "Rows pruned by retention or the size bound")
     }
 
     public func aggregatesClosed() -> Counter {

@@ -21,6 +21,11 @@ final class IngestService: Service, @unchecked Sendable {
     private var hasConnected = false
     private var hasSubscribed = false
     private var failedConnects = 0
+    /// Messages whose commit failed with a full store, kept in memory until
+    /// space returns (their PUBACK may already be out). Bounded.
+    private var spill: [(topic: String, message: [UInt8], received: EpochMillis)] = []
+    static let spillLimit = 10_000
+    private var paused = false
 
     init(options: MQTTOptions, subscriptions: [(String, Int)], store: GatewayStore, metrics: GatewayMetrics,
          processorWake: WakeSignal, logger: Logger) throws {
@@ -44,6 +49,10 @@ final class IngestService: Service, @unchecked Sendable {
                     duplicates.increment()
                     logger.debug("duplicate MQTT message dropped", metadata: ["uplink": "\(original)", "topic": "\(topic)"])
                 }
+            } catch let error as SQLiteError where error.isDiskFull {
+                // The store is full: stop taking uplinks (the broker keeps them
+                // in our persistent session) and hold this one until space returns.
+                spillAndPause(topic: topic, message: Array(payload), received: received)
             } catch {
                 // Not committed: the PUBACK still leaves (libmosquitto gives no
                 // way to withhold it), so this is loud and counted.
@@ -110,6 +119,83 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     var isConnected: Bool { client.isConnected }
+
+    private func spillAndPause(topic: String, message: [UInt8], received: EpochMillis) {
+        lock.lock()
+        let wasPaused = paused
+        paused = true
+        let kept = spill.count < Self.spillLimit
+        if kept { spill.append((topic, message, received)) }
+        lock.unlock()
+        if !kept {
+            metrics.uplinksLost.increment()
+            logger.critical("store full and spill full: uplink lost", metadata: ["topic": "\(topic)"])
+        }
+        if !wasPaused {
+            metrics.intakePaused.set(Int64(1))
+            logger.error("store full: intake paused until space returns", metadata: ["broker": "\(broker)"])
+            client.disconnect()
+        }
+    }
+
+    var isPaused: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return paused
+    }
+
+    var spilled: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return spill.count
+    }
+
+    /// Stops taking uplinks (the store is near its bound or the disk nearly full).
+    func pause(reason: String) {
+        lock.lock()
+        let wasPaused = paused
+        paused = true
+        lock.unlock()
+        guard !wasPaused else { return }
+        metrics.intakePaused.set(Int64(1))
+        logger.error("intake paused", metadata: ["reason": "\(reason)", "broker": "\(broker)"])
+        client.stop()
+    }
+
+    /// Commits what was spilled, then takes uplinks again. Returns false (and
+    /// stays paused) while the store is still full.
+    func resume() -> Bool {
+        lock.lock()
+        let pending = spill
+        lock.unlock()
+        var committed = 0
+        for item in pending {
+            do {
+                if case .stored = try store.commitUplink(topic: item.topic, message: item.message, receivedAt: item.received) {
+                    metrics.uplinksCommitted.increment()
+                }
+                committed += 1
+            } catch {
+                break
+            }
+        }
+        lock.lock()
+        spill.removeFirst(committed)
+        let done = spill.isEmpty
+        if done { paused = false }
+        lock.unlock()
+        guard done else { return false }
+        client.stop()  // joins the network thread a callback-side disconnect ended
+        do {
+            try client.start()
+        } catch {
+            logger.error("cannot reconnect after pause", metadata: ["error": "\(error)"])
+        }
+        metrics.intakePaused.set(Int64(0))
+        logger.info("storage available again: intake resumed", metadata: ["spilled_committed": "\(committed)"])
+        processorWake.wake()
+        return true
+    }
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import Readings
+import ServiceLifecycle
+import Store
+
+/// Keeps the store within its bounds: retention pruning once a minute,
+/// aggressive pruning (oldest prunable first, see `StoreBounds`) when the
+/// database nears its size bound or the disk its free-space floor, and
+/// intake paused when nothing more may go, until space returns.
+final class StorageGuardService: Service, @unchecked Sendable {
+    let store: GatewayStore
+    let bounds: StoreBounds
+    let minimumFreeDiskBytes: Int64
+    let ingest: IngestService
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let interval: Duration
+
+    /// Prune hard above this share of the size bound; pause above `pauseAt`;
+    /// resume below `resumeBelow`.
+    static let pruneAt = 0.90, pauseAt = 0.97, resumeBelow = 0.85
+
+    init(store: GatewayStore, bounds: StoreBounds, minimumFreeDiskBytes: Int64, ingest: IngestService, metrics: GatewayMetrics,
+         logger: Logger, interval: Duration = .seconds(1)) {
+        self.store = store
+        self.bounds = bounds
+        self.minimumFreeDiskBytes = minimumFreeDiskBytes
+        self.ingest = ingest
+        self.metrics = metrics
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func run() async throws {
+        var lastRetention = ContinuousClock.now - .seconds(3600)
+        while !Task.isShuttingDownGracefully {
+            if ContinuousClock.now - lastRetention >= .seconds(60) {
+                lastRetention = ContinuousClock.now
+                prune(aggressive: false)
+            }
+            check()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Free bytes on the file system that holds the database.
+    func freeDiskBytes() -> Int64? {
+        var info = statvfs()
+        let directory = (store.path as NSString).deletingLastPathComponent
+        guard statvfs(directory.isEmpty ? "." : directory, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    func check() {
+        guard let usage = try? store.usage() else { return }
+        metrics.storeFileBytes.set(usage.fileBytes)
+        metrics.storeUsedBytes.set(usage.usedBytes)
+        let lowDisk = (freeDiskBytes() ?? .max) < minimumFreeDiskBytes
+        var fraction = usage.fractionOfBound
+        if fraction >= Self.pruneAt || lowDisk || ingest.isPaused {
+            prune(aggressive: true)
+            fraction = (try? store.usage().fractionOfBound) ?? fraction
+        }
+        if ingest.isPaused {
+            if fraction < Self.resumeBelow && !lowDisk { _ = ingest.resume() }
+        } else if fraction >= Self.pauseAt || lowDisk {
+            ingest.pause(reason: lowDisk ? "free disk below \(minimumFreeDiskBytes) bytes" : "store at \(Int(fraction * 100)) % of its size bound")
+        }
+    }
+
+    func prune(aggressive: Bool) {
+        var total = PruneSummary()
+        // Bounded passes so intake never waits long on the store's lock.
+        for _ in 0..<50 {
+            guard let pass = try? store.prune(now: GatewayClock.now(), bounds: bounds, aggressive: aggressive), pass.total > 0 else { break }
+            total.rawBytesStripped += pass.rawBytesStripped
+            total.readingsDeleted += pass.readingsDeleted
+            total.uplinksDeleted += pass.uplinksDeleted
+            total.aggregatesDeleted += pass.aggregatesDeleted
+            if aggressive, let usage = try? store.usage(), usage.fractionOfBound < Self.resumeBelow { break }
+        }
+        guard total.total > 0 else { return }
+        metrics.pruned("raw_bytes").increment(by: Int64(total.rawBytesStripped))
+        metrics.pruned("readings").increment(by: Int64(total.readingsDeleted))
+        metrics.pruned("uplinks").increment(by: Int64(total.uplinksDeleted))
+        metrics.pruned("aggregates").increment(by: Int64(total.aggregatesDeleted))
+        logger.info(aggressive ? "pruned to stay within the size bound" : "pruned by retention", metadata: [
+            "raw_bytes": "\(total.rawBytesStripped)", "readings": "\(total.readingsDeleted)",
+            "uplinks": "\(total.uplinksDeleted)", "aggregates": "\(total.aggregatesDeleted)"])
+    }
+}

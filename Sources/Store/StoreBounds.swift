@@ -1,0 +1,157 @@
+import Foundation
+import Readings
+
+/// How much the store may keep. What goes first, in order, when retention or
+/// the size bound asks for space:
+///
+/// 1. the raw bytes of decoded uplinks (and duplicates, events, MAC-only
+///    frames) whose readings are all aggregated: the uplink row stays, with
+///    its metadata, as the parent of its readings;
+/// 2. readings whose window is aggregated and delivered to every hub;
+/// 3. uplink rows with no raw bytes and no readings left, once older than
+///    the duplicate window (they are how a redelivery is recognised);
+/// 4. aggregates delivered to every hub, with their ledger rows.
+///
+/// Never pruned: uplinks not yet decoded, quarantined uplinks (their bytes are
+/// the evidence `requeue` needs), readings not yet aggregated, aggregates not
+/// yet delivered or dead-lettered. When only those are left and the bound is
+/// reached, the gateway pauses intake (see `StorageGuard` in Gateway).
+public struct StoreBounds: Sendable, Equatable {
+    /// The database may not grow beyond this (SQLite `max_page_count`); nil = no bound.
+    public var maxSizeBytes: Int64?
+    /// Raw bytes of processed uplinks are kept this long.
+    public var rawRetentionMillis: Int64 = 30 * 86_400_000
+    /// Readings (and delivered aggregates) are kept this long.
+    public var readingRetentionMillis: Int64 = 365 * 86_400_000
+
+    public init(maxSizeBytes: Int64? = nil, rawRetentionMillis: Int64 = 30 * 86_400_000, readingRetentionMillis: Int64 = 365 * 86_400_000) {
+        self.maxSizeBytes = maxSizeBytes
+        self.rawRetentionMillis = rawRetentionMillis
+        self.readingRetentionMillis = readingRetentionMillis
+    }
+}
+
+/// How full the database is.
+public struct StoreUsage: Sendable, Equatable {
+    public var pageSize: Int64
+    public var pages: Int64
+    public var freePages: Int64
+    public var maxPages: Int64
+
+    public var fileBytes: Int64 { pages * pageSize }
+    public var usedBytes: Int64 { (pages - freePages) * pageSize }
+    /// Used pages over the bound (0 when unbounded).
+    public var fractionOfBound: Double { maxPages > 0 ? Double(pages - freePages) / Double(maxPages) : 0 }
+}
+
+/// What one pruning pass removed.
+public struct PruneSummary: Sendable, Equatable {
+    public var rawBytesStripped = 0
+    public var readingsDeleted = 0
+    public var uplinksDeleted = 0
+    public var aggregatesDeleted = 0
+    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted }
+    public init() {}
+}
+
+extension GatewayStore {
+    /// Applies the size bound. SQLite's own limit (`max_page_count`, beyond
+    /// which it answers SQLITE_FULL) is set a reserve above the bound (5 %,
+    /// at least 1 MiB): the gateway pauses intake at the bound, and the
+    /// reserve lets the uplinks already committed be decoded and pruned.
+    public func apply(_ bounds: StoreBounds) throws {
+        guard let maxSize = bounds.maxSizeBytes else { return }
+        try locked {
+            let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
+            let pages = max(16, maxSize / pageSize)
+            boundPages = pages
+            let reserve = max((1 << 20) / pageSize, pages / 20)
+            _ = try connection.query("PRAGMA max_page_count = \(pages + reserve)")
+        }
+    }
+
+    /// How full the database is; `maxPages` is the configured bound (0 = none).
+    public func usage() throws -> StoreUsage {
+        try locked {
+            StoreUsage(pageSize: try connection.scalar("PRAGMA page_size") ?? 4096,
+                       pages: try connection.scalar("PRAGMA page_count") ?? 0,
+                       freePages: try connection.scalar("PRAGMA freelist_count") ?? 0,
+                       maxPages: boundPages)
+        }
+    }
+
+    /// One bounded pass (at most `batch` rows per step, so intake waits only
+    /// briefly). `aggressive` ignores the retention times and frees the oldest
+    /// prunable data first: used when the size bound is near.
+    public func prune(now: EpochMillis, bounds: StoreBounds, aggressive: Bool, batch: Int = 2000) throws -> PruneSummary {
+        let rawCutoff = aggressive ? now : now - bounds.rawRetentionMillis
+        let readingCutoff = aggressive ? now : now - bounds.readingRetentionMillis
+        // Uplink rows are the memory of what was already taken: within the
+        // duplicate window they stay (raw bytes may go; a hash then suffices).
+        let uplinkCutoff = min(readingCutoff, now - deduplication.frameWindowMillis)
+        var summary = PruneSummary()
+        try locked {
+            try connection.transaction {
+                summary.rawBytesStripped = try connection.run(
+                    """
+                    DELETE FROM uplink_messages WHERE uplink_id IN (
+                        SELECT u.id FROM uplink_messages m JOIN uplinks u ON u.id = m.uplink_id
+                        WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
+                          AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id AND r.aggregated = 0)
+                        ORDER BY m.uplink_id LIMIT ?2)
+                    """, [.integer(rawCutoff), .integer(Int64(batch))])
+                summary.readingsDeleted = try connection.run(
+                    """
+                    DELETE FROM readings WHERE id IN (
+                        SELECT r.id FROM readings r
+                        WHERE r.aggregated = 1 AND r.time_ms < ?1
+                          AND NOT EXISTS (
+                            SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
+                            WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
+                              AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
+                        ORDER BY r.time_ms LIMIT ?2)
+                    """, [.integer(readingCutoff), .integer(Int64(batch))])
+                summary.uplinksDeleted = try connection.run(
+                    """
+                    DELETE FROM uplinks WHERE id IN (
+                        SELECT u.id FROM uplinks u
+                        WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
+                          AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
+                          AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
+                        ORDER BY u.received_ms LIMIT ?2)
+                    """, [.integer(uplinkCutoff), .integer(Int64(batch))])
+                let aggregates = try connection.query(
+                    """
+                    SELECT a.id FROM aggregates a
+                    WHERE a.window_start_ms + a.window_ms < ?1
+                      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
+                      AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.device = a.source AND r.metric = a.metric AND r.channel IS a.channel
+                                        AND r.window_ms = a.window_ms AND r.window_start_ms = a.window_start_ms)
+                    ORDER BY a.window_start_ms LIMIT ?2
+                    """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
+                for id in aggregates {
+                    try connection.run("DELETE FROM deliveries WHERE aggregate_id = ?", [.integer(id)])
+                    try connection.run("DELETE FROM aggregates WHERE id = ?", [.integer(id)])
+                }
+                summary.aggregatesDeleted = aggregates.count
+                if summary.rawBytesStripped > 0 { try bump("pruned_raw_bytes", by: Int64(summary.rawBytesStripped)) }
+                if summary.readingsDeleted > 0 { try bump("pruned_readings", by: Int64(summary.readingsDeleted)) }
+                if summary.uplinksDeleted > 0 { try bump("pruned_uplinks", by: Int64(summary.uplinksDeleted)) }
+                if summary.aggregatesDeleted > 0 { try bump("pruned_aggregates", by: Int64(summary.aggregatesDeleted)) }
+            }
+        }
+        return summary
+    }
+}
+
+/// A value behind a lock (the store's bound is read from several threads).
+final class LockedValue<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Readings
+import Testing
+@testable import Store
+
+@Suite struct StoreBoundsTests {
+    @Test func migratesFromEveryEarlierVersion() throws {
+        for version in 0..<Schema.version {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-migrate-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let path = directory + "/old.sqlite"
+            // A database as an earlier citygate left it, with a row in it.
+            do {
+                let old = try SQLiteConnection(path: path)
+                for migration in Schema.migrations.prefix(version) { try old.execute(migration) }
+                try old.execute("PRAGMA user_version = \(version)")
+                if version >= 1 {
+                    try old.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
+                    try old.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (1, x'01')")
+                }
+                old.close()
+            }
+            let store = try GatewayStore(path: path)
+            #expect(store.schemaVersion == Schema.version, "from version \(version)")
+            #expect(try store.statistics().uplinksStored == (version >= 1 ? 1 : 0))
+            let indexes = try store.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'aggregates_by_series'")
+            #expect(indexes.count == 1)
+        }
+    }
+
+    @Test func refusesADatabaseFromANewerCitygate() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-newer-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let connection = try SQLiteConnection(path: directory + "/db.sqlite")
+        try connection.execute("PRAGMA user_version = 99")
+        connection.close()
+        #expect(throws: SQLiteError.self) { try GatewayStore(path: directory + "/db.sqlite") }
+    }
+
+    /// `PRAGMA max_page_count` gives a real SQLITE_FULL without mount rights.
+    @Test func aFullStoreSaysSoAndPruningMakesRoom() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-full-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/full.sqlite")
+        try store.apply(StoreBounds(maxSizeBytes: 2 << 20))
+        let payload = [UInt8](repeating: 0xAB, count: 2000)
+        var committed: [Int64] = []
+        func commit(_ index: Int) throws {
+            if case let .stored(id) = try store.commitUplink(topic: "t/\(index)", message: payload, receivedAt: Int64(index)) { committed.append(id) }
+        }
+        // Up to the bound, committing and decoding in small batches as the
+        // daemon does: no error yet (the bound is where the gateway pauses).
+        let facts = FrameFacts(envelope: "chirpstack", device: "d", fCnt: nil, fPort: 1, networkTime: nil)
+        var index = 0
+        while try store.usage().fractionOfBound < 1.0 {
+            let start = committed.count
+            for _ in 0..<10 {
+                try commit(index)
+                index += 1
+            }
+            _ = try store.record(committed[start...].map { ProcessedUplink(uplinkID: $0, outcome: .ignored(facts, reason: "test")) }, now: 10_000_000)
+        }
+        #expect(committed.count > 500)
+        // Undecoded uplinks are never pruned; decoded ones give up their raw bytes, oldest first.
+        guard case let .stored(undecoded) = try store.commitUplink(topic: "t/pending", message: payload, receivedAt: 1) else { return }
+        let summary = try store.prune(now: 10_000_000, bounds: StoreBounds(), aggressive: true, batch: 100_000)
+        #expect(summary.rawBytesStripped == committed.count)
+        #expect(try store.pendingUplinks(limit: 10).map(\.id) == [undecoded])
+        #expect(try store.pendingUplinks(limit: 10).first?.message == payload)
+        let afterPrune = try store.usage()
+        #expect(afterPrune.fractionOfBound < 0.5, "\(afterPrune)")
+        #expect(throws: Never.self) { try store.commitUplink(topic: "t/after", message: payload, receivedAt: 20_000) }
+        // A redelivery of a pruned message is still recognised as a duplicate (hash match).
+        let again = try store.commitUplink(topic: "t/0", message: payload, receivedAt: 20_001)
+        #expect(again == .duplicate(of: committed[0]))
+        // Past the bound and the reserve, SQLite refuses: SQLITE_FULL, reported as such.
+        var full: SQLiteError?
+        for more in 0..<10_000 {
+            do { try commit(100_000 + more) } catch let error as SQLiteError { full = error; break }
+        }
+        #expect(full?.isDiskFull == true, "\(String(describing: full))")
+    }
+
+    @Test func retentionKeepsWhatIsNotDelivered() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-retention-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/r.sqlite")
+        let day: Int64 = 86_400_000
+        var ids: [Int64] = []
+        for index in 0..<2 {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [UInt8(index)], receivedAt: 0) else { return }
+            ids.append(id)
+            let facts = FrameFacts(envelope: "chirpstack", device: "d\(index)", fCnt: 1, fPort: 1, networkTime: nil)
+            let reading = Reading(uplinkID: id, device: "d\(index)", metric: .temperature, channel: nil, time: 0, value: 100)
+            _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, [ReadingRow(reading: reading, windowLength: 60_000, windowStart: 0)]))], now: 0)
+        }
+        for group in try store.closedWindows(graceMillis: 0, now: day) {
+            let record = AggregateRecord(windowKey: "\(group.device)/w", group: group, kind: "generic",
+                                         statistics: WindowStatistics(count: 1, min: 100, max: 100, mean: 100, last: 100, lastTime: 0))
+            try store.saveAggregates([record], hubs: ["hub"], now: day)
+        }
+        // The hub took d0's window; d1's is still pending.
+        let pending = try store.pendingDeliveries(hub: "hub", limit: 10)
+        let delivered = try #require(pending.first { $0.record.group.device == "d0" })
+        try store.markDelivered(hub: "hub", [(delivered.aggregateID, delivered.revision, "ref")], now: day)
+        let bounds = StoreBounds(rawRetentionMillis: day, readingRetentionMillis: 2 * day)
+        #expect(try store.prune(now: day / 2, bounds: bounds, aggressive: false).total == 0)  // nothing old enough yet
+        let late = try store.prune(now: 3 * day, bounds: bounds, aggressive: false)
+        #expect(late.rawBytesStripped == 2 && late.readingsDeleted == 1 && late.uplinksDeleted == 1 && late.aggregatesDeleted == 1)
+        // d1's reading and window wait for the hub; its uplink row stays as their parent.
+        #expect(try store.statistics().readingsStored == 1)
+        #expect(try store.pendingDeliveries(hub: "hub", limit: 10).map(\.record.group.device) == ["d1"])
+    }
+}
