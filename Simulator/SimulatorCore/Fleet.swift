@@ -1,3 +1,4 @@
+import Foundation
 import Readings
 
 /// A simulated device: identity, the codec the gateway should use, and how
@@ -59,6 +60,27 @@ public enum DemoDistrict {
         .init(devEUI: "a840410000000401", name: "home-0042", model: .draginoLHT65, zone: "lavapies", longitude: "-3.7010", latitude: "40.4087"),
         .init(devEUI: "a840410000000501", name: "lpp-retiro", model: .cayenne, zone: "retiro", longitude: "-3.6844", latitude: "40.4153"),
     ]
+
+    /// A fleet of `size` devices: the demo district first, then more of the
+    /// same five models, spread over ten zones around the same centre.
+    public static func fleet(size: Int) -> [SimulatedDevice] {
+        guard size > devices.count else { return Array(devices.prefix(max(size, 0))) }
+        var fleet = devices
+        let models = SimulatedDevice.Model.allCases
+        for index in devices.count..<size {
+            let model = models[index % models.count]
+            let hex = String(index, radix: 16)
+            let eui = "a8404101" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+            // Exact decimal offsets of up to ±0.0499° from the demo district's centre.
+            let dx = index % 100 - 50, dy = index / 100 % 100 - 50
+            func offset(_ base: Int, _ delta: Int) -> String {
+                FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4)
+            }
+            fleet.append(SimulatedDevice(devEUI: eui, name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(index)", model: model,
+                                         zone: "zone-\(index % 10)", longitude: offset(-37_074, dx), latitude: offset(404_155, dy)))
+        }
+        return fleet
+    }
 
     /// The registry in the gateway's format (`devices.toml`).
     public static func registryTOML(_ devices: [SimulatedDevice] = devices) -> String {

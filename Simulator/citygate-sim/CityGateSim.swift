@@ -22,6 +22,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 1
     @Option(help: "Write one JSON line per frame with the values it encodes.") var manifest: String?
     @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
+    @Option(help: "Devices in the fleet: the demo district (5) or more of the same models.") var devices: Int = 5
+    @Option(name: .customLong("simulated-start"), help: "Simulated time of the first round (RFC 3339); default: real time.") var simulatedStart: String?
+    @Option(help: "Simulated time between two reports of one device, with --simulated-start (e.g. 1h).") var interval: String = "15m"
 
     func validate() throws {
         guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
@@ -29,6 +32,9 @@ struct Run: AsyncParsableCommand {
         guard rate >= 0 else { throw ValidationError("--rate must be 0 or more") }
         guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
+        guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
+        if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
+        guard Self.intervalMillis(interval) != nil else { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
     }
 
     func run() async throws {
@@ -39,13 +45,16 @@ struct Run: AsyncParsableCommand {
             throw ExitCode.failure
         }
         var model = SignalModel(seed: seed)
-        let devices = DemoDistrict.devices
+        let devices = DemoDistrict.fleet(size: self.devices)
+        let start = simulatedStart.flatMap(RFC3339.parseMillis)
+        let step = Self.intervalMillis(interval) ?? 900_000
         var fCnt = [UInt32](repeating: 0, count: devices.count)
         var manifestText = ""
         let report = await publisher.publish(count: count, rate: rate, make: { index in
             let slot = index % devices.count
             let device = devices[slot]
-            let now = EpochMillis(Date().timeIntervalSince1970 * 1000)
+            // Time compression: round r of the fleet happens at start + r·interval.
+            let now = start.map { $0 + Int64(index / devices.count) * step } ?? EpochMillis(Date().timeIntervalSince1970 * 1000)
             let frame = model.frame(for: device, fCnt: fCnt[slot], time: now)
             fCnt[slot] &+= 1
             if manifest != nil { manifestText += Manifest.line(frame) + "\n" }
@@ -67,7 +76,20 @@ struct Run: AsyncParsableCommand {
 struct Registry: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the device registry (devices.toml) for the simulated fleet.")
 
+    @Option(help: "Devices in the fleet (as for run).") var devices: Int = 5
+
     func run() throws {
-        print(DemoDistrict.registryTOML(), terminator: "")
+        print(DemoDistrict.registryTOML(DemoDistrict.fleet(size: devices)), terminator: "")
+    }
+}
+
+extension Run {
+    static func intervalMillis(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if !number.isEmpty, number.allSatisfy(\.isNumber), let value = Int64(number), value > 0 { return value * factor }
+        }
+        return nil
     }
 }

@@ -104,9 +104,9 @@ public enum GatewayApp {
                                            wake: processorWake, logger: logger)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
-            DeliveryService(hub: hub, store: store, registry: config.registry,
-                            batchSize: config.effectiveHubs.first { $0.name == hub.name }?.batchSize ?? 500,
-                            metrics: metrics, wake: wake, logger: logger)
+            let settings = config.effectiveHubs.first { $0.name == hub.name }
+            return DeliveryService(hub: hub, store: store, registry: config.registry, batchSize: settings?.batchSize ?? 500,
+                                   metrics: metrics, wake: wake, retryMaxMillis: settings?.retryMaxMillis ?? 60_000, logger: logger)
         }
         let shortestWindow = config.windows.values.min() ?? 60_000
         let aggregation = AggregationService(

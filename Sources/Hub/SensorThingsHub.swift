@@ -47,6 +47,13 @@ public struct SensorThingsHub: Hub {
         var results = [DeliveryResult?](repeating: nil, count: batch.count)
         var newRows: [(index: Int, datastream: String)] = []
         for (index, aggregate) in batch.enumerated() {
+            // The batch is in window order: after a transient failure, later
+            // windows wait too, so the hub never receives a newer window
+            // before an older one.
+            if let stop = results.compactMap({ $0 }).first(where: { if case .retry = $0 { return true } else { return false } }) {
+                results[index] = stop
+                continue
+            }
             do {
                 if let ref = aggregate.hubRef {
                     try await update(ref, with: aggregate)

@@ -164,13 +164,14 @@ final class SensorThingsServer: @unchecked Sendable {
     let process: ManagedProcess
     var serviceRoot: String { "http://127.0.0.1:\(port)/sensorthings/v1.1" }
 
-    init(directory: String) async throws {
+    init(directory: String, port: Int? = nil) async throws {
         let python = ProcessInfo.processInfo.environment["CITYGATE_HUB_PYTHON"] ?? TestEnvironment.packageRoot + "/.venv-hub/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw FixtureError("no Python with django-ogc-sensorthings at \(python): run scripts/test.sh (or set CITYGATE_HUB_PYTHON)")
         }
         let project = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/sensorthings_hub"
-        port = TestEnvironment.freePort()
+        self.port = port ?? TestEnvironment.freePort()
+        let port = self.port
         let environment = ["CITYGATE_HUB_DB": directory + "/hub.sqlite", "CITYGATE_HUB_URL": "http://127.0.0.1:\(port)", "PYTHONDONTWRITEBYTECODE": "1"]
         let migrate = try ManagedProcess(python, [project + "/manage.py", "migrate", "-v", "0"], directory: directory, environment: environment, logName: "hub-migrate.log")
         guard await migrate.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("hub migrate failed: \(migrate.log)") }
@@ -207,16 +208,21 @@ final class GatewayProcess: @unchecked Sendable {
     let httpPort: Int
     var database: String { directory + "/citygate.sqlite" }
 
-    init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil) async throws {
+    init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil,
+         config: String = TestEnvironment.packageRoot + "/Config/citygate.toml") async throws {
         self.directory = directory
         self.httpPort = httpPort ?? TestEnvironment.freePort()
         process = try ManagedProcess(
             TestEnvironment.citygate,
-            ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", broker.url,
+            ["run", "--config", config, "--broker", broker.url,
              "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
             directory: directory, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
-        guard await TestEnvironment.waitForPort(self.httpPort, timeout: .seconds(30)) else {
-            throw FixtureError("citygate did not open its HTTP port: \(process.log)")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !TestEnvironment.canConnect(port: self.httpPort) {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                throw FixtureError("citygate did not open its HTTP port: \(process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -231,6 +237,14 @@ final class GatewayProcess: @unchecked Sendable {
             if parts.count >= 2, let value = Double(parts[1]) { samples[String(parts[0])] = value }
         }
         return samples
+    }
+
+    /// Peak resident set size of the gateway process so far (VmHWM), bytes.
+    var peakRSS: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+        return kilobytes * 1024
     }
 
     /// The sum over every series of a metric name.

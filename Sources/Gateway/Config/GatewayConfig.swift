@@ -24,6 +24,8 @@ public struct GatewayConfig: Sendable {
         public var isPrivate: Bool
         public var batchSize: Int
         public var timeoutSeconds: Int
+        /// The longest pause between delivery attempts (backoff cap).
+        public var retryMaxMillis: Int64 = 60_000
     }
 
     public var configPath: String
@@ -178,6 +180,7 @@ public struct GatewayConfig: Sendable {
             let isPrivate = hub.bool("private") ?? false
             let batch = hub.integer("batch_size", in: 1...10_000) ?? 500
             let timeout = hub.integer("timeout_seconds", in: 1...300) ?? 10
+            let retryMax = hub.duration("retry_max", in: 100...3_600_000) ?? 60_000
             if name == nil { hub.fail("name", "required") }
             if kind == nil && hub.table["kind"] == nil { hub.fail("kind", "required (sensorthings or file)") }
             if url == nil { hub.fail("url", "required") }
@@ -189,7 +192,7 @@ public struct GatewayConfig: Sendable {
                     hub.fail("url", "'\(url)' is not an http(s) URL")
                 } else {
                     config.hubs.append(HubConfig(name: name, kind: kind, url: kind == .file ? resolve(url, against: baseDirectory) : url,
-                                                 isPrivate: isPrivate, batchSize: Int(batch), timeoutSeconds: Int(timeout)))
+                                                 isPrivate: isPrivate, batchSize: Int(batch), timeoutSeconds: Int(timeout), retryMaxMillis: retryMax))
                 }
             }
             hub.finish()

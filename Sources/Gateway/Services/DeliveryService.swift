@@ -20,10 +20,12 @@ final class DeliveryService: Service, @unchecked Sendable {
     let wake: WakeSignal
     /// How long a graceful shutdown may spend flushing the backlog.
     let flushTimeout: Duration
+    let retryMaxMillis: Int64
     private var consecutiveFailures = 0
 
     init(hub: any Hub, store: GatewayStore, registry: DeviceRegistry, batchSize: Int, metrics: GatewayMetrics,
-         wake: WakeSignal, flushTimeout: Duration = .seconds(3), logger: Logger) {
+         wake: WakeSignal, flushTimeout: Duration = .seconds(3), retryMaxMillis: Int64 = 60_000, logger: Logger) {
+        self.retryMaxMillis = retryMaxMillis
         self.hub = hub
         self.store = store
         self.registry = registry
@@ -34,11 +36,30 @@ final class DeliveryService: Service, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// What to do after a batch.
+    enum Next: Equatable {
+        /// There may be more to send: go on at once.
+        case more
+        /// Nothing left: wait for new aggregates (a wake) or the timeout.
+        case idle(Duration)
+        /// The hub failed: wait this long, whatever wakes come in.
+        case backoff(Duration)
+    }
+
     func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
-                let pause = await deliverBatch()
-                if let pause { await wake.wait(timeout: pause) }
+                switch await deliverBatch() {
+                case .more:
+                    continue
+                case let .idle(timeout):
+                    await wake.wait(timeout: timeout)
+                case let .backoff(pause):
+                    let until = ContinuousClock.now + pause
+                    while ContinuousClock.now < until && !Task.isShuttingDownGracefully {
+                        await wake.wait(timeout: min(until - ContinuousClock.now, .milliseconds(250)))
+                    }
+                }
             }
         } onGracefulShutdown: { [wake] in
             wake.wake()
@@ -46,29 +67,28 @@ final class DeliveryService: Service, @unchecked Sendable {
         // Flush what can go within the flush time; the rest stays pending in the store.
         let deadline = ContinuousClock.now + flushTimeout
         while ContinuousClock.now < deadline {
-            if await deliverBatch() != nil { break }
+            if await deliverBatch() != .more { break }
         }
     }
 
-    /// Sends one batch. Returns nil when there may be more to send at once,
-    /// or how long to wait before trying again.
-    func deliverBatch() async -> Duration? {
+    /// Sends one batch and says what to do next.
+    func deliverBatch() async -> Next {
         let pending: [PendingDelivery]
         do {
             pending = try store.pendingDeliveries(hub: hub.name, limit: batchSize)
         } catch {
             logger.error("cannot read the delivery ledger", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
-            return .seconds(1)
+            return .backoff(.seconds(1))
         }
         metrics.backlog(hub: hub.name).set(Int64(pending.count))
-        guard !pending.isEmpty else { return .seconds(1) }
+        guard !pending.isEmpty else { return .idle(.seconds(1)) }
         let batch = pending.compactMap(outbound)
         let now = GatewayClock.now()
         do {
             try store.markInFlight(hub: hub.name, pending.map(\.aggregateID), now: now)
         } catch {
             logger.error("cannot mark deliveries in flight", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
-            return .seconds(1)
+            return .backoff(.seconds(1))
         }
         let results = await hub.deliver(batch)
         var delivered: [(id: Int64, revision: Int64, ref: String?)] = []
@@ -107,7 +127,7 @@ final class DeliveryService: Service, @unchecked Sendable {
                 logger.info("hub reachable again", metadata: ["hub": "\(hub.name)", "failed_attempts": "\(consecutiveFailures)"])
             }
             consecutiveFailures = 0
-            return pending.count < batchSize ? .milliseconds(200) : nil
+            return pending.count < batchSize ? .idle(.milliseconds(200)) : .more
         }
         metrics.deliveryErrors(hub: hub.name, kind: "retry").increment(by: Int64(retry.count))
         consecutiveFailures += 1
@@ -115,13 +135,14 @@ final class DeliveryService: Service, @unchecked Sendable {
             logger.warning("hub delivery failed; will retry", metadata: [
                 "hub": "\(hub.name)", "error": "\(retryReason)", "pending": "\(retry.count)", "attempts": "\(consecutiveFailures)"])
         }
-        return Self.backoff(attempt: consecutiveFailures, retryAfterSeconds: retryAfter)
+        return .backoff(Self.backoff(attempt: consecutiveFailures, retryAfterSeconds: retryAfter, capMillis: retryMaxMillis))
     }
 
-    /// Exponential backoff from 500 ms doubling to a 60 s cap, with ±25 %
-    /// jitter; at least what the hub asked for in Retry-After.
-    static func backoff(attempt: Int, retryAfterSeconds: Int?) -> Duration {
-        let base = min(60_000, 500 << min(attempt - 1, 7))
+    /// Exponential backoff from 500 ms doubling to the cap (`retry_max`,
+    /// 60 s by default), with ±25 % jitter; at least what the hub asked for
+    /// in Retry-After.
+    static func backoff(attempt: Int, retryAfterSeconds: Int?, capMillis: Int64 = 60_000) -> Duration {
+        let base = Int(min(capMillis, Int64(500) << Int64(min(attempt - 1, 17))))
         let jittered = base + Int.random(in: -(base / 4)...(base / 4))
         let floor = (retryAfterSeconds ?? 0) * 1000
         return .milliseconds(max(jittered, floor))

@@ -1,0 +1,96 @@
+import Foundation
+import Readings
+import Testing
+
+/// The hub is down while a simulated day of a fleet arrives (time-compressed);
+/// the backlog stays on disk, not in memory; then the hub comes up and every
+/// window is delivered once, oldest first.
+///
+/// CI runs 50 devices; CITYGATE_OUTAGE_DEVICES=1000 runs the full fleet
+/// (`scripts/outage-test.sh`).
+@Suite(.serialized) struct OutageTests {
+    @Test func aDayOfBacklogIsDeliveredOnceInWindowOrder() async throws {
+        let devices = Int(ProcessInfo.processInfo.environment["CITYGATE_OUTAGE_DEVICES"] ?? "") ?? 50
+        let hours = 24
+        let directory = try TestEnvironment.temporaryDirectory("outage")
+        let broker = try await Broker(directory: directory)
+        let hubPort = TestEnvironment.freePort()  // nothing listens there yet: the hub is down
+
+        // A config of its own: the simulated fleet's registry, network times a
+        // day old accepted, a short retry cap so the test need not wait long.
+        let registry = try await runSimulatorCommand(["registry", "--devices", "\(devices)"], directory: directory)
+        try registry.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
+        try """
+            [gateway]
+            device_registry = "devices.toml"
+            [aggregation]
+            max_clock_skew = "7d"
+            grace = "1s"
+            [[hub]]
+            name = "opendata"
+            kind = "sensorthings"
+            url = "http://127.0.0.1:\(hubPort)/sensorthings/v1.1"
+            retry_max = "1s"
+            timeout_seconds = 30
+            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"],
+                                               config: directory + "/citygate.toml")
+
+        let hour: Int64 = 3_600_000
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = (now / hour - Int64(hours) - 2) * hour + 60_000
+        let count = devices * hours
+        _ = try await runSimulator(["--broker", broker.url, "--devices", "\(devices)", "--count", "\(count)", "--rate", "2000",
+                                    "--simulated-start", RFC3339.format(start), "--interval", "1h"], directory: directory)
+
+        // Every window closed and queued while the hub is down.
+        let database = try SQLiteRows(path: gateway.database)
+        try await gateway.waitFor("all \(count) uplinks aggregated", timeout: .seconds(120)) {
+            let status = try gateway.status()
+            guard status["uplinks_stored"] as? Int == count, status["uplinks_pending"] as? Int == 0 else { return false }
+            return try database.strings("SELECT count(*) FROM readings WHERE aggregated = 0") == ["0"]
+        }
+        let aggregates = Int(try database.strings("SELECT count(*) FROM deliveries WHERE hub = 'opendata'").first ?? "0") ?? 0
+        #expect(aggregates > devices * hours)
+        #expect(try database.strings("SELECT count(*) FROM deliveries WHERE hub = 'opendata' AND state = 2") == ["0"])
+        let backlogRSS = try #require(gateway.peakRSS)
+        #expect(backlogRSS < 64 << 20, "peak RSS \(backlogRSS / 1024) KiB with \(aggregates) aggregates waiting")
+        FileHandle.standardError.write(Data("outage: \(devices) devices, \(count) uplinks, \(aggregates) aggregates waiting, peak RSS \(backlogRSS / 1024) KiB\n".utf8))
+
+        // The hub comes up on the configured port.
+        let hub = try await SensorThingsServer(directory: directory, port: hubPort)
+        try await gateway.waitFor("backlog delivered", timeout: .seconds(600)) {
+            try database.strings("SELECT count(*) FROM deliveries WHERE hub = 'opendata' AND state <> 2") == ["0"]
+        }
+        let observations = try await hub.observations()
+        let keys = observations.compactMap { ($0["parameters"] as? [String: Any])?["windowKey"] as? String }
+        #expect(observations.count == aggregates, "each window once")
+        #expect(Set(keys).count == keys.count, "no window twice")
+        // Oldest window first: no window was delivered before an older one.
+        #expect(try database.strings("""
+            SELECT count(*) FROM deliveries d1 JOIN aggregates a1 ON a1.id = d1.aggregate_id
+            JOIN deliveries d2 ON d2.hub = d1.hub JOIN aggregates a2 ON a2.id = d2.aggregate_id
+            WHERE a1.window_start_ms < a2.window_start_ms AND d1.updated_ms > d2.updated_ms
+            """) == ["0"])
+        let peak = try #require(gateway.peakRSS)
+        #expect(peak < 64 << 20, "peak RSS \(peak / 1024) KiB")
+        FileHandle.standardError.write(Data("outage: delivered \(observations.count) observations; peak RSS \(peak / 1024) KiB\n".utf8))
+        #expect(await gateway.process.stop() == 0)
+        hub.process.forceStop()
+        broker.process.forceStop()
+    }
+}
+
+/// Runs a citygate-sim subcommand and returns its standard output.
+func runSimulatorCommand(_ arguments: [String], directory: String) async throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TestEnvironment.simulator)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw FixtureError("citygate-sim \(arguments) failed") }
+    return String(decoding: data, as: UTF8.self)
+}
