@@ -168,25 +168,8 @@ public final class GatewayStore: @unchecked Sendable {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
-            if facts.fCnt == nil, let fingerprint = facts.payloadFingerprint {
-                // No frame counter: the same payload from the same device within the window is a copy.
-                let frameKey = "\(facts.device)/#\(fingerprint)"
-                let seen = try connection.scalar(
-                    "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
-                    [.text(frameKey), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
-                if seen > 0 {
-                    try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
-                    try bump("frames_duplicate")
-                    summary.duplicateFrames.append(id)
-                    return
-                }
-                try setFacts(id, facts, state: .decoded, frameKey: frameKey)
-                try insert(readings, uplinkID: id)
-                summary.readingsStored += readings.count
-                return
-            }
-            let frameKey = facts.fCnt.map { "\(facts.device)/\($0)" }
-            if let frameKey, let fCnt = facts.fCnt, try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: frameKey, now: now) {
+            let (frameKey, duplicate) = try frameIdentity(id: id, facts: facts, now: now)
+            if duplicate {
                 try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
                 try bump("frames_duplicate")
                 summary.duplicateFrames.append(id)
@@ -218,6 +201,22 @@ public final class GatewayStore: @unchecked Sendable {
             try setFacts(id, facts, state: .ignored, frameKey: nil)
             summary.ignored += 1
         }
+    }
+
+    /// The frame's identity (its `frame_key`) and whether the store has seen
+    /// it already: (device, fCnt) in the device's session, or for frames
+    /// without a counter (device, payload fingerprint) within the uncounted window.
+    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis) throws -> (key: String?, duplicate: Bool) {
+        if let fCnt = facts.fCnt {
+            let key = "\(facts.device)/\(fCnt)"
+            return (key, try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: key, now: now))
+        }
+        guard let fingerprint = facts.payloadFingerprint else { return (nil, false) }
+        let key = "\(facts.device)/#\(fingerprint)"
+        let seen = try connection.scalar(
+            "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
+            [.text(key), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
+        return (key, seen > 0)
     }
 
     private func insert(_ readings: [ReadingRow], uplinkID id: Int64) throws {

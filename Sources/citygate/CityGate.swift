@@ -138,7 +138,7 @@ struct Decode: ParsableCommand {
             }
             guard codecID != nil else { throw fail("device \(uplink.device) is not in the registry of \(config); give --codec") }
         } else {
-            guard let bytes = Hex.decode(input) else { throw fail("'\(input)' is not hex") }
+            guard let bytes = Hex.decode(input.filter { !$0.isWhitespace }) else { throw fail("'\(input)' is not hex") }
             payload = bytes
         }
         guard let codecID else { throw fail("give --codec ID (or --envelope KIND FILE)") }
@@ -272,31 +272,6 @@ struct Status: ParsableCommand {
             for (name, hub) in statistics.hubs.sorted(by: { $0.key < $1.key }) {
                 print("hub \(name): \(hub.delivered) delivered, \(hub.backlog) backlog, \(hub.deadLettered) dead-lettered, oldest undelivered \(hub.oldestUndelivered.map(RFC3339.format) ?? "-")")
             }
-        }
-    }
-}
-
-enum Hex {
-    static func decode(_ text: String) -> [UInt8]? {
-        let digits = Array(text.filter { !$0.isWhitespace }.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: return c - 48
-        case 65...70: return c - 55
-        case 97...102: return c - 87
-        default: return nil
         }
     }
 }

@@ -21,16 +21,7 @@ import Testing
         return Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0) })
     }()
 
-    static func bytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            out.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        return out
-    }
+    static func bytes(_ hex: String) -> [UInt8] { Hex.decode(hex)! }
 
     /// What a vector must decode to: readings as "metric[.channel]=canonical
     /// counts" in payload order, plus phrases its notes must contain for the

@@ -47,7 +47,7 @@ import Testing
     }
 
     static func chirpStack(_ device: String, fPort: Int, hex: String, time: String = "2026-11-20T10:15:00Z", type: String = "up") -> RawUplink {
-        let data = Data(VendorHex.bytes(hex)).base64EncodedString()
+        let data = Data(Hex.decode(hex)!).base64EncodedString()
         let json = #"{"time":"\#(time)","deviceInfo":{"devEui":"\#(device)"},"fCnt":1,"fPort":\#(fPort),"data":"\#(data)"}"#
         return RawUplink(id: 1, receivedAt: RFC3339.parseMillis("2026-11-20T10:15:02Z")!, topic: "application/a/device/\(device)/event/\(type)", message: Array(json.utf8))
     }
@@ -107,18 +107,5 @@ import Testing
         let raw = RawUplink(id: 5, receivedAt: 1_000_000, topic: "application/a/device/a840410000000401/event/status", message: Array(json.utf8))
         guard case let .event(type, _, rows) = try Self.pipeline().process(raw).0 else { Issue.record("not an event"); return }
         #expect(type == "status" && rows.map { $0.reading.value } == [88] && rows.first?.reading.metric == .batteryLevel)
-    }
-}
-
-enum VendorHex {
-    static func bytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            out.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        return out
     }
 }

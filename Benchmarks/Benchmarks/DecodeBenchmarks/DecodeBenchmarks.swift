@@ -20,16 +20,7 @@ let chirpStackUp = Array(#"{"deduplicationId":"6f1a0c3e-35c4-4a0e-9b5e-8d2f0c1a2
 
 let ttsUp = Array(#"{"end_device_ids":{"device_id":"eui-a840410000000101","application_ids":{"application_id":"sensors"},"dev_eui":"A840410000000101","join_eui":"0000000000000000","dev_addr":"260B1234"},"correlation_ids":["as:up:01G"],"received_at":"2026-11-20T10:15:00.123456789Z","uplink_message":{"session_key_id":"AXA=","f_port":1,"f_cnt":4711,"frm_payload":"AQDiAikEACcFBgYDCA==","rx_metadata":[{"gateway_ids":{"gateway_id":"gw-1","eui":"0016C001FF10A235"},"time":"2026-11-20T10:15:00.1Z","timestamp":2040934975,"rssi":-87,"channel_rssi":-87,"snr":7.5,"uplink_token":"ChIKEAoOZ3c=","channel_index":2}],"settings":{"data_rate":{"lora":{"bandwidth":125000,"spreading_factor":7,"coding_rate":"4/5"}},"frequency":"868300000","timestamp":2040934975},"received_at":"2026-11-20T10:15:00.1Z","consumed_airtime":"0.056576s"}}"#.utf8)
 
-func hex(_ text: String) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        bytes.append(UInt8(text[index..<next], radix: 16)!)
-        index = next
-    }
-    return bytes
-}
+func hex(_ text: String) -> [UInt8] { Hex.decode(text)! }
 
 let benchmarks: @Sendable () -> Void = {
     // Each sample runs 1000 operations (scalingFactor .kilo): times are per
