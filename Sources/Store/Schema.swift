@@ -109,10 +109,10 @@ enum Schema {
         ) WITHOUT ROWID;
         """,
         // 2: pruning by retention and size looks aggregates up by series and
-        // window, and old uplinks by time.
+        // window. (Old uplinks are found in id order, which is arrival order:
+        // an index on time would cost every ingest commit another page write.)
         """
         CREATE INDEX aggregates_by_series ON aggregates(source, metric, window_ms, window_start_ms);
-        CREATE INDEX uplinks_by_time ON uplinks(received_ms);
         """,
     ]
 

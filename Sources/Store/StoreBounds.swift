@@ -118,7 +118,7 @@ extension GatewayStore {
                         WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
                           AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
                           AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
-                        ORDER BY u.received_ms LIMIT ?2)
+                        ORDER BY u.id LIMIT ?2)
                     """, [.integer(uplinkCutoff), .integer(Int64(batch))])
                 let aggregates = try connection.query(
                     """
