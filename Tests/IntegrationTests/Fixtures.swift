@@ -15,7 +15,7 @@ final class ManagedProcess: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         logPath = directory + "/" + logName
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log

@@ -23,56 +23,56 @@ public final class GatewayMetrics: Sendable {
     public let storeUsedBytes: Gauge
 
     public init() {
-        uplinksReceived = registry.makeCounter(name: "citygate_uplinks_received_total", help: "MQTT messages received, duplicates included")
-        uplinksCommitted = registry.makeCounter(name: "citygate_uplinks_committed_total", help: "Distinct raw uplinks committed to the store")
-        readingsStored = registry.makeCounter(name: "citygate_readings_stored_total", help: "Readings written to the store")
-        sentinels = registry.makeCounter(name: "citygate_sentinel_values_total", help: "Sentinel values (no probe, sensor error) that yielded no reading")
-        clockSkewed = registry.makeCounter(name: "citygate_clock_skewed_uplinks_total", help: "Uplinks whose network time was too far off; receive time used")
-        mqttConnected = registry.makeGauge(name: "citygate_mqtt_connected", help: "1 while connected to the broker")
-        mqttConnects = registry.makeCounter(name: "citygate_mqtt_connects_total", help: "Successful broker connections (1 + reconnects)")
-        uplinksPending = registry.makeGauge(name: "citygate_uplinks_pending", help: "Committed uplinks not yet decoded")
-        ingestErrors = registry.makeCounter(name: "citygate_ingest_errors_total", help: "Messages that could not be committed (not acknowledged to the broker)")
-        intakePaused = registry.makeGauge(name: "citygate_intake_paused", help: "1 while intake is paused because the store or disk is full")
-        uplinksLost = registry.makeCounter(name: "citygate_uplinks_lost_total", help: "Uplinks lost: store full and the in-memory spill full")
-        storeFileBytes = registry.makeGauge(name: "citygate_store_size_bytes", help: "Size of the SQLite database file")
-        storeUsedBytes = registry.makeGauge(name: "citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)")
+        uplinksReceived = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_received_total", help: "MQTT messages received, duplicates included"))
+        uplinksCommitted = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_committed_total", help: "Distinct raw uplinks committed to the store"))
+        readingsStored = registry.makeCounter(descriptor: Self.metric("citygate_readings_stored_total", help: "Readings written to the store"))
+        sentinels = registry.makeCounter(descriptor: Self.metric("citygate_sentinel_values_total", help: "Sentinel values (no probe, sensor error) that yielded no reading"))
+        clockSkewed = registry.makeCounter(descriptor: Self.metric("citygate_clock_skewed_uplinks_total", help: "Uplinks whose network time was too far off; receive time used"))
+        mqttConnected = registry.makeGauge(descriptor: Self.metric("citygate_mqtt_connected", help: "1 while connected to the broker"))
+        mqttConnects = registry.makeCounter(descriptor: Self.metric("citygate_mqtt_connects_total", help: "Successful broker connections (1 + reconnects)"))
+        uplinksPending = registry.makeGauge(descriptor: Self.metric("citygate_uplinks_pending", help: "Committed uplinks not yet decoded"))
+        ingestErrors = registry.makeCounter(descriptor: Self.metric("citygate_ingest_errors_total", help: "Messages that could not be committed (not acknowledged to the broker)"))
+        intakePaused = registry.makeGauge(descriptor: Self.metric("citygate_intake_paused", help: "1 while intake is paused because the store or disk is full"))
+        uplinksLost = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_lost_total", help: "Uplinks lost: store full and the in-memory spill full"))
+        storeFileBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_size_bytes", help: "Size of the SQLite database file"))
+        storeUsedBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)"))
     }
 
     public func quarantined(reason: String) -> Counter {
-        registry.makeCounter(name: "citygate_uplinks_quarantined_total", labels: [("reason", reason)], help: "Uplinks quarantined, by reason")
+        registry.makeCounter(descriptor: Self.metric("citygate_uplinks_quarantined_total", help: "Uplinks quarantined, by reason"), labels: [("reason", reason)])
     }
 
     /// `stage`: `redelivery` (same MQTT message again) or `frame` (another copy of a LoRaWAN frame).
     public func duplicates(stage: String) -> Counter {
-        registry.makeCounter(name: "citygate_uplinks_duplicate_total", labels: [("stage", stage)], help: "Duplicate uplinks dropped and counted")
+        registry.makeCounter(descriptor: Self.metric("citygate_uplinks_duplicate_total", help: "Duplicate uplinks dropped and counted"), labels: [("stage", stage)])
     }
 
     public func events(type: String) -> Counter {
-        registry.makeCounter(name: "citygate_network_events_total", labels: [("type", type)], help: "Network-server events that are not uplinks (join, status, log, ...)")
+        registry.makeCounter(descriptor: Self.metric("citygate_network_events_total", help: "Network-server events that are not uplinks (join, status, log, ...)"), labels: [("type", type)])
     }
 
     public func forwarded(hub: String) -> Counter {
-        registry.makeCounter(name: "citygate_aggregates_forwarded_total", labels: [("hub", hub)], help: "Aggregates the hub acknowledged")
+        registry.makeCounter(descriptor: Self.metric("citygate_aggregates_forwarded_total", help: "Aggregates the hub acknowledged"), labels: [("hub", hub)])
     }
 
     public func deliveryErrors(hub: String, kind: String) -> Counter {
-        registry.makeCounter(name: "citygate_delivery_errors_total", labels: [("hub", hub), ("kind", kind)], help: "Failed deliveries (retry or rejected)")
+        registry.makeCounter(descriptor: Self.metric("citygate_delivery_errors_total", help: "Failed deliveries (retry or rejected)"), labels: [("hub", hub), ("kind", kind)])
     }
 
     public func backlog(hub: String) -> Gauge {
-        registry.makeGauge(name: "citygate_hub_backlog", labels: [("hub", hub)], help: "Aggregates waiting for the hub")
+        registry.makeGauge(descriptor: Self.metric("citygate_hub_backlog", help: "Aggregates waiting for the hub"), labels: [("hub", hub)])
     }
 
     public func suppressed(reason: String) -> Counter {
-        registry.makeCounter(name: "citygate_aggregates_suppressed_total", labels: [("reason", reason)], help: "Aggregates withheld from public hubs")
+        registry.makeCounter(descriptor: Self.metric("citygate_aggregates_suppressed_total", help: "Aggregates withheld from public hubs"), labels: [("reason", reason)])
     }
 
     public func pruned(_ what: String) -> Counter {
-        registry.makeCounter(name: "citygate_store_pruned_total", labels: [("what", what)], help: "Rows pruned by retention or the size bound")
+        registry.makeCounter(descriptor: Self.metric("citygate_store_pruned_total", help: "Rows pruned by retention or the size bound"), labels: [("what", what)])
     }
 
     public func aggregatesClosed() -> Counter {
-        registry.makeCounter(name: "citygate_aggregates_closed_total", help: "Windows closed and aggregated (revisions included)")
+        registry.makeCounter(descriptor: Self.metric("citygate_aggregates_closed_total", help: "Windows closed and aggregated (revisions included)"))
     }
 
     /// Creates the labelled series that should read 0 before anything happens.
@@ -88,4 +88,10 @@ public final class GatewayMetrics: Sendable {
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// A metric's full name as one component: the names are already in
+    /// Prometheus form (`_total`, `_bytes`), so nothing is appended.
+    static func metric(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 }
