@@ -53,6 +53,11 @@ final class StorageGuardService: Service, @unchecked Sendable {
     }
 
     func check() {
+        do {
+            try store.checkpoint()
+        } catch {
+            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+        }
         guard let usage = try? store.usage() else { return }
         metrics.storeFileBytes.set(usage.fileBytes)
         metrics.storeUsedBytes.set(usage.usedBytes)
