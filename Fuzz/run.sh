@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-600}"
+# A fresh scratch directory: an incremental build of the path dependency once
+# missed files added to it.
+rm -rf .build-fuzz
 swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 binary="$(swift build -c release --scratch-path .build-fuzz --show-bin-path)/citygate-fuzz"
 work="$(mktemp -d)"
