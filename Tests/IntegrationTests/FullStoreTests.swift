@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// A store at its size bound with nothing prunable (the hub is down, so no
+/// reading may go): intake pauses, the broker keeps the uplinks in the
+/// persistent session, and when the hub returns and delivered data is
+/// pruned, intake resumes. Nothing is lost.
+@Suite(.serialized) struct FullStoreTests {
+    @Test func intakePausesAtTheBoundAndResumesWhenSpaceReturns() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("full")
+        let broker = try await Broker(directory: directory)
+        let hubPort = TestEnvironment.freePort()
+        let shipped = try String(contentsOfFile: TestEnvironment.packageRoot + "/Config/devices.toml", encoding: .utf8)
+        try shipped.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
+        try """
+            [gateway]
+            device_registry = "devices.toml"
+            [store]
+            max_size = "1MiB"
+            min_free_disk = "0B"
+            [aggregation]
+            grace = "0s"
+            [[hub]]
+            name = "opendata"
+            kind = "sensorthings"
+            url = "http://127.0.0.1:\(hubPort)/sensorthings/v1.1"
+            retry_max = "1s"
+            private = true
+            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1s"],
+                                               config: directory + "/citygate.toml")
+        let count = 3000
+        _ = try await runSimulator(["--broker", broker.url, "--count", "\(count)", "--rate", "500"], directory: directory)
+
+        try await gateway.waitFor("intake paused", timeout: .seconds(60)) {
+            try await gateway.metric("citygate_intake_paused") == 1
+        }
+        #expect(gateway.process.log.contains("intake paused"))
+        let stored = try await gateway.metric("citygate_uplinks_committed_total")
+        #expect(stored < Double(count), "the bound stopped intake before every uplink was taken")
+
+        // The hub comes back: windows are delivered, readings become prunable,
+        // space returns, intake resumes and the rest arrives from the broker.
+        let hub = try await SensorThingsServer(directory: directory, port: hubPort)
+        try await gateway.waitFor("every uplink committed", timeout: .seconds(300)) {
+            try await gateway.metric("citygate_uplinks_committed_total") == Double(count)
+        }
+        #expect(try await gateway.metric("citygate_intake_paused") == 0)
+        #expect(try await gateway.metric("citygate_uplinks_lost_total") == 0)
+        #expect(gateway.process.log.contains("intake resumed"))
+        let usage = try await gateway.metric("citygate_store_used_bytes")
+        // Within the bound plus SQLite's reserve above it (5 %, at least 1 MiB).
+        #expect(usage <= Double(2 << 20), "within the bound and its reserve: \(usage)")
+        #expect(await gateway.process.stop() == 0)
+        hub.process.forceStop()
+        broker.process.forceStop()
+    }
+}
