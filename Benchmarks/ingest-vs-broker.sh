@@ -3,6 +3,7 @@
 # QoS 1 delivery rate, measured in the same run on this machine:
 #   1. ceiling: citygate-sim -> mosquitto -> mosquitto_sub (QoS 1, counts only)
 #   2. citygate: citygate-sim -> mosquitto -> citygate (commit before PUBACK)
+#   3. the store's commit path alone, and a raw SQLite insert loop
 # Same messages (ChirpStack v4 JSON envelopes of the demo district), same
 # publisher settings. Release build. Usage: bash Benchmarks/ingest-vs-broker.sh [COUNT]
 set -euo pipefail
@@ -45,13 +46,21 @@ while [ "$(committed)" -lt "$count" ]; do sleep 0.02; done
 gateway_seconds="$(python3 -c "print($(now) - $start)")"
 cpu_ticks="$(( $(awk '{ print $14 + $15 }' /proc/$gateway/stat) - cpu_before ))"
 rss_kib="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
-python3 - "$count" "$ceiling_seconds" "$gateway_seconds" "$cpu_ticks" "$(getconf CLK_TCK)" "$rss_kib" <<'PY'
+kill "$gateway"; wait "$gateway" 2>/dev/null || true
+
+# 3. The store alone (commit path with its redelivery check), and a raw SQLite
+#    insert loop, one transaction per message, same disk.
+read -r _ store_seconds _ raw_seconds < <("$bin/citygate" benchmark-store --directory "$work/store-bench" --count "$count")
+python3 - "$count" "$ceiling_seconds" "$gateway_seconds" "$cpu_ticks" "$(getconf CLK_TCK)" "$rss_kib" "$store_seconds" "$raw_seconds" <<'PY'
 import sys
 count, ceiling, gateway, ticks, hz, rss = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+store, raw = float(sys.argv[7]), float(sys.argv[8])
 print(f"messages:                 {count} ChirpStack v4 uplinks, QoS 1")
 print(f"broker ceiling (QoS 1):   {count / ceiling:,.0f} msg/s ({ceiling:.2f} s)")
 print(f"citygate committed:       {count / gateway:,.0f} uplinks/s ({gateway:.2f} s)")
 print(f"ratio:                    {ceiling / gateway:.2f} of the broker ceiling")
 print(f"citygate CPU per uplink:  {ticks / hz / count * 1e6:.1f} µs (user+system)")
 print(f"citygate peak RSS:        {rss / 1024:.1f} MiB")
+print(f"store commits alone:      {count / store:,.0f} uplinks/s ({store * 1e6 / count:.0f} µs each)")
+print(f"raw SQLite insert loop:   {count / raw:,.0f} rows/s ({raw * 1e6 / count:.0f} µs each)")
 PY
