@@ -495,7 +495,10 @@ public final class GatewayStore: @unchecked Sendable {
         try locked {
             var s = StoreStatistics()
             let counters = Dictionary(try connection.query("SELECT name, value FROM counters").map { ($0[0].string ?? "", $0[1].int ?? 0) }, uniquingKeysWith: +)
-            s.uplinksStored = try connection.scalar("SELECT count(*) FROM uplinks WHERE state <> ?", [.integer(UplinkState.duplicateFrame.rawValue)]) ?? 0
+            // Every distinct uplink committed, quarantined ones included, duplicates
+            // not; rows removed by retention still count.
+            s.uplinksStored = (try connection.scalar("SELECT count(*) FROM uplinks WHERE state <> ?", [.integer(UplinkState.duplicateFrame.rawValue)]) ?? 0)
+                + (counters["pruned_stored_uplinks"] ?? 0)
             s.uplinksPending = try connection.scalar("SELECT count(*) FROM uplinks WHERE state = 0") ?? 0
             s.readingsStored = try connection.scalar("SELECT count(*) FROM readings") ?? 0
             s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)

@@ -111,15 +111,21 @@ extension GatewayStore {
                               AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
                         ORDER BY r.time_ms LIMIT ?2)
                     """, [.integer(readingCutoff), .integer(Int64(batch))])
-                summary.uplinksDeleted = try connection.run(
+                let prunable = try connection.query(
                     """
-                    DELETE FROM uplinks WHERE id IN (
-                        SELECT u.id FROM uplinks u
-                        WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
-                          AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
-                          AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
-                        ORDER BY u.id LIMIT ?2)
+                    SELECT u.id, u.state FROM uplinks u
+                    WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
+                      AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
+                      AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
+                    ORDER BY u.id LIMIT ?2
                     """, [.integer(uplinkCutoff), .integer(Int64(batch))])
+                for row in prunable {
+                    try connection.run("DELETE FROM uplinks WHERE id = ?", [row[0]])
+                }
+                summary.uplinksDeleted = prunable.count
+                // `status` keeps counting them as uplinks once stored (duplicate frames never were).
+                let storedGone = prunable.filter { $0[1].int != UplinkState.duplicateFrame.rawValue }.count
+                if storedGone > 0 { try bump("pruned_stored_uplinks", by: Int64(storedGone)) }
                 let aggregates = try connection.query(
                     """
                     SELECT a.id FROM aggregates a

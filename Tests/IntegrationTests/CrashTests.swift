@@ -82,6 +82,37 @@ import Testing
             compared += 1
         }
         #expect(compared == recomputed.count)
+
+        // What reached the hub (the file output here) after the crashes: for
+        // every window the last line written equals the stored aggregate. A
+        // window in flight at a kill may have been written twice; readers keep
+        // the last line (highest revision) per id.
+        try await gateway.waitFor("file hub backlog drained", timeout: .seconds(120)) {
+            let hubs = try gateway.status()["hubs"] as? [String: [String: Any]]
+            return hubs?["file"]?["backlog"] as? Int == 0
+        }
+        var delivered: [String: [String: Any]] = [:]
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: directory + "/state/aggregates").filter { $0.hasSuffix(".ndjson") }
+        for file in outputs.sorted() {
+            for line in try String(contentsOfFile: directory + "/state/aggregates/" + file, encoding: .utf8).split(separator: "\n") {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                delivered[object["id"] as! String] = object  // the last line per window wins
+            }
+        }
+        // Damp windows are per-home data: the public file output never gets them.
+        let windows = try database.strings("SELECT window_key || '|' || metric || '|' || count || '|' || min || '|' || max || '|' || mean || '|' || last FROM aggregates WHERE kind <> 'damp'")
+        #expect(delivered.count == windows.count, "every window at the hub, none extra")
+        var matched = 0
+        for line in windows {
+            let parts = line.split(separator: "|").map(String.init)
+            guard let hub = delivered[parts[0]], let metric = Metric.named(parts[1]) else { Issue.record("window \(parts[0]) not at the hub"); continue }
+            let want = parts[2...].map { Int64($0)! }
+            let got = ["count", "min", "max", "mean", "last"].map { (hub[$0] as? NSNumber)?.doubleValue ?? .nan }
+            let expected = [Double(want[0])] + want[1...].map { Double(FixedPoint.decimalString($0, decimals: metric.decimals))! }
+            #expect(got == expected, "\(parts[0])")
+            matched += 1
+        }
+        #expect(matched == windows.count)
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }

@@ -111,6 +111,7 @@ import Testing
         #expect(late.rawBytesStripped == 2 && late.readingsDeleted == 1 && late.uplinksDeleted == 1 && late.aggregatesDeleted == 1)
         // d1's reading and window wait for the hub; its uplink row stays as their parent.
         #expect(try store.statistics().readingsStored == 1)
+        #expect(try store.statistics().uplinksStored == 2, "a pruned uplink still counts as stored")
         #expect(try store.pendingDeliveries(hub: "hub", limit: 10).map(\.record.group.device) == ["d1"])
     }
 }
