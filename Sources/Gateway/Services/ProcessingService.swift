@@ -18,6 +18,7 @@ final class ProcessingService: Service, @unchecked Sendable {
     /// delays the PUBACK (measured: 500 → 0.27, 50 → 0.32 of the broker's
     /// QoS 1 rate in Benchmarks/ingest-vs-broker.sh).
     let batchSize: Int
+    private var failedRecords = 0
 
     init(store: GatewayStore, pipeline: UplinkPipeline, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 50) {
         self.store = store
@@ -68,8 +69,18 @@ final class ProcessingService: Service, @unchecked Sendable {
         do {
             summary = try store.record(results, now: GatewayClock.now())
         } catch {
-            logger.error("cannot record decoded uplinks; will retry", metadata: ["error": "\(error)", "uplinks": "\(batch.count)"])
+            // The first failure is logged, then one line per 100 tries (twice a
+            // second while, say, the store is full), not a line per try.
+            failedRecords += 1
+            if failedRecords == 1 || failedRecords % 100 == 0 {
+                logger.error("cannot record decoded uplinks; will retry", metadata: [
+                    "error": "\(error)", "uplinks": "\(batch.count)", "attempts": "\(failedRecords)"])
+            }
             throw error
+        }
+        if failedRecords > 0 {
+            logger.info("recording decoded uplinks again", metadata: ["failed_attempts": "\(failedRecords)"])
+            failedRecords = 0
         }
         report(results, diagnostics, summary)
         return batch.count
