@@ -34,7 +34,7 @@ struct Run: AsyncParsableCommand {
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
         if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
-        guard Self.intervalMillis(interval) != nil else { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
+        guard (DurationText.parseMillis(interval) ?? 0) > 0 else { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
     }
 
     func run() async throws {
@@ -47,7 +47,7 @@ struct Run: AsyncParsableCommand {
         var model = SignalModel(seed: seed)
         let devices = DemoDistrict.fleet(size: self.devices)
         let start = simulatedStart.flatMap(RFC3339.parseMillis)
-        let step = Self.intervalMillis(interval) ?? 900_000
+        let step = DurationText.parseMillis(interval) ?? 900_000
         var fCnt = [UInt32](repeating: 0, count: devices.count)
         var manifestText = ""
         let report = await publisher.publish(count: count, rate: rate, make: { index in
@@ -80,16 +80,5 @@ struct Registry: ParsableCommand {
 
     func run() throws {
         print(DemoDistrict.registryTOML(DemoDistrict.fleet(size: devices)), terminator: "")
-    }
-}
-
-extension Run {
-    static func intervalMillis(_ text: String) -> Int64? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if !number.isEmpty, number.allSatisfy(\.isNumber), let value = Int64(number), value > 0 { return value * factor }
-        }
-        return nil
     }
 }

@@ -2,12 +2,16 @@
 public enum Hex {
     /// Decodes an even number of hex digits (either case); nil for anything else.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let digits = Array(text.utf8)
+        decode(ascii: Array(text.utf8)[...])
+    }
+
+    /// The same for hex digits that arrived as bytes (an MQTT message).
+    public static func decode(ascii digits: ArraySlice<UInt8>) -> [UInt8]? {
         guard digits.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
+        var index = digits.startIndex
+        while index < digits.endIndex {
             guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
             bytes.append(high << 4 | low)
             index += 2

@@ -48,7 +48,7 @@ struct Run: AsyncParsableCommand {
         overrides.logLevel = logLevel
         var errors: [String] = []
         if let window {
-            if let millis = ConfigDuration.parseMillis(window), millis >= 100 { overrides.windowMillis = millis }
+            if let millis = DurationText.parseMillis(window), millis >= 100 { overrides.windowMillis = millis }
             else { errors.append("--window: '\(window)' is not a duration of at least 100ms") }
         }
         for item in hub {

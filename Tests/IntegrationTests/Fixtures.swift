@@ -254,15 +254,8 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// `citygate status --json`, read-only beside the running daemon.
     func status() throws -> [String: Any] {
-        let status = Process()
-        status.executableURL = URL(fileURLWithPath: TestEnvironment.citygate)
-        status.arguments = ["status", "--database", database, "--json"]
-        let pipe = Pipe()
-        status.standardOutput = pipe
-        try status.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        status.waitUntilExit()
-        guard status.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let run = try capture(TestEnvironment.citygate, ["status", "--database", database, "--json"])
+        guard run.status == 0, let object = try JSONSerialization.jsonObject(with: run.output) as? [String: Any] else {
             throw FixtureError("citygate status failed")
         }
         return object
@@ -276,6 +269,19 @@ final class GatewayProcess: @unchecked Sendable {
         }
         throw FixtureError("timed out waiting for \(description); citygate log:\n\(process.log.suffix(3000))")
     }
+}
+
+/// Runs a program to completion; returns its exit status and standard output.
+func capture(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
 }
 
 struct FixtureError: Error, CustomStringConvertible {

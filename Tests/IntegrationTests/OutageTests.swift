@@ -98,14 +98,7 @@ import Testing
 
 /// Runs a citygate-sim subcommand and returns its standard output.
 func runSimulatorCommand(_ arguments: [String], directory: String) async throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestEnvironment.simulator)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw FixtureError("citygate-sim \(arguments) failed") }
-    return String(decoding: data, as: UTF8.self)
+    let run = try capture(TestEnvironment.simulator, arguments)
+    guard run.status == 0 else { throw FixtureError("citygate-sim \(arguments) failed") }
+    return String(decoding: run.output, as: UTF8.self)
 }

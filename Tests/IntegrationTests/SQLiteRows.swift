@@ -11,15 +11,8 @@ struct SQLiteRows {
     }
 
     func strings(_ sql: String) throws -> [String] {
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        shell.arguments = ["-readonly", path, sql]
-        let pipe = Pipe()
-        shell.standardOutput = pipe
-        try shell.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        shell.waitUntilExit()
-        guard shell.terminationStatus == 0 else { throw FixtureError("sqlite3 failed on \(sql)") }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let run = try capture("/usr/bin/sqlite3", ["-readonly", path, sql])
+        guard run.status == 0 else { throw FixtureError("sqlite3 failed on \(sql)") }
+        return String(decoding: run.output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

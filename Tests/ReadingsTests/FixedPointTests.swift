@@ -53,3 +53,19 @@ import Testing
         #expect(body.serialized() == #"{"mean":21.35,"name":"a\"b\n"}"#)
     }
 }
+
+@Suite struct DurationTextTests {
+    @Test func parsesTheUnitsOperatorsWrite() {
+        #expect(DurationText.parseMillis("500ms") == 500)
+        #expect(DurationText.parseMillis("10s") == 10_000)
+        #expect(DurationText.parseMillis(" 15m ") == 900_000)
+        #expect(DurationText.parseMillis("1h") == 3_600_000)
+        #expect(DurationText.parseMillis("7d") == 604_800_000)
+        #expect(DurationText.parseMillis("30") == 30_000)
+    }
+
+    @Test(arguments: ["", "m", "5 minutes", "-5s", "1.5h", "99999999999999999d", "9223372036854775807", "10x"])
+    func refusesWhatIsNotADuration(text: String) {
+        #expect(DurationText.parseMillis(text) == nil)
+    }
+}

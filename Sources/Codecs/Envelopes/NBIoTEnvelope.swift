@@ -28,27 +28,12 @@ public struct NBIoTEnvelope: EnvelopeParser {
     }
 
     /// The bytes of an ASCII-hex message (even length, hex digits and nothing
-    /// else, whitespace trimmed), or nil when the message is not hex text.
+    /// else, trailing newline or spaces trimmed), or nil when the message is
+    /// not hex text.
     static func hexDecoded(_ message: [UInt8]) -> [UInt8]? {
         var digits = message[...]
         while let last = digits.last, last == 0x0A || last == 0x0D || last == 0x20 { digits = digits.dropLast() }
-        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c - 48
-            case 65...70: return c - 55
-            case 97...102: return c - 87
-            default: return nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = digits.startIndex
-        while index < digits.endIndex {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
+        guard !digits.isEmpty else { return nil }
+        return Hex.decode(ascii: digits)
     }
 }

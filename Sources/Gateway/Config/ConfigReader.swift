@@ -97,7 +97,7 @@ struct TableReader {
     /// A duration string (`10s`, `15m`, `1h`) within a range of milliseconds.
     mutating func duration(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
         guard let text = string(key) else { return nil }
-        guard let millis = ConfigDuration.parseMillis(text) else {
+        guard let millis = DurationText.parseMillis(text) else {
             fail(key, "'\(text)' is not a duration (use e.g. 500ms, 10s, 15m, 1h)")
             return nil
         }
