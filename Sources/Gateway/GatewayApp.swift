@@ -84,12 +84,16 @@ public enum GatewayApp {
         try store.apply(config.bounds)
         let metrics = GatewayMetrics()
         let hubs: [any Hub] = config.effectiveHubs.map { hub in
+            let client = HTTPClient(timeoutSeconds: Double(hub.timeoutSeconds))
             switch hub.kind {
             case .file:
-                return FileHub(name: hub.name, directory: hub.url, isPrivate: hub.isPrivate)
+                return FileHub(name: hub.name, directory: hub.url, isPrivate: hub.isPrivate, retentionDays: hub.retentionDays)
             case .sensorthings:
                 return SensorThingsHub(name: hub.name, serviceRoot: hub.url, isPrivate: hub.isPrivate, references: StoreReferences(store: store),
-                                       gatewayID: config.gatewayID, client: HTTPClient(timeoutSeconds: Double(hub.timeoutSeconds)))
+                                       gatewayID: config.gatewayID, auth: hub.auth, client: client)
+            case .ngsiLD:
+                return NGSILDHub(name: hub.name, baseURL: hub.url, isPrivate: hub.isPrivate, tenant: hub.tenant, gatewayID: config.gatewayID,
+                                 contexts: hub.contexts, auth: hub.auth, client: client)
             }
         }
         metrics.prepare(hubs: hubs.map(\.name))
@@ -106,15 +110,17 @@ public enum GatewayApp {
         let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
             let settings = config.effectiveHubs.first { $0.name == hub.name }
             return DeliveryService(hub: hub, store: store, registry: config.registry, batchSize: settings?.batchSize ?? 500,
-                                   metrics: metrics, wake: wake, retryMaxMillis: settings?.retryMaxMillis ?? 60_000, logger: logger)
+                                   metrics: metrics, wake: wake, retryMaxMillis: settings?.retryMaxMillis ?? 60_000,
+                                   batchWaitMillis: settings?.batchWaitMillis ?? 0, logger: logger)
         }
         let shortestWindow = config.windows.values.min() ?? 60_000
         let aggregation = AggregationService(
             store: store, registry: config.registry, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
+            latenessMillis: config.latenessMillis, zoneRollups: config.zoneRollups, minimumZoneHomes: config.minimumZoneHomes,
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
 
         let storageGuard = StorageGuardService(store: store, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
-                                               ingest: ingest, metrics: metrics, logger: logger)
+                                               ingest: ingest, metrics: metrics, fileOutputs: hubs.compactMap { $0 as? FileHub }, logger: logger)
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
         _ = try await ingest.connect(timeout: .seconds(10))

@@ -11,14 +11,55 @@ public struct FileHub: Hub {
     public let name: String
     public let isPrivate: Bool
     public let directory: String
+    /// Day files older than this many days are deleted; nil keeps them.
+    public let retentionDays: Int?
 
-    public init(name: String = "file", directory: String, isPrivate: Bool = false) {
+    public init(name: String = "file", directory: String, isPrivate: Bool = false, retentionDays: Int? = nil) {
         self.name = name
         self.directory = directory
         self.isPrivate = isPrivate
+        self.retentionDays = retentionDays
     }
 
-    static let csvHeader = "id,revision,source,kind,metric,channel,unit,window_start,window_end,count,min,max,mean,last,last_time\n"
+    /// The day files this output wrote: (day, path, bytes).
+    public func dayFiles() -> [(day: String, path: String, bytes: Int64)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.compactMap { name in
+            guard name.hasPrefix("aggregates-"), name.hasSuffix(".ndjson") || name.hasSuffix(".csv") else { return nil }
+            let day = String(name.dropFirst("aggregates-".count).prefix(10))
+            let path = directory + "/" + name
+            let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+            return (day, path, bytes)
+        }
+    }
+
+    /// Deletes day files older than the retention (by their day in the
+    /// name, UTC); returns how many were deleted.
+    public func pruneOldFiles(now: EpochMillis) -> Int {
+        guard let retentionDays else { return 0 }
+        let oldestKept = RFC3339.day(now - Int64(retentionDays) * 86_400_000)
+        var deleted = 0
+        for file in dayFiles() where file.day < oldestKept {
+            if (try? FileManager.default.removeItem(atPath: file.path)) != nil { deleted += 1 }
+        }
+        return deleted
+    }
+
+    /// Whether a window was written before (a crash may have come between
+    /// the write and the ledger update): its id and revision in its day file.
+    public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] {
+        var cache: [String: String] = [:]
+        return inFlight.map { aggregate in
+            let name = "aggregates-\(RFC3339.day(aggregate.window.start)).ndjson"
+            let text = cache[name] ?? (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? ""
+            cache[name] = text
+            var id = ""
+            JSONText.string(aggregate.windowKey).write(to: &id)
+            return text.contains("{\"id\":\(id),\"revision\":\(aggregate.revision),") ? .delivered(ref: name) : nil
+        }
+    }
+
+    static let csvHeader = "id,revision,source,kind,metric,channel,unit,window_start,window_end,count,min,max,mean,last,last_time,scope,zone,members,total\n"
 
     public func deliver(_ batch: [OutboundAggregate]) async -> [DeliveryResult] {
         do {
@@ -52,6 +93,7 @@ public struct FileHub: Hub {
             a.windowKey, String(a.revision), a.source, a.kind.rawValue, a.metric.name, a.channel.map(String.init) ?? "",
             a.metric.unitCode, RFC3339.format(a.window.start), RFC3339.format(a.window.end), String(s.count),
             dec(s.min), dec(s.max), dec(s.mean), dec(s.last), RFC3339.format(s.lastTime),
+            a.isRollup ? "zone" : "device", a.zone ?? "", a.rollup.map { String($0.members) } ?? "", a.rollup.map { dec($0.total) } ?? "",
         ]
         return fields.map(csvField).joined(separator: ",") + "\n"
     }

@@ -19,10 +19,17 @@ public struct OutboundAggregate: Sendable, Equatable {
     public var zone: String?
     /// WGS84 longitude and latitude as exact decimal text, when known.
     public var location: (longitude: String, latitude: String)?
+    /// A zone roll-up: how many devices, and the exact sum of their values
+    /// (parking: occupied spots). Nil for a device's own window.
+    public var rollup: (members: Int64, total: Int64)?
+
+    public var isRollup: Bool { rollup != nil }
 
     public init(aggregateID: Int64, revision: Int64, windowKey: String, source: DeviceID, kind: SensorKind, metric: Metric,
                 channel: Int?, window: Window, statistics: WindowStatistics, hubRef: String? = nil,
-                deviceName: String? = nil, zone: String? = nil, location: (longitude: String, latitude: String)? = nil) {
+                deviceName: String? = nil, zone: String? = nil, location: (longitude: String, latitude: String)? = nil,
+                rollup: (members: Int64, total: Int64)? = nil) {
+        self.rollup = rollup
         self.aggregateID = aggregateID
         self.revision = revision
         self.windowKey = windowKey
@@ -63,6 +70,10 @@ public struct OutboundAggregate: Sendable, Equatable {
             ("mean", decimal(statistics.mean)),
             ("last", decimal(statistics.last)),
             ("lastTime", .string(RFC3339.format(statistics.lastTime))),
+            ("scope", .string(isRollup ? "zone" : "device")),
+            ("zone", zone.map { .string($0) } ?? .null),
+            ("members", rollup.map { .integer($0.members) } ?? .null),
+            ("total", rollup.map { decimal($0.total) } ?? .null),
         ])
     }
 }
@@ -76,6 +87,12 @@ public enum DeliveryResult: Sendable, Equatable {
     case retry(reason: String, afterSeconds: Int?)
     /// Refused for good (4xx): dead-letter it with the hub's answer.
     case rejected(reason: String)
+    /// The hub refused our credentials (401/403): keep it, pause this hub
+    /// until the credentials are fixed.
+    case unauthorized(reason: String)
+    /// Sent, but no answer came (timeout, connection lost): the hub may hold
+    /// it. It stays in flight and is reconciled with the hub before any resend.
+    case unknown(reason: String)
 }
 
 /// An output of the gateway: NGSI-LD, SensorThings, files. Each hub has its
@@ -88,6 +105,15 @@ public protocol Hub: Sendable {
     var isPrivate: Bool { get }
     /// Delivers a batch; returns one result per aggregate, in order.
     func deliver(_ batch: [OutboundAggregate]) async -> [DeliveryResult]
+    /// For aggregates sent before without a clear answer: which ones the hub
+    /// already holds (`.delivered`), in order; nil = not there (send it), a
+    /// `.retry`/`.unauthorized` = cannot tell now. Hubs that cannot be asked
+    /// return nil for all.
+    func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?]
+}
+
+extension Hub {
+    public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] { inFlight.map { _ in nil } }
 }
 
 /// Where a hub remembers the ids it was given (SensorThings Things and

@@ -19,9 +19,11 @@ public struct SensorThingsHub: Hub {
     let client: HTTPClient
     let references: any HubReferenceStore
     let gatewayID: String
+    let credentials: HubCredentials
 
     public init(name: String, serviceRoot: String, isPrivate: Bool = false, references: any HubReferenceStore,
-                gatewayID: String, client: HTTPClient = HTTPClient()) {
+                gatewayID: String, auth: HubAuth = .none, client: HTTPClient = HTTPClient()) {
+        self.credentials = HubCredentials(auth: auth, client: client)
         self.name = name
         self.serviceRoot = serviceRoot.hasSuffix("/") ? String(serviceRoot.dropLast()) : serviceRoot
         self.isPrivate = isPrivate
@@ -34,13 +36,24 @@ public struct SensorThingsHub: Hub {
     enum Failure: Error {
         case retry(String, Int?)
         case rejected(String)
+        case unauthorized(String)
 
         var result: DeliveryResult {
             switch self {
             case let .retry(reason, after): return .retry(reason: reason, afterSeconds: after)
             case let .rejected(reason): return .rejected(reason: reason)
+            case let .unauthorized(reason): return .unauthorized(reason: reason)
             }
         }
+    }
+
+    /// One request with the hub's auth headers. A 401/403 drops a cached token.
+    func send(_ method: String, _ url: String, body: String? = nil) async throws -> HTTPResponse {
+        let headers: [String: String]
+        do { headers = try await credentials.headers() } catch { throw Failure.unauthorized("\(error)") }
+        let response = try await client.send(method, url, headers: headers, body: body)
+        if response.status == 401 || response.status == 403 { await credentials.invalidate() }
+        return response
     }
 
     public func deliver(_ batch: [OutboundAggregate]) async -> [DeliveryResult] {
@@ -50,7 +63,9 @@ public struct SensorThingsHub: Hub {
             // The batch is in window order: after a transient failure, later
             // windows wait too, so the hub never receives a newer window
             // before an older one.
-            if let stop = results.compactMap({ $0 }).first(where: { if case .retry = $0 { return true } else { return false } }) {
+            if let stop = results.compactMap({ $0 }).first(where: {
+                switch $0 { case .retry, .unauthorized, .unknown: return true; default: return false }
+            }) {
                 results[index] = stop
                 continue
             }
@@ -72,6 +87,51 @@ public struct SensorThingsHub: Hub {
             for (row, result) in zip(newRows, created) { results[row.index] = result }
         }
         return results.map { $0 ?? .retry(reason: "not attempted", afterSeconds: nil) }
+    }
+
+    // MARK: - Reconciliation after a crash or a lost answer
+
+    /// Asks the hub, per in-flight window, whether it already holds the
+    /// Observation: on the window's Datastream, `phenomenonTime eq <window
+    /// end>` with our window key in `parameters`. The server neither dedups
+    /// nor keeps client ids, so this is what keeps a re-send from doubling it.
+    public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] {
+        var results: [DeliveryResult?] = []
+        for aggregate in inFlight {
+            // A revision PATCHes its own self-link: sending it again is harmless.
+            guard aggregate.hubRef == nil else { results.append(nil); continue }
+            // No Datastream yet: nothing of this series reached the hub.
+            guard let stream = references.reference(hub: name, key: datastreamKey(aggregate)) else { results.append(nil); continue }
+            let filter = "phenomenonTime eq \(RFC3339.format(aggregate.window.end))"
+            let query = "$filter=\(filter)&$select=@iot.id,parameters&$top=100"
+                .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "+"))) ?? ""
+            let url = "\(serviceRoot)/Datastreams(\(Self.literal(stream)))/Observations?\(query)"
+            do {
+                let response = try await send("GET", url)
+                try Self.check(response, "GET Observations")
+                guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                      let rows = object["value"] as? [[String: Any]] else {
+                    results.append(.retry(reason: "reconcile: unexpected answer \(response.bodyText.prefix(200))", afterSeconds: nil))
+                    continue
+                }
+                let match = rows.first { ($0["parameters"] as? [String: Any])?["windowKey"] as? String == aggregate.windowKey }
+                if let match, let id = match["@iot.id"] {
+                    results.append(.delivered(ref: "\(serviceRoot)/Observations(\(Self.literal("\(id)")))"))
+                } else {
+                    results.append(nil)
+                }
+            } catch let failure as Failure {
+                results.append(failure.result)
+            } catch {
+                results.append(.retry(reason: "reconcile: \(error)", afterSeconds: nil))
+            }
+        }
+        return results
+    }
+
+    /// An entity id in a URL: integers bare (FROST), anything else quoted (UUIDs).
+    static func literal(_ id: String) -> String {
+        id.allSatisfy(\.isNumber) ? id : "'\(id)'"
     }
 
     // MARK: - Observations
@@ -116,7 +176,7 @@ public struct SensorThingsHub: Hub {
             ])
         })
         do {
-            let response = try await client.send("POST", serviceRoot + "/CreateObservations", body: body.serialized())
+            let response = try await send("POST", serviceRoot + "/CreateObservations", body: body.serialized())
             try Self.check(response, "CreateObservations")
             if response.status == 409 { return rows.map { _ in .delivered(ref: nil) } }
             guard let links = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [Any], links.count == flatIndex.count else {
@@ -135,21 +195,27 @@ public struct SensorThingsHub: Hub {
         } catch let failure as Failure {
             return rows.map { _ in failure.result }
         } catch {
-            return rows.map { _ in .retry(reason: "CreateObservations: \(error)", afterSeconds: nil) }
+            // Sent, no answer: the hub may have stored them. Reconciled before any resend.
+            return rows.map { _ in .unknown(reason: "CreateObservations: no answer: \(error)") }
         }
     }
 
     func update(_ selfLink: String, with a: OutboundAggregate) async throws {
         let body = JSONText.object([("result", a.decimal(a.statistics.mean)), ("parameters", observationParameters(a))])
-        let response = try await client.send("PATCH", selfLink, body: body.serialized())
+        let response = try await send("PATCH", selfLink, body: body.serialized())
         try Self.check(response, "PATCH Observation")
     }
 
     // MARK: - Provisioning (created on first use, remembered)
 
+    func datastreamKey(_ a: OutboundAggregate) -> String {
+        let series = a.channel.map { "\(a.metric.name).\($0)" } ?? a.metric.name
+        return "datastream/\(a.source)/\(series)/\(a.window.isoDuration)"
+    }
+
     func datastream(for a: OutboundAggregate) async throws -> String {
         let series = a.channel.map { "\(a.metric.name).\($0)" } ?? a.metric.name
-        let key = "datastream/\(a.source)/\(series)/\(a.window.isoDuration)"
+        let key = datastreamKey(a)
         if let id = references.reference(hub: name, key: key) { return id }
         let thing = try await thingID(for: a)
         let property = try await entity(
@@ -211,7 +277,7 @@ public struct SensorThingsHub: Hub {
     /// Creates an entity once and remembers the id from its `Location` header.
     func entity(_ key: String, collection: String, body: JSONText) async throws -> String {
         if let id = references.reference(hub: name, key: key) { return id }
-        let response = try await client.send("POST", "\(serviceRoot)/\(collection)", body: body.serialized())
+        let response = try await send("POST", "\(serviceRoot)/\(collection)", body: body.serialized())
         try Self.check(response, "POST \(collection)")
         guard let id = response.header("Location").flatMap(Self.entityID(fromLocation:)) else {
             throw Failure.retry("POST \(collection): no entity id in the Location header", nil)
@@ -232,6 +298,8 @@ public struct SensorThingsHub: Hub {
         switch response.status {
         case 200...299, 409:  // 409: the hub already holds it (istSOS4)
             return
+        case 401, 403:
+            throw Failure.unauthorized("\(what): HTTP \(response.status)")
         case 429, 503:
             throw Failure.retry("\(what): HTTP \(response.status)", response.retryAfterSeconds)
         case 408, 500...599:

@@ -251,6 +251,14 @@ public final class GatewayStore: @unchecked Sendable {
     }
 
     private func setFacts(_ id: Int64, _ facts: FrameFacts, state: UplinkState, frameKey: String?) throws {
+        if let kind = facts.ruleKind {
+            try connection.run(
+                """
+                INSERT INTO rule_devices (device, kind, zone) VALUES (?, ?, ?)
+                ON CONFLICT(device) DO UPDATE SET kind = excluded.kind, zone = excluded.zone
+                WHERE rule_devices.kind IS NOT excluded.kind OR rule_devices.zone IS NOT excluded.zone
+                """, [.text(facts.device), .text(kind), facts.ruleZone.map { .text($0) } ?? .null])
+        }
         try connection.run(
             "UPDATE uplinks SET state = ?, envelope = ?, device = ?, fcnt = ?, fport = ?, network_ms = ?, frame_key = ? WHERE id = ?",
             [.integer(state.rawValue), .text(facts.envelope), .text(facts.device),
@@ -308,7 +316,7 @@ public final class GatewayStore: @unchecked Sendable {
             let values = try connection.query(
                 """
                 SELECT time_ms, value, id FROM readings
-                WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
+                WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ? AND aggregated <> 2
                 ORDER BY time_ms, id
                 """,
                 [.text(group.device), .text(group.metric), group.channel.map { .integer(Int64($0)) } ?? .null,
@@ -331,18 +339,25 @@ public final class GatewayStore: @unchecked Sendable {
                     let g = record.group
                     let stats = record.statistics
                     let channel: SQLiteValue = g.channel.map { .integer(Int64($0)) } ?? .null
+                    var members = SQLiteValue.null, total = SQLiteValue.null
+                    if case let .zone(count, sum) = record.scope { members = .integer(count); total = .integer(sum) }
                     try connection.run(
                         """
                         INSERT INTO aggregates (window_key, source, kind, metric, channel, window_start_ms, window_ms,
-                                                count, min, max, mean, last, last_time_ms, revision, updated_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                                                count, min, max, mean, last, last_time_ms, revision, updated_ms,
+                                                scope, zone, members, total, rollup_pending)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT(window_key) DO UPDATE SET count = excluded.count, min = excluded.min, max = excluded.max,
                             mean = excluded.mean, last = excluded.last, last_time_ms = excluded.last_time_ms,
-                            revision = aggregates.revision + 1, updated_ms = excluded.updated_ms
+                            revision = aggregates.revision + 1, updated_ms = excluded.updated_ms,
+                            zone = excluded.zone, members = excluded.members, total = excluded.total,
+                            rollup_pending = excluded.rollup_pending
                         """,
                         [.text(record.windowKey), .text(g.device), .text(record.kind), .text(g.metric), channel,
                          .integer(g.windowStart), .integer(g.windowLength), .integer(stats.count), .integer(stats.min),
-                         .integer(stats.max), .integer(stats.mean), .integer(stats.last), .integer(stats.lastTime), .integer(now)])
+                         .integer(stats.max), .integer(stats.mean), .integer(stats.last), .integer(stats.lastTime), .integer(now),
+                         .text(record.scope.storedName), record.zone.map { .text($0) } ?? .null, members, total,
+                         .integer(record.scope == .device && record.zone != nil ? 1 : 0)])
                     let row = try connection.query("SELECT id, revision FROM aggregates WHERE window_key = ?", [.text(record.windowKey)]).first
                     let id = row?[0].int ?? 0, revision = row?[1].int ?? 1
                     for hub in hubs {
@@ -375,7 +390,8 @@ public final class GatewayStore: @unchecked Sendable {
             try connection.query(
                 """
                 SELECT a.id, d.revision, a.window_key, a.source, a.kind, a.metric, a.channel, a.window_start_ms, a.window_ms,
-                       a.count, a.min, a.max, a.mean, a.last, a.last_time_ms, d.hub_ref, d.attempts
+                       a.count, a.min, a.max, a.mean, a.last, a.last_time_ms, d.hub_ref, d.attempts,
+                       a.scope, a.zone, a.members, a.total, d.state
                 FROM deliveries d JOIN aggregates a ON a.id = d.aggregate_id
                 WHERE d.hub = ? AND d.state IN (0, 1)
                 ORDER BY a.window_start_ms, a.id LIMIT ?
@@ -386,9 +402,12 @@ public final class GatewayStore: @unchecked Sendable {
                                         windowLength: row[8].int ?? 0, windowStart: row[7].int ?? 0)
                 let statistics = WindowStatistics(count: row[9].int ?? 0, min: row[10].int ?? 0, max: row[11].int ?? 0,
                                                   mean: row[12].int ?? 0, last: row[13].int ?? 0, lastTime: row[14].int ?? 0)
-                let record = AggregateRecord(windowKey: row[2].string ?? "", group: group, kind: row[4].string ?? "", statistics: statistics)
+                let scope: AggregateScope = row[17].string == "zone" ? .zone(members: row[19].int ?? 0, total: row[20].int ?? 0) : .device
+                let record = AggregateRecord(windowKey: row[2].string ?? "", group: group, kind: row[4].string ?? "", statistics: statistics,
+                                             scope: scope, zone: row[18].string)
                 return PendingDelivery(aggregateID: row[0].int ?? 0, revision: row[1].int ?? 1, record: record,
-                                       hubRef: row[15].string, attempts: row[16].int ?? 0)
+                                       hubRef: row[15].string, attempts: row[16].int ?? 0,
+                                       wasInFlight: row[21].int == DeliveryState.inFlight.rawValue)
             }
         }
     }
@@ -419,6 +438,20 @@ public final class GatewayStore: @unchecked Sendable {
     /// A transient failure: back to pending with the error kept.
     public func markRetry(hub: String, _ ids: [Int64], error: String, now: EpochMillis) throws {
         try updateDeliveries(hub: hub, ids.map { ($0, error) }, state: .pending, now: now, countAttempt: false)
+    }
+
+    /// Dead-lettered deliveries of a hub back to pending (`citygate redeliver`).
+    public func redeliverDeadLettered(hub: String, now: EpochMillis) throws -> Int {
+        try locked {
+            try connection.run(
+                "UPDATE deliveries SET state = 0, attempts = 0, updated_ms = ? WHERE hub = ? AND state = 3",
+                [.integer(now), .text(hub)])
+        }
+    }
+
+    /// Sent without an answer: they stay in flight, to be reconciled with the hub.
+    public func markUncertain(hub: String, _ ids: [Int64], error: String, now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, ids.map { ($0, error) }, state: .inFlight, now: now, countAttempt: false)
     }
 
     /// The hub refused these for good: dead-lettered with the hub's answer.
@@ -504,6 +537,7 @@ public final class GatewayStore: @unchecked Sendable {
             s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)
             s.quarantined = try connection.scalar("SELECT count(*) FROM quarantine") ?? 0
             s.aggregates = try connection.scalar("SELECT count(*) FROM aggregates") ?? 0
+            s.readingsTooLate = counters["readings_too_late"] ?? 0
             for row in try connection.query(
                 """
                 SELECT d.hub, sum(d.state IN (0, 1)), sum(d.state = 2), sum(d.state = 3),

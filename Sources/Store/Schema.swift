@@ -114,6 +114,25 @@ enum Schema {
         """
         CREATE INDEX aggregates_by_series ON aggregates(source, metric, window_ms, window_start_ms);
         """,
+        // 3: zone roll-ups (a zone's or station's devices over one window) live
+        // beside the per-device aggregates; readings.aggregated = 2 marks a
+        // reading that came later than the lateness allows (stored, counted,
+        // never aggregated).
+        """
+        ALTER TABLE aggregates ADD COLUMN scope TEXT NOT NULL DEFAULT 'device'; -- 'device' or 'zone'
+        ALTER TABLE aggregates ADD COLUMN zone TEXT;        -- device: its roll-up group; zone: the group's name
+        ALTER TABLE aggregates ADD COLUMN members INTEGER;  -- zone: devices rolled up
+        ALTER TABLE aggregates ADD COLUMN total INTEGER;    -- zone: exact sum of the member values
+        ALTER TABLE aggregates ADD COLUMN rollup_pending INTEGER NOT NULL DEFAULT 0; -- device: its zone roll-up needs (re)computing
+        CREATE INDEX aggregates_rollup_pending ON aggregates(window_start_ms) WHERE rollup_pending = 1;
+        -- Devices known by a codec rule, not listed in the registry: what the rule made them.
+        CREATE TABLE rule_devices (
+            device TEXT PRIMARY KEY,
+            kind   TEXT NOT NULL,
+            zone   TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX aggregates_by_zone ON aggregates(zone, kind, metric, window_ms, window_start_ms) WHERE scope = 'device';
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -37,11 +37,16 @@ public struct StoreUsage: Sendable, Equatable {
     public var pages: Int64
     public var freePages: Int64
     public var maxPages: Int64
+    /// Bytes the gateway keeps beside the database that count against the
+    /// same bound (the file output's day files).
+    public var externalBytes: Int64 = 0
 
     public var fileBytes: Int64 { pages * pageSize }
     public var usedBytes: Int64 { (pages - freePages) * pageSize }
-    /// Used pages over the bound (0 when unbounded).
-    public var fractionOfBound: Double { maxPages > 0 ? Double(pages - freePages) / Double(maxPages) : 0 }
+    /// Used bytes (database and external) over the bound (0 when unbounded).
+    public var fractionOfBound: Double {
+        maxPages > 0 ? (Double(pages - freePages) + Double(externalBytes) / Double(max(pageSize, 1))) / Double(maxPages) : 0
+    }
 }
 
 /// What one pruning pass removed.
@@ -104,7 +109,7 @@ extension GatewayStore {
                     """
                     DELETE FROM readings WHERE id IN (
                         SELECT r.id FROM readings r
-                        WHERE r.aggregated = 1 AND r.time_ms < ?1
+                        WHERE r.aggregated IN (1, 2) AND r.time_ms < ?1
                           AND NOT EXISTS (
                             SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
                             WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel

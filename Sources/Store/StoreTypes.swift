@@ -46,6 +46,12 @@ public struct FrameFacts: Sendable, Equatable {
     /// For frames without a counter (some NB-IoT): a fingerprint of the
     /// payload, the frame's identity within the uncounted-duplicate window.
     public var payloadFingerprint: Int64?
+    /// For a device known by a codec rule rather than listed in the registry:
+    /// the kind and roll-up group the rule gave it, kept in the store so the
+    /// aggregation stage (which sees only device ids) treats it right,
+    /// damp privacy included.
+    public var ruleKind: String?
+    public var ruleZone: String?
 
     public init(envelope: String, device: DeviceID, fCnt: UInt32?, fPort: Int?, networkTime: EpochMillis?, payloadFingerprint: Int64? = nil) {
         self.envelope = envelope
@@ -114,13 +120,34 @@ public struct AggregateRecord: Sendable, Equatable {
     /// The highest reading id the statistics include: readings of the window
     /// committed after they were read stay unaggregated, for the next revision.
     public var throughReadingID: Int64
+    /// A device's own window, or a zone roll-up over its devices' windows.
+    public var scope: AggregateScope
+    /// Device scope: the roll-up group the device belongs to (zone, or
+    /// station for air quality). Zone scope: the group's name.
+    public var zone: String?
 
-    public init(windowKey: String, group: WindowGroup, kind: String, statistics: WindowStatistics, throughReadingID: Int64 = .max) {
+    public init(windowKey: String, group: WindowGroup, kind: String, statistics: WindowStatistics, throughReadingID: Int64 = .max,
+                scope: AggregateScope = .device, zone: String? = nil) {
         self.windowKey = windowKey
         self.group = group
         self.kind = kind
         self.statistics = statistics
         self.throughReadingID = throughReadingID
+        self.scope = scope
+        self.zone = zone
+    }
+}
+
+/// What one aggregate is about.
+public enum AggregateScope: Sendable, Equatable {
+    case device
+    /// A roll-up over `members` devices; `total` is the exact sum of the
+    /// member values (for parking: the occupied spots).
+    case zone(members: Int64, total: Int64)
+
+    public var storedName: String {
+        if case .zone = self { return "zone" }
+        return "device"
     }
 }
 
@@ -132,6 +159,9 @@ public struct PendingDelivery: Sendable, Equatable {
     /// The hub's id or self-link from an earlier revision, if any.
     public var hubRef: String?
     public var attempts: Int64
+    /// Sent before without a clear answer (a crash mid-batch, a timeout):
+    /// the hub may hold it already, so ask before sending it again.
+    public var wasInFlight: Bool = false
 }
 
 /// Figures for `citygate status` and the metrics endpoint.
@@ -142,6 +172,8 @@ public struct StoreStatistics: Sendable, Equatable {
     public var duplicates: Int64 = 0
     public var quarantined: Int64 = 0
     public var aggregates: Int64 = 0
+    /// Readings that came after their window's lateness: stored, not aggregated.
+    public var readingsTooLate: Int64 = 0
     public var hubs: [String: HubBacklog] = [:]
 
     public struct HubBacklog: Sendable, Equatable {

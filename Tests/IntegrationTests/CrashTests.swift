@@ -56,11 +56,12 @@ import Testing
         #expect(try database.strings("SELECT count(*) FROM readings") == ["\(values + 2 * dampFrames)"])
 
         // The aggregates: what an undisturbed run computes from the same readings.
-        try await gateway.waitFor("every window closed", timeout: .seconds(60)) {
+        try await gateway.waitFor("every window closed and rolled up", timeout: .seconds(60)) {
             try database.strings("SELECT count(*) FROM readings WHERE aggregated = 0") == ["0"]
+                && database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
         }
         let stored = try database.strings(
-            "SELECT window_key || '|' || count || '|' || min || '|' || max || '|' || mean || '|' || last FROM aggregates ORDER BY window_key")
+            "SELECT window_key || '|' || count || '|' || min || '|' || max || '|' || mean || '|' || last FROM aggregates WHERE scope = 'device' ORDER BY window_key")
         let recomputed = try database.strings("""
             SELECT device || '|' || metric || '|' || coalesce(channel, '') || '|' || window_start_ms || '|' || count(*) || '|' || min(value) || '|' || max(value) || '|' || sum(value)
             FROM readings GROUP BY device, metric, channel, window_start_ms ORDER BY 1
@@ -92,15 +93,23 @@ import Testing
             return hubs?["file"]?["backlog"] as? Int == 0
         }
         var delivered: [String: [String: Any]] = [:]
+        var written: [String: Int] = [:]
         let outputs = try FileManager.default.contentsOfDirectory(atPath: directory + "/state/aggregates").filter { $0.hasSuffix(".ndjson") }
         for file in outputs.sorted() {
             for line in try String(contentsOfFile: directory + "/state/aggregates/" + file, encoding: .utf8).split(separator: "\n") {
                 let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                written["\(object["id"] as! String)#\(object["revision"] as! Int)", default: 0] += 1
                 delivered[object["id"] as! String] = object  // the last line per window wins
             }
         }
-        // Damp windows are per-home data: the public file output never gets them.
-        let windows = try database.strings("SELECT window_key || '|' || metric || '|' || count || '|' || min || '|' || max || '|' || mean || '|' || last FROM aggregates WHERE kind <> 'damp'")
+        // Reconciled after each kill: no revision of a window was written twice.
+        #expect(written.filter { $0.value > 1 }.isEmpty, "written twice: \(written.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        // Damp windows are per-home data: the public file output gets damp
+        // only as zone roll-ups over at least 5 homes.
+        let windows = try database.strings("""
+            SELECT window_key || '|' || metric || '|' || count || '|' || min || '|' || max || '|' || mean || '|' || last FROM aggregates
+            WHERE kind <> 'damp' OR (scope = 'zone' AND members >= 5)
+            """)
         #expect(delivered.count == windows.count, "every window at the hub, none extra")
         var matched = 0
         for line in windows {

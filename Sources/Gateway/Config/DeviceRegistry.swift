@@ -1,3 +1,4 @@
+import Aggregation
 import Codecs
 import MQTT
 import Foundation
@@ -17,6 +18,12 @@ public struct Device: Sendable, Equatable {
     /// Waste bins: depth from rim to bottom and sensor height above the rim, mm.
     public var binDepthMillimetres: Int64?
     public var sensorOffsetMillimetres: Int64 = 0
+    /// Air quality: the monitoring station the sensor belongs to (several
+    /// sensors, one station). Its roll-up groups by station, else by zone.
+    public var station: String?
+
+    /// The zone roll-up group this device's windows count towards.
+    public var rollupGroup: String? { ZoneRollup.group(kind: kind, zone: zone, station: station) }
 
     public var locationText: (longitude: String, latitude: String)? {
         guard let longitude, let latitude else { return nil }
@@ -40,9 +47,28 @@ public struct DeviceRegistry: Sendable {
     public private(set) var devices: [DeviceID: Device]
     public private(set) var rules: [CodecRule]
 
+    /// Per roll-up group: the mean position of its located devices, in 10^-7 degrees.
+    private var centroids: [String: (longitude: Int64, latitude: Int64)] = [:]
+
     public init(devices: [Device], rules: [CodecRule] = []) {
         self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.rules = rules
+        var sums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
+        for device in self.devices.values {
+            guard let group = device.rollupGroup, let longitude = device.longitude, let latitude = device.latitude else { continue }
+            let sum = sums[group] ?? (0, 0, 0)
+            // |coordinate| ≤ 1.8e9 per device: a sum overflows only past ~5e9 devices.
+            sums[group] = (sum.longitude + longitude, sum.latitude + latitude, sum.count + 1)
+        }
+        centroids = sums.mapValues { sum in
+            (FixedPoint.divideRounded(sum.longitude, by: sum.count) ?? 0, FixedPoint.divideRounded(sum.latitude, by: sum.count) ?? 0)
+        }
+    }
+
+    /// Where a zone roll-up is drawn: the centroid of its located devices.
+    public func centroid(of group: String) -> (longitude: String, latitude: String)? {
+        guard let point = centroids[group] else { return nil }
+        return (FixedPoint.decimalString(point.longitude, decimals: 7), FixedPoint.decimalString(point.latitude, decimals: 7))
     }
 
     public func device(_ id: DeviceID) -> Device? { devices[id] }
@@ -86,6 +112,7 @@ public struct DeviceRegistry: Sendable {
             let kind = entry.string("kind", oneOf: SensorKind.allCases.map(\.rawValue)).flatMap(SensorKind.init(rawValue:))
             let name = entry.string("name")
             let zone = entry.string("zone")
+            let station = entry.string("station")
             let longitude = entry.decimal("longitude", decimals: 7, in: -180_0000000...180_0000000)
             let latitude = entry.decimal("latitude", decimals: 7, in: -90_0000000...90_0000000)
             let binDepth = entry.integer("bin_depth_mm", in: 1...10_000)
@@ -103,7 +130,7 @@ public struct DeviceRegistry: Sendable {
                 else if !seen.insert(id).inserted { entry.fail("id", "device \(id) is listed twice") }
                 else if let codec, catalog.codec(codec) != nil, let kind {
                     devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude,
-                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset))
+                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset, station: station))
                 }
             }
             entry.finish()

@@ -1,5 +1,6 @@
 import Codecs
 import Foundation
+import Hub
 import MQTT
 import Readings
 import Store
@@ -14,18 +15,30 @@ public struct GatewayConfig: Sendable {
         public var envelope: EnvelopeKind
     }
 
-    public enum HubKind: String, Sendable, CaseIterable { case sensorthings, file }
+    public enum HubKind: String, Sendable, CaseIterable {
+        case ngsiLD = "ngsi-ld", sensorthings, file
+    }
 
     public struct HubConfig: Sendable, Equatable {
         public var name: String
         public var kind: HubKind
-        /// Service root (SensorThings, with the version) or a directory (file).
+        /// Service root (SensorThings, with the version), broker base URL
+        /// (NGSI-LD) or a directory (file).
         public var url: String
         public var isPrivate: Bool
         public var batchSize: Int
         public var timeoutSeconds: Int
         /// The longest pause between delivery attempts (backoff cap).
         public var retryMaxMillis: Int64 = 60_000
+        /// A batch that is not full waits at most this long for more windows.
+        public var batchWaitMillis: Int64 = 0
+        public var auth: HubAuth = .none
+        /// NGSI-LD: `NGSILD-Tenant`; nil = the default tenant.
+        public var tenant: String?
+        /// NGSI-LD: @context URLs by domain (defaults: the Smart Data Models on GitHub).
+        public var contexts: NGSILDContexts = .init()
+        /// File output: day files older than this many days are deleted; nil keeps them.
+        public var retentionDays: Int?
     }
 
     public var configPath: String
@@ -61,6 +74,13 @@ public struct GatewayConfig: Sendable {
     public var graceMillis: Int64 = 60_000
     /// Device/network time is used for windowing when within this of the gateway clock.
     public var maxClockSkewMillis: Int64 = 5 * 60_000
+    /// A reading that arrives after its window closed but within this re-opens
+    /// it (the hub gets an update); later, it is stored and counted only.
+    public var latenessMillis: Int64 = 3_600_000
+    /// Roll windows up per zone (and per station for air quality).
+    public var zoneRollups = true
+    /// A public hub gets damp only as zone roll-ups over at least this many homes.
+    public var minimumZoneHomes = 5
 
     public var hubs: [HubConfig] = []
     public var registry = DeviceRegistry(devices: [])
@@ -170,7 +190,13 @@ public struct GatewayConfig: Sendable {
             }
             if let grace = aggregation.duration("grace", in: 0...86_400_000) { config.graceMillis = grace }
             if let skew = aggregation.duration("max_clock_skew", in: 0...7 * 86_400_000) { config.maxClockSkewMillis = skew }
+            if let lateness = aggregation.duration("lateness", in: 0...30 * 86_400_000) { config.latenessMillis = lateness }
+            if let rollups = aggregation.bool("zone_rollups") { config.zoneRollups = rollups }
             aggregation.finish()
+        }
+        if var privacy = root.table("privacy") {
+            if let k = privacy.integer("min_zone_homes", in: 2...1000) { config.minimumZoneHomes = Int(k) }
+            privacy.finish()
         }
         var names: Set<String> = []
         for var hub in root.tables("hub") {
@@ -181,18 +207,33 @@ public struct GatewayConfig: Sendable {
             let batch = hub.integer("batch_size", in: 1...10_000) ?? 500
             let timeout = hub.integer("timeout_seconds", in: 1...300) ?? 10
             let retryMax = hub.duration("retry_max", in: 100...3_600_000) ?? 60_000
+            let batchWait = hub.duration("batch_wait", in: 0...3_600_000) ?? 0
+            let tenant = hub.string("tenant")
+            let retention = hub.integer("retention_days", in: 1...36_500)
+            var contexts = NGSILDContexts()
+            if let url = hub.string("context_environment") { contexts.environment = url }
+            if let url = hub.string("context_waste") { contexts.wasteManagement = url }
+            if let url = hub.string("context_parking") { contexts.parking = url }
+            if let url = hub.string("context_core") { contexts.core = url }
+            let auth = HubAuth.read(from: &hub, baseDirectory: baseDirectory)
             if name == nil { hub.fail("name", "required") }
-            if kind == nil && hub.table["kind"] == nil { hub.fail("kind", "required (sensorthings or file)") }
+            if kind == nil && hub.table["kind"] == nil { hub.fail("kind", "required (\(HubKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
             if url == nil { hub.fail("url", "required") }
             if let name {
                 if !names.insert(name).inserted { hub.fail("name", "hub '\(name)' is defined twice") }
             }
             if let name, let kind, let url {
-                if kind == .sensorthings && !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                if kind != .file && !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                     hub.fail("url", "'\(url)' is not an http(s) URL")
+                } else if kind == .file && auth != .none {
+                    hub.fail("auth", "a file output takes no auth")
+                } else if kind != .file && retention != nil {
+                    hub.fail("retention_days", "only a file output has a retention")
                 } else {
                     config.hubs.append(HubConfig(name: name, kind: kind, url: kind == .file ? resolve(url, against: baseDirectory) : url,
-                                                 isPrivate: isPrivate, batchSize: Int(batch), timeoutSeconds: Int(timeout), retryMaxMillis: retryMax))
+                                                 isPrivate: isPrivate, batchSize: Int(batch), timeoutSeconds: Int(timeout), retryMaxMillis: retryMax,
+                                                 batchWaitMillis: batchWait, auth: auth, tenant: tenant, contexts: contexts,
+                                                 retentionDays: retention.map { Int($0) }))
                 }
             }
             hub.finish()

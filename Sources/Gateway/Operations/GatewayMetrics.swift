@@ -67,6 +67,26 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("citygate_aggregates_suppressed_total", help: "Aggregates withheld from public hubs"), labels: [("reason", reason)])
     }
 
+    /// 1 while the hub refuses our credentials (401/403) and delivery to it waits.
+    public func hubAuthPaused(hub: String) -> Gauge {
+        registry.makeGauge(descriptor: Self.metric("citygate_hub_auth_paused", help: "1 while the hub refuses the gateway's credentials; delivery paused, backlog kept"), labels: [("hub", hub)])
+    }
+
+    /// In-flight windows checked with the hub after a crash or a lost answer:
+    /// `held` (the hub had it, not re-sent) or `missing` (sent again).
+    public func reconciled(hub: String, outcome: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_hub_reconciled_total", help: "In-flight aggregates checked with the hub before a resend"), labels: [("hub", hub), ("outcome", outcome)])
+    }
+
+    /// Seconds between the end of the oldest window still waiting for the hub and now.
+    public func deliveryLag(hub: String) -> Gauge {
+        registry.makeGauge(descriptor: Self.metric("citygate_hub_lag_seconds", help: "Age of the oldest window waiting for the hub (0 when none)"), labels: [("hub", hub)])
+    }
+
+    public func readingsTooLate() -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_readings_too_late_total", help: "Readings later than the window's lateness: stored, not aggregated"))
+    }
+
     public func pruned(_ what: String) -> Counter {
         registry.makeCounter(descriptor: Self.metric("citygate_store_pruned_total", help: "Rows pruned by retention or the size bound"), labels: [("what", what)])
     }
@@ -80,7 +100,12 @@ public final class GatewayMetrics: Sendable {
         for hub in hubs {
             _ = forwarded(hub: hub)
             _ = backlog(hub: hub)
+            _ = hubAuthPaused(hub: hub)
+            _ = deliveryLag(hub: hub)
         }
+        _ = readingsTooLate()
+        _ = suppressed(reason: "privacy")
+        _ = suppressed(reason: "k_anonymity")
         _ = duplicates(stage: "redelivery")
         _ = duplicates(stage: "frame")
         _ = quarantined(reason: "malformed_json")

@@ -59,7 +59,7 @@ public struct UplinkPipeline: Sendable {
         }
         diagnostics.deduplicationID = uplink.deduplicationID
         let frameTime = windowTime(network: uplink.networkTime, received: raw.receivedAt, diagnostics: &diagnostics)
-        let facts = FrameFacts(envelope: route.envelope.rawValue, device: uplink.device, fCnt: uplink.fCnt,
+        var facts = FrameFacts(envelope: route.envelope.rawValue, device: uplink.device, fCnt: uplink.fCnt,
                                fPort: uplink.fPort, networkTime: uplink.networkTime,
                                payloadFingerprint: uplink.fCnt == nil ? GatewayStore.fingerprint(uplink.payload) : nil)
         guard let device = registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
@@ -67,6 +67,10 @@ public struct UplinkPipeline: Sendable {
                                  reason: "device \(uplink.device) is not in the device registry and no codec rule matches"), diagnostics)
         }
         diagnostics.kind = device.kind
+        if registry.device(device.id) == nil {
+            facts.ruleKind = device.kind.rawValue
+            facts.ruleZone = device.rollupGroup
+        }
         if uplink.fPort == 0 || (uplink.payload.isEmpty && uplink.fPort == nil) {
             return (.ignored(facts, reason: "MAC-only frame (fPort 0), nothing to decode"), diagnostics)
         }

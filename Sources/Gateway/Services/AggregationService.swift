@@ -7,24 +7,40 @@ import Store
 
 /// Closes windows whose end plus grace has passed, computes their
 /// statistics (pure `WindowStatistics`) and queues them for every hub that
-/// may receive them. A window that gets a late reading is closed again as a
-/// new revision of the same aggregate.
+/// may receive them; then rolls the closed windows up per zone (`ZoneRollup`).
+///
+/// A window that gets a reading after it closed, within the lateness, is
+/// closed again as a new revision of the same aggregate (the hub updates
+/// it); a reading later than that is stored and counted, never aggregated.
+///
+/// Privacy: damp sensors sit in people's homes. Per-home windows go to
+/// private hubs only; public hubs get damp as zone roll-ups over at least
+/// `minimumZoneHomes` homes, and a smaller zone is withheld and counted.
 final class AggregationService: Service, @unchecked Sendable {
     let store: GatewayStore
     let registry: DeviceRegistry
     let hubs: [(name: String, isPrivate: Bool)]
     let graceMillis: Int64
+    let latenessMillis: Int64
+    let zoneRollups: Bool
+    let minimumZoneHomes: Int
     let tick: Duration
     let metrics: GatewayMetrics
     let logger: Logger
     let deliveryWake: [WakeSignal]
+    private var lateLogged = ContinuousClock.now - .seconds(3600)
+    private var lateSuppressed = 0
 
-    init(store: GatewayStore, registry: DeviceRegistry, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64, tick: Duration,
+    init(store: GatewayStore, registry: DeviceRegistry, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
+         latenessMillis: Int64 = 3_600_000, zoneRollups: Bool = true, minimumZoneHomes: Int = 5, tick: Duration,
          metrics: GatewayMetrics, deliveryWake: [WakeSignal], logger: Logger) {
         self.store = store
         self.registry = registry
         self.hubs = hubs
         self.graceMillis = graceMillis
+        self.latenessMillis = latenessMillis
+        self.zoneRollups = zoneRollups
+        self.minimumZoneHomes = minimumZoneHomes
         self.tick = tick
         self.metrics = metrics
         self.deliveryWake = deliveryWake
@@ -35,7 +51,7 @@ final class AggregationService: Service, @unchecked Sendable {
         let wake = WakeSignal()
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
-                while (try? closeWindows()) ?? 0 > 0 {}
+                closeAll()
                 await wake.wait(timeout: tick)
             }
         } onGracefulShutdown: {
@@ -43,32 +59,107 @@ final class AggregationService: Service, @unchecked Sendable {
         }
     }
 
-    /// Closes up to one batch of windows; returns how many.
+    /// Closes every closable window, then computes the roll-ups they touched,
+    /// so a zone is rolled up once with all its members rather than once per batch.
+    func closeAll() {
+        do {
+            while try closeWindows() > 0 {}
+            while try rollUpZones() > 0 {}
+        } catch {
+            logger.error("cannot aggregate", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Closes up to one batch of windows; returns how many groups it looked at.
     func closeWindows() throws -> Int {
         let now = GatewayClock.now()
         let groups = try store.closedWindows(graceMillis: graceMillis, now: now)
         guard !groups.isEmpty else { return 0 }
         var byEligibility: [[String]: [AggregateRecord]] = [:]
+        var closed = 0
         for group in groups {
+            guard let metric = Metric.named(group.metric) else { continue }
+            let (kind, rollupGroup) = try describe(group.device)
+            let key = WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength)
+            let lateCutoff = group.windowStart + group.windowLength + graceMillis + latenessMillis
+            let late = try store.setAsideLateReadings(group, windowKey: key, receivedAfter: lateCutoff)
+            if late.setAside > 0 { noteLate(late.setAside, key: key) }
+            if late.remaining == 0 { continue }
             let window = try store.windowValues(group)
-            guard let metric = Metric.named(group.metric), let statistics = WindowStatistics.of(window.values) else { continue }
-            let kind = registry.device(group.device)?.kind ?? .generic
-            let record = AggregateRecord(
-                windowKey: WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength),
-                group: group, kind: kind.rawValue, statistics: statistics, throughReadingID: window.throughReadingID)
-            // Damp sensors sit in people's homes: per-home windows go to private hubs only.
+            guard let statistics = WindowStatistics.of(window.values) else { continue }
+            let record = AggregateRecord(windowKey: key, group: group, kind: kind.rawValue, statistics: statistics,
+                                         throughReadingID: window.throughReadingID, zone: rollupGroup)
             let eligible = hubs.filter { $0.isPrivate || kind != .damp }.map(\.name)
             if eligible.count < hubs.count {
                 metrics.suppressed(reason: "privacy").increment(by: Int64(hubs.count - eligible.count))
+            }
+            byEligibility[eligible, default: []].append(record)
+            closed += 1
+        }
+        for (eligible, records) in byEligibility {
+            try store.saveAggregates(records, hubs: eligible, now: now)
+        }
+        metrics.aggregatesClosed().increment(by: Int64(closed))
+        if closed > 0 {
+            logger.debug("windows closed", metadata: ["count": "\(closed)"])
+            for wake in deliveryWake { wake.wake() }
+        }
+        return groups.count
+    }
+
+    /// Computes (or revises) the roll-up of every zone window whose members
+    /// changed since (`rollup_pending` in the store); returns how many.
+    func rollUpZones() throws -> Int {
+        let pending = try store.pendingRollups()
+        guard !pending.isEmpty else { return 0 }
+        let now = GatewayClock.now()
+        var byEligibility: [[String]: [AggregateRecord]] = [:]
+        for window in pending {
+            guard let metric = Metric.named(window.metric) else { continue }
+            let kind = SensorKind(rawValue: window.kind) ?? .generic
+            let members = try store.zoneMembers(window)
+            guard let rollup = ZoneRollup.of(metric: metric, members: members.map(\.statistics)) else { continue }
+            let source = "\(window.zone):\(window.kind)"
+            let group = WindowGroup(device: source, metric: window.metric, channel: window.channel, windowLength: window.windowLength,
+                                    windowStart: window.windowStart)
+            let record = AggregateRecord(
+                windowKey: WindowKey.make(source: source, metric: window.metric, channel: window.channel, start: window.windowStart,
+                                          length: window.windowLength),
+                group: group, kind: window.kind, statistics: rollup.statistics, throughReadingID: 0,
+                scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
+            let publishable = ZoneRollup.isPublishable(kind: kind, members: rollup.statistics.count, minimumHomes: minimumZoneHomes)
+            let eligible = hubs.filter { $0.isPrivate || publishable }.map(\.name)
+            if eligible.count < hubs.count {
+                metrics.suppressed(reason: "k_anonymity").increment(by: Int64(hubs.count - eligible.count))
             }
             byEligibility[eligible, default: []].append(record)
         }
         for (eligible, records) in byEligibility {
             try store.saveAggregates(records, hubs: eligible, now: now)
         }
-        metrics.aggregatesClosed().increment(by: Int64(groups.count))
-        logger.debug("windows closed", metadata: ["count": "\(groups.count)"])
+        for window in pending { try store.clearPendingRollup(window) }
         for wake in deliveryWake { wake.wake() }
-        return groups.count
+        return pending.count
+    }
+
+    /// Kind and roll-up group of a device: from the registry, or what a codec
+    /// rule made of it (recorded by the processing stage).
+    func describe(_ device: DeviceID) throws -> (SensorKind, String?) {
+        if let listed = registry.device(device) { return (listed.kind, zoneRollups ? listed.rollupGroup : nil) }
+        if let learned = try store.ruleDevice(device) {
+            return (SensorKind(rawValue: learned.kind) ?? .generic, zoneRollups ? learned.zone : nil)
+        }
+        return (.generic, nil)
+    }
+
+    /// One line a minute at most, with how many were set aside meanwhile.
+    private func noteLate(_ count: Int, key: String) {
+        metrics.readingsTooLate().increment(by: Int64(count))
+        lateSuppressed += count
+        guard ContinuousClock.now - lateLogged >= .seconds(60) else { return }
+        logger.warning("readings arrived after their window's lateness; stored, not aggregated", metadata: [
+            "window": "\(key)", "readings": "\(lateSuppressed)", "lateness_ms": "\(latenessMillis)"])
+        lateLogged = ContinuousClock.now
+        lateSuppressed = 0
     }
 }

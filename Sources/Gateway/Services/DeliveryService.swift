@@ -21,11 +21,16 @@ final class DeliveryService: Service, @unchecked Sendable {
     /// How long a graceful shutdown may spend flushing the backlog.
     let flushTimeout: Duration
     let retryMaxMillis: Int64
+    let batchWaitMillis: Int64
     private var consecutiveFailures = 0
+    private var authFailures = 0
+    private var lastSend = ContinuousClock.now
 
     init(hub: any Hub, store: GatewayStore, registry: DeviceRegistry, batchSize: Int, metrics: GatewayMetrics,
-         wake: WakeSignal, flushTimeout: Duration = .seconds(3), retryMaxMillis: Int64 = 60_000, logger: Logger) {
+         wake: WakeSignal, flushTimeout: Duration = .seconds(3), retryMaxMillis: Int64 = 60_000, batchWaitMillis: Int64 = 0,
+         logger: Logger) {
         self.retryMaxMillis = retryMaxMillis
+        self.batchWaitMillis = batchWaitMillis
         self.hub = hub
         self.store = store
         self.registry = registry
@@ -67,13 +72,13 @@ final class DeliveryService: Service, @unchecked Sendable {
         // Flush what can go within the flush time; the rest stays pending in the store.
         let deadline = ContinuousClock.now + flushTimeout
         while ContinuousClock.now < deadline {
-            if await deliverBatch() != .more { break }
+            if await deliverBatch(flushing: true) != .more { break }
         }
     }
 
     /// Sends one batch and says what to do next.
-    func deliverBatch() async -> Next {
-        let pending: [PendingDelivery]
+    func deliverBatch(flushing: Bool = false) async -> Next {
+        var pending: [PendingDelivery]
         do {
             pending = try store.pendingDeliveries(hub: hub.name, limit: batchSize)
         } catch {
@@ -81,61 +86,169 @@ final class DeliveryService: Service, @unchecked Sendable {
             return .backoff(.seconds(1))
         }
         metrics.backlog(hub: hub.name).set(Int64(pending.count))
-        guard !pending.isEmpty else { return .idle(.seconds(1)) }
-        let batch = pending.compactMap(outbound)
         let now = GatewayClock.now()
+        let oldestEnd = pending.map { $0.record.group.windowStart + $0.record.group.windowLength }.min()
+        metrics.deliveryLag(hub: hub.name).set(oldestEnd.map { max(0, (now - $0) / 1000) } ?? 0)
+        guard !pending.isEmpty else { return .idle(.seconds(1)) }
+        // Age bound: a batch that is not full waits up to batch_wait for more.
+        if !flushing, pending.count < batchSize, batchWaitMillis > 0, consecutiveFailures == 0 {
+            let waited = ContinuousClock.now - lastSend
+            if waited < .milliseconds(batchWaitMillis) { return .idle(.milliseconds(batchWaitMillis) - waited) }
+        }
+
+        // Sent before without a clear answer: ask the hub first, send only what it lacks.
+        let uncertain = pending.filter(\.wasInFlight)
+        if !uncertain.isEmpty {
+            switch await reconcile(uncertain) {
+            case let .stop(next): return next
+            case let .held(ids): pending.removeAll { ids.contains($0.aggregateID) }
+            }
+            if pending.isEmpty { return .more }
+        }
+
+        let batch = pending.compactMap(outbound)
         do {
             try store.markInFlight(hub: hub.name, pending.map(\.aggregateID), now: now)
         } catch {
             logger.error("cannot mark deliveries in flight", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
             return .backoff(.seconds(1))
         }
+        lastSend = ContinuousClock.now
         let results = await hub.deliver(batch)
+        var outcome = Outcome()
+        for (aggregate, result) in zip(batch, results) { outcome.add(aggregate, result) }
+        record(outcome)
+        return next(after: outcome, batchWasFull: pending.count >= batchSize)
+    }
+
+    /// The results of one batch, sorted by what the ledger does with them.
+    struct Outcome {
         var delivered: [(id: Int64, revision: Int64, ref: String?)] = []
         var retry: [Int64] = []
+        var unknown: [Int64] = []
+        var unauthorized: [Int64] = []
         var rejected: [(id: Int64, error: String)] = []
-        var retryReason = ""
+        var reason = ""
         var retryAfter: Int?
-        for (aggregate, result) in zip(batch, results) {
+
+        mutating func add(_ aggregate: OutboundAggregate, _ result: DeliveryResult) {
             switch result {
             case let .delivered(ref): delivered.append((aggregate.aggregateID, aggregate.revision, ref))
-            case let .retry(reason, after):
+            case let .retry(why, after):
                 retry.append(aggregate.aggregateID)
-                retryReason = reason
+                reason = why
                 if let after { retryAfter = max(retryAfter ?? 0, after) }
-            case let .rejected(reason): rejected.append((aggregate.aggregateID, reason))
+            case let .unknown(why): unknown.append(aggregate.aggregateID); reason = why
+            case let .unauthorized(why): unauthorized.append(aggregate.aggregateID); reason = why
+            case let .rejected(why): rejected.append((aggregate.aggregateID, why))
             }
         }
+
+        var failed: Bool { !retry.isEmpty || !unknown.isEmpty || !unauthorized.isEmpty }
+    }
+
+    func record(_ outcome: Outcome) {
         let done = GatewayClock.now()
         do {
-            if !delivered.isEmpty { try store.markDelivered(hub: hub.name, delivered, now: done) }
-            if !retry.isEmpty { try store.markRetry(hub: hub.name, retry, error: retryReason, now: done) }
-            if !rejected.isEmpty { try store.markDeadLettered(hub: hub.name, rejected, now: done) }
+            if !outcome.delivered.isEmpty { try store.markDelivered(hub: hub.name, outcome.delivered, now: done) }
+            if !outcome.retry.isEmpty { try store.markRetry(hub: hub.name, outcome.retry, error: outcome.reason, now: done) }
+            // Auth refusals are definite: the hub did not take them.
+            if !outcome.unauthorized.isEmpty { try store.markRetry(hub: hub.name, outcome.unauthorized, error: outcome.reason, now: done) }
+            // No answer: they stay in flight and are reconciled before any resend.
+            if !outcome.unknown.isEmpty { try store.markUncertain(hub: hub.name, outcome.unknown, error: outcome.reason, now: done) }
+            if !outcome.rejected.isEmpty { try store.markDeadLettered(hub: hub.name, outcome.rejected, now: done) }
         } catch {
             logger.error("cannot update the delivery ledger", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
         }
-        metrics.forwarded(hub: hub.name).increment(by: Int64(delivered.count))
-        for item in rejected {
-            metrics.deliveryErrors(hub: hub.name, kind: "rejected").increment()
-            logger.error("hub rejected aggregate; dead-lettered", metadata: ["hub": "\(hub.name)", "aggregate": "\(item.id)", "answer": "\(item.error)"])
+        metrics.forwarded(hub: hub.name).increment(by: Int64(outcome.delivered.count))
+        if let first = outcome.rejected.first {
+            metrics.deliveryErrors(hub: hub.name, kind: "rejected").increment(by: Int64(outcome.rejected.count))
+            // One line per batch: a hub that refuses a whole batch must not flood the journal.
+            logger.error("hub rejected aggregates; dead-lettered (citygate redeliver --hub \(hub.name) sends them again)", metadata: [
+                "hub": "\(hub.name)", "count": "\(outcome.rejected.count)", "aggregate": "\(first.id)", "answer": "\(first.error)"])
         }
-        if !delivered.isEmpty {
-            logger.debug("aggregates delivered", metadata: ["hub": "\(hub.name)", "count": "\(delivered.count)"])
+        if !outcome.delivered.isEmpty {
+            logger.debug("aggregates delivered", metadata: ["hub": "\(hub.name)", "count": "\(outcome.delivered.count)"])
         }
-        guard !retry.isEmpty else {
+    }
+
+    func next(after outcome: Outcome, batchWasFull: Bool) -> Next {
+        if !outcome.unauthorized.isEmpty {
+            metrics.hubAuthPaused(hub: hub.name).set(Int64(1))
+            metrics.deliveryErrors(hub: hub.name, kind: "unauthorized").increment(by: Int64(outcome.unauthorized.count))
+            authFailures += 1
+            if authFailures == 1 {
+                logger.error("hub refuses the gateway's credentials; delivery to it paused, backlog kept (fix the token or client secret file; it is read again on every attempt)",
+                             metadata: ["hub": "\(hub.name)", "error": "\(outcome.reason)"])
+            } else if authFailures % 10 == 0 {
+                logger.warning("hub still refuses the gateway's credentials", metadata: ["hub": "\(hub.name)", "attempts": "\(authFailures)"])
+            }
+            // Credentials do not fix themselves quickly: wait the full cap between tries.
+            return .backoff(Self.backoff(attempt: 18, retryAfterSeconds: nil, capMillis: retryMaxMillis))
+        }
+        if authFailures > 0 {
+            logger.info("hub accepts the gateway's credentials again; delivery resumed", metadata: ["hub": "\(hub.name)", "paused_attempts": "\(authFailures)"])
+            authFailures = 0
+            metrics.hubAuthPaused(hub: hub.name).set(Int64(0))
+        }
+        guard outcome.failed else {
             if consecutiveFailures > 0 {
                 logger.info("hub reachable again", metadata: ["hub": "\(hub.name)", "failed_attempts": "\(consecutiveFailures)"])
             }
             consecutiveFailures = 0
-            return pending.count < batchSize ? .idle(.milliseconds(200)) : .more
+            return batchWasFull ? .more : .idle(.milliseconds(200))
         }
-        metrics.deliveryErrors(hub: hub.name, kind: "retry").increment(by: Int64(retry.count))
+        metrics.deliveryErrors(hub: hub.name, kind: outcome.unknown.isEmpty ? "retry" : "no_answer")
+            .increment(by: Int64(outcome.retry.count + outcome.unknown.count))
         consecutiveFailures += 1
         if consecutiveFailures == 1 || consecutiveFailures % 10 == 0 {
             logger.warning("hub delivery failed; will retry", metadata: [
-                "hub": "\(hub.name)", "error": "\(retryReason)", "pending": "\(retry.count)", "attempts": "\(consecutiveFailures)"])
+                "hub": "\(hub.name)", "error": "\(outcome.reason)", "pending": "\(outcome.retry.count + outcome.unknown.count)",
+                "attempts": "\(consecutiveFailures)"])
         }
-        return .backoff(Self.backoff(attempt: consecutiveFailures, retryAfterSeconds: retryAfter, capMillis: retryMaxMillis))
+        return .backoff(Self.backoff(attempt: consecutiveFailures, retryAfterSeconds: outcome.retryAfter, capMillis: retryMaxMillis))
+    }
+
+    enum Reconciliation {
+        /// The hub could not be asked: do this instead of sending.
+        case stop(Next)
+        /// These aggregates the hub already holds (now marked delivered).
+        case held(Set<Int64>)
+    }
+
+    /// Asks the hub which uncertain aggregates it holds; marks those delivered.
+    func reconcile(_ uncertain: [PendingDelivery]) async -> Reconciliation {
+        let aggregates = uncertain.compactMap(outbound)
+        let answers = await hub.reconcile(aggregates)
+        var outcome = Outcome()
+        var held: Set<Int64> = []
+        var missing = 0
+        for (aggregate, answer) in zip(aggregates, answers) {
+            switch answer {
+            case nil: missing += 1
+            case .delivered?:
+                held.insert(aggregate.aggregateID)
+                outcome.add(aggregate, answer!)
+            case let other?:
+                outcome.add(aggregate, other)
+            }
+        }
+        if !outcome.delivered.isEmpty {
+            do { try store.markDelivered(hub: hub.name, outcome.delivered, now: GatewayClock.now()) } catch {
+                logger.error("cannot update the delivery ledger", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
+            }
+        }
+        metrics.reconciled(hub: hub.name, outcome: "held").increment(by: Int64(held.count))
+        metrics.reconciled(hub: hub.name, outcome: "missing").increment(by: Int64(missing))
+        if !held.isEmpty || missing > 0 {
+            logger.info("checked in-flight aggregates with the hub", metadata: ["hub": "\(hub.name)", "held": "\(held.count)", "missing": "\(missing)"])
+        }
+        if outcome.failed {
+            // Cannot tell now: leave them in flight and try again later.
+            return .stop(next(after: Outcome(retry: outcome.retry, unknown: outcome.unknown, unauthorized: outcome.unauthorized,
+                                              reason: outcome.reason, retryAfter: outcome.retryAfter), batchWasFull: false))
+        }
+        return .held(held)
     }
 
     /// Exponential backoff from 500 ms doubling to the cap (`retry_max`,
@@ -156,6 +269,8 @@ final class DeliveryService: Service, @unchecked Sendable {
             aggregateID: item.aggregateID, revision: item.revision, windowKey: record.windowKey, source: record.group.device,
             kind: SensorKind(rawValue: record.kind) ?? .generic, metric: metric, channel: record.group.channel,
             window: Window(start: record.group.windowStart, length: record.group.windowLength), statistics: record.statistics,
-            hubRef: item.hubRef, deviceName: device?.name, zone: device?.zone, location: device?.locationText)
+            hubRef: item.hubRef, deviceName: device?.name, zone: record.scope == .device ? device?.zone : record.zone,
+            location: record.scope == .device ? device?.locationText : registry.centroid(of: record.zone ?? ""),
+            rollup: { if case let .zone(members, total) = record.scope { return (members, total) } else { return nil } }())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Logging
 import Readings
 import ServiceLifecycle
@@ -16,13 +17,17 @@ final class StorageGuardService: Service, @unchecked Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let interval: Duration
+    /// File outputs: their day files count against the size bound, and are
+    /// deleted after their retention.
+    let fileOutputs: [FileHub]
 
     /// Prune hard above this share of the size bound; pause above `pauseAt`;
     /// resume below `resumeBelow`.
     static let pruneAt = 0.90, pauseAt = 0.97, resumeBelow = 0.85
 
     init(store: GatewayStore, bounds: StoreBounds, minimumFreeDiskBytes: Int64, ingest: IngestService, metrics: GatewayMetrics,
-         logger: Logger, interval: Duration = .seconds(1)) {
+         fileOutputs: [FileHub] = [], logger: Logger, interval: Duration = .seconds(1)) {
+        self.fileOutputs = fileOutputs
         self.store = store
         self.bounds = bounds
         self.minimumFreeDiskBytes = minimumFreeDiskBytes
@@ -38,6 +43,13 @@ final class StorageGuardService: Service, @unchecked Sendable {
             if ContinuousClock.now - lastRetention >= .seconds(60) {
                 lastRetention = ContinuousClock.now
                 prune(aggressive: false)
+                for output in fileOutputs {
+                    let deleted = output.pruneOldFiles(now: GatewayClock.now())
+                    if deleted > 0 {
+                        metrics.pruned("aggregate_files").increment(by: Int64(deleted))
+                        logger.info("deleted aggregate files past their retention", metadata: ["hub": "\(output.name)", "files": "\(deleted)"])
+                    }
+                }
             }
             check()
             try? await Task.sleep(for: interval)
@@ -52,20 +64,27 @@ final class StorageGuardService: Service, @unchecked Sendable {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    /// The database's usage plus the file outputs' day files.
+    func currentUsage() -> StoreUsage? {
+        guard var usage = try? store.usage() else { return nil }
+        usage.externalBytes = fileOutputs.reduce(0) { $0 + $1.dayFiles().reduce(0) { $0 + $1.bytes } }
+        return usage
+    }
+
     func check() {
         do {
             try store.checkpoint()
         } catch {
             logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }
-        guard let usage = try? store.usage() else { return }
+        guard let usage = currentUsage() else { return }
         metrics.storeFileBytes.set(usage.fileBytes)
         metrics.storeUsedBytes.set(usage.usedBytes)
         let lowDisk = (freeDiskBytes() ?? .max) < minimumFreeDiskBytes
         var fraction = usage.fractionOfBound
         if fraction >= Self.pruneAt || lowDisk || ingest.isPaused {
             prune(aggressive: true)
-            fraction = (try? store.usage().fractionOfBound) ?? fraction
+            fraction = currentUsage()?.fractionOfBound ?? fraction
         }
         if ingest.isPaused {
             if fraction < Self.resumeBelow && !lowDisk { _ = ingest.resume() }
@@ -83,7 +102,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
             total.readingsDeleted += pass.readingsDeleted
             total.uplinksDeleted += pass.uplinksDeleted
             total.aggregatesDeleted += pass.aggregatesDeleted
-            if aggressive, let usage = try? store.usage(), usage.fractionOfBound < Self.resumeBelow { break }
+            if aggressive, let usage = currentUsage(), usage.fractionOfBound < Self.resumeBelow { break }
         }
         guard total.total > 0 else { return }
         metrics.pruned("raw_bytes").increment(by: Int64(total.rawBytesStripped))

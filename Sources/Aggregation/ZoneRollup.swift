@@ -1,0 +1,43 @@
+import Readings
+
+/// Zone roll-ups: one window of one series over every device of a zone (or,
+/// for air quality, a station) that reported in it. Each device adds one
+/// member value: its window mean, or for a state such as parking occupancy
+/// its last value (the state at the window's end). The roll-up keeps count
+/// (devices), min, max, mean (rounded half away from zero, as everywhere) and
+/// the exact sum of the member values: for parking, the occupied spots.
+public enum ZoneRollup {
+    /// The roll-up group of a device: its station for air quality when the
+    /// registry names one, else its zone. Nil: the device is in no group.
+    public static func group(kind: SensorKind, zone: String?, station: String?) -> String? {
+        if kind == .airQuality, let station, !station.isEmpty { return "station:" + station }
+        guard let zone, !zone.isEmpty else { return nil }
+        return "zone:" + zone
+    }
+
+    /// Metrics whose value is a state, rolled up by their last value.
+    public static func isState(_ metric: Metric) -> Bool { metric == .occupied || metric == .mouldRisk }
+
+    public static func memberValue(_ metric: Metric, _ statistics: WindowStatistics) -> Int64 {
+        isState(metric) ? statistics.last : statistics.mean
+    }
+
+    /// Nil when there are no members.
+    public static func of(metric: Metric, members: [WindowStatistics]) -> (statistics: WindowStatistics, total: Int64)? {
+        let values = members.map { (time: $0.lastTime, value: memberValue(metric, $0)) }.sorted { $0.time < $1.time }
+        guard let statistics = WindowStatistics.of(values) else { return nil }
+        var total: Int128 = 0
+        for value in values { total += Int128(value.value) }
+        // Member values are plausible-range readings, so the sum of any real
+        // zone fits; saturate rather than trap if it ever did not.
+        let clamped = total > Int128(Int64.max) ? Int64.max : total < Int128(Int64.min) ? Int64.min : Int64(total)
+        return (statistics, clamped)
+    }
+
+    /// Privacy: homes are identifiable in a small zone. A damp roll-up goes to
+    /// a public hub only over at least `minimumHomes` homes (one sensor per
+    /// home, as the registry lists them).
+    public static func isPublishable(kind: SensorKind, members: Int64, minimumHomes: Int) -> Bool {
+        kind != .damp || members >= Int64(minimumHomes)
+    }
+}

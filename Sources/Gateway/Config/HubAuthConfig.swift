@@ -1,0 +1,58 @@
+import Foundation
+import Hub
+
+extension HubAuth {
+    /// Reads `auth` and its keys from a `[[hub]]` table:
+    ///
+    ///     auth = "bearer"            # or "x-auth-token"
+    ///     token_file = "/etc/citygate/hub.token"   # or token_credential = "hub-token"
+    ///
+    ///     auth = "oauth2"
+    ///     token_url = "https://idm.example/realms/city/protocol/openid-connect/token"
+    ///     client_id = "citygate"
+    ///     client_secret_file = "..."  # or client_secret_credential = "hub-secret"
+    ///     scope = "..."               # optional
+    ///
+    /// A `*_credential` names a systemd credential (`LoadCredential=`): the
+    /// file of that name under `$CREDENTIALS_DIRECTORY`.
+    static func read(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
+        let kind = hub.string("auth", oneOf: ["none", "bearer", "x-auth-token", "oauth2"]) ?? "none"
+        func secretPath(_ key: String) -> String? {
+            let file = hub.string(key + "_file")
+            let credential = hub.string(key + "_credential")
+            if file != nil && credential != nil { hub.fail(key + "_file", "give \(key)_file or \(key)_credential, not both"); return nil }
+            if let file { return GatewayConfig.resolve(file, against: baseDirectory) }
+            if let credential {
+                guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+                    hub.fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")
+                    return nil
+                }
+                return (directory as NSString).appendingPathComponent(credential)
+            }
+            return nil
+        }
+        switch kind {
+        case "bearer", "x-auth-token":
+            guard let path = secretPath("token") else {
+                if hub.table["token_file"] == nil && hub.table["token_credential"] == nil { hub.fail("token_file", "required with auth = \"\(kind)\"") }
+                return .none
+            }
+            return kind == "bearer" ? .bearer(tokenFile: path) : .xAuthToken(tokenFile: path)
+        case "oauth2":
+            let url = hub.string("token_url")
+            let client = hub.string("client_id")
+            let scope = hub.string("scope")
+            let secret = secretPath("client_secret")
+            if url == nil { hub.fail("token_url", "required with auth = \"oauth2\"") }
+            if client == nil { hub.fail("client_id", "required with auth = \"oauth2\"") }
+            if secret == nil && hub.table["client_secret_file"] == nil && hub.table["client_secret_credential"] == nil {
+                hub.fail("client_secret_file", "required with auth = \"oauth2\"")
+            }
+            if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) { hub.fail("token_url", "'\(url)' is not an http(s) URL") }
+            guard let url, let client, let secret else { return .none }
+            return .oauth2(tokenURL: url, clientID: client, clientSecretFile: secret, scope: scope)
+        default:
+            return .none
+        }
+    }
+}

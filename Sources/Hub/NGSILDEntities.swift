@@ -1,0 +1,173 @@
+import Readings
+
+/// The @context documents an entity names, by Smart Data Model domain. The
+/// defaults are the models' published contexts; a broker that cannot reach
+/// GitHub answers 504, so an offline site serves copies and points these at them.
+public struct NGSILDContexts: Sendable, Equatable {
+    public var environment = "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/context.jsonld"
+    public var wasteManagement = "https://raw.githubusercontent.com/smart-data-models/dataModel.WasteManagement/master/context.jsonld"
+    public var parking = "https://raw.githubusercontent.com/smart-data-models/dataModel.Parking/master/context.jsonld"
+    public var device = "https://raw.githubusercontent.com/smart-data-models/dataModel.Device/master/context.jsonld"
+    public var core = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+    public init() {}
+}
+
+/// Builds NGSI-LD entities (Smart Data Models, normalized form) from the
+/// aggregates of one source and one window. Pure: no I/O.
+///
+/// - air quality → `AirQualityObserved` (a station roll-up too)
+/// - damp → `IndoorEnvironmentObserved` (per home to private hubs; a zone
+///   roll-up over at least k homes to public ones)
+/// - waste bin → `WasteContainer`; a zone roll-up → `WasteContainerIsle`
+/// - parking → `ParkingSpot` (`status`); a zone roll-up → `OnStreetParking`
+///   (`availableSpotNumber`, `occupiedSpotNumber`, `totalSpotNumber`)
+/// - anything else → `DeviceMeasurement`
+///
+/// Every measured attribute carries `observedAt` = window end; its default
+/// instance is the window mean, and min, max, last and count are further
+/// instances told apart by `datasetId` (`urn:ngsi-ld:Dataset:min:PT15M`), as
+/// in the reference examples. Percentages the models define as 0..1
+/// (`relativeHumidity`, `fillingLevel`) are scaled exactly (two more decimals).
+public struct NGSILDEntityBuilder: Sendable {
+    public var gatewayID: String
+    public var contexts: NGSILDContexts
+
+    public init(gatewayID: String, contexts: NGSILDContexts = .init()) {
+        self.gatewayID = gatewayID
+        self.contexts = contexts
+    }
+
+    public func entityType(_ a: OutboundAggregate) -> String {
+        switch (a.kind, a.isRollup) {
+        case (.airQuality, _): return "AirQualityObserved"
+        case (.damp, _): return "IndoorEnvironmentObserved"
+        case (.wasteBin, false): return "WasteContainer"
+        case (.wasteBin, true): return "WasteContainerIsle"
+        case (.parking, false): return "ParkingSpot"
+        case (.parking, true): return "OnStreetParking"
+        default: return "DeviceMeasurement"
+        }
+    }
+
+    func context(_ a: OutboundAggregate) -> String {
+        switch a.kind {
+        case .airQuality, .damp: return contexts.environment
+        case .wasteBin: return contexts.wasteManagement
+        case .parking: return contexts.parking
+        default: return contexts.device
+        }
+    }
+
+    /// `urn:ngsi-ld:AirQualityObserved:<gateway>:<source>`: the same for every
+    /// window of a source, so each window updates the entity and adds to its history.
+    public func entityID(_ a: OutboundAggregate) -> String {
+        "urn:ngsi-ld:\(entityType(a)):\(Self.urnPart(gatewayID)):\(Self.urnPart(a.source))"
+    }
+
+    /// The attribute an aggregate sets (for reconciliation: its default
+    /// instance's `observedAt` says whether this window arrived).
+    public func attributeName(_ a: OutboundAggregate) -> String {
+        if a.metric == .occupied && a.kind == .parking { return a.isRollup ? "occupiedSpotNumber" : "status" }
+        return Self.attributeName(a.metric)
+    }
+
+    /// The NGSI-LD entity for aggregates of one source and one window.
+    public func entity(_ items: [OutboundAggregate]) -> JSONText {
+        guard let first = items.first else { return .null }
+        let end = RFC3339.format(first.window.end)
+        var members: [(String, JSONText)] = [("id", .string(entityID(first))), ("type", .string(entityType(first)))]
+        switch first.kind {
+        case .airQuality:
+            members.append(("dateObserved", property(.string(end))))
+        case .damp:
+            members.append(("dateObserved", property(.string("\(RFC3339.format(first.window.start))/\(end)"))))
+        default:
+            break
+        }
+        if let location = first.location {
+            members.append(("location", .object([
+                ("type", .string("GeoProperty")),
+                ("value", .object([("type", .string("Point")), ("coordinates", .array([.number(location.longitude), .number(location.latitude)]))])),
+            ])))
+        }
+        for item in items { members += attributes(item, observedAt: end) }
+        if first.isRollup {
+            if let zone = first.zone { members.append(("areaServed", property(.string(zone)))) }
+        } else {
+            members.append(("refDevice", .object([("type", .string("Relationship")), ("object", .string("urn:ngsi-ld:Device:\(Self.urnPart(first.source))"))])))
+        }
+        members.append(("@context", .array([.string(context(first)), .string(contexts.core)])))
+        return .object(members)
+    }
+
+    func property(_ value: JSONText, observedAt: String? = nil, unitCode: String? = nil, datasetID: String? = nil) -> JSONText {
+        var members: [(String, JSONText)] = [("type", .string("Property")), ("value", value)]
+        if let unitCode { members.append(("unitCode", .string(unitCode))) }
+        if let observedAt { members.append(("observedAt", .string(observedAt))) }
+        if let datasetID { members.append(("datasetId", .string(datasetID))) }
+        return .object(members)
+    }
+
+    func attributes(_ a: OutboundAggregate, observedAt end: String) -> [(String, JSONText)] {
+        let s = a.statistics
+        if a.kind == .parking && a.metric == .occupied {
+            if let rollup = a.rollup {
+                return [
+                    ("totalSpotNumber", property(.integer(rollup.members))),
+                    ("occupiedSpotNumber", property(.integer(rollup.total), observedAt: end)),
+                    ("availableSpotNumber", property(.integer(rollup.members - rollup.total), observedAt: end)),
+                ]
+            }
+            return [("status", property(.string(s.last == 0 ? "free" : "occupied"), observedAt: end))]
+        }
+        let isFraction = Self.fractionMetrics.contains(a.metric)
+        let decimals = a.metric.decimals + (isFraction ? 2 : 0)
+        let unit: String? = isFraction || a.metric.unitCode == "C62" ? nil : a.metric.unitCode
+        let period = a.window.isoDuration
+        func value(_ units: Int64) -> JSONText { .decimal(units, decimals: decimals) }
+        let instances: [JSONText] = [
+            property(value(s.mean), observedAt: end, unitCode: unit),
+            property(value(s.min), observedAt: end, unitCode: unit, datasetID: "urn:ngsi-ld:Dataset:min:\(period)"),
+            property(value(s.max), observedAt: end, unitCode: unit, datasetID: "urn:ngsi-ld:Dataset:max:\(period)"),
+            property(value(s.last), observedAt: end, unitCode: unit, datasetID: "urn:ngsi-ld:Dataset:last:\(period)"),
+            property(.integer(s.count), observedAt: end, datasetID: "urn:ngsi-ld:Dataset:count:\(period)"),
+        ]
+        return [(attributeName(a), .array(instances))]
+    }
+
+    /// Percentages the Smart Data Models give as a fraction 0..1.
+    static let fractionMetrics: Set<Metric> = [.relativeHumidity, .fillLevel]
+
+    /// Smart Data Model names where they exist; otherwise the metric name in camelCase.
+    static func attributeName(_ metric: Metric) -> String {
+        switch metric {
+        case .pm2_5: return "pm25"
+        case .relativeHumidity: return "relativeHumidity"
+        case .fillLevel: return "fillingLevel"
+        case .pressure: return "atmosphericPressure"
+        case .light: return "illuminance"
+        default:
+            let parts = metric.name.split(separator: "_")
+            return String(parts.first ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        }
+    }
+
+    /// Characters an NGSI-LD URN takes as they are; anything else is %-escaped.
+    static func urnPart(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"):
+                out.unicodeScalars.append(UnicodeScalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Readings
+
+/// NGSI-LD (ETSI GS CIM 009: Orion-LD, Scorpio, Stellio) through batch upsert:
+/// `POST /ngsi-ld/v1/entityOperations/upsert?options=update`, one entity per
+/// source and window with its own `@context` (`application/ld+json`, no Link
+/// header). The broker keeps the history by `observedAt`.
+///
+/// Answers: 201/204 delivered; 207 delivered for the `success` ids, and per
+/// failed entity retried (a broker-side fault) or dead-lettered (its data was
+/// refused) with the broker's ProblemDetails; 400 dead-letters the request;
+/// 401/403 pause the hub; 408/429/5xx (504 = @context not fetchable) retry,
+/// honouring Retry-After. A request that got no answer stays in flight and is
+/// reconciled by reading the entity back before anything is sent again,
+/// because Orion-LD adds a second history entry for a re-sent `observedAt`.
+public struct NGSILDHub: Hub {
+    public let name: String
+    public let isPrivate: Bool
+    public let baseURL: String
+    public let tenant: String?
+    public let builder: NGSILDEntityBuilder
+    let client: HTTPClient
+    let credentials: HubCredentials
+
+    public init(name: String, baseURL: String, isPrivate: Bool = false, tenant: String? = nil, gatewayID: String,
+                contexts: NGSILDContexts = .init(), auth: HubAuth = .none, client: HTTPClient = HTTPClient()) {
+        self.name = name
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.isPrivate = isPrivate
+        self.tenant = tenant
+        self.builder = NGSILDEntityBuilder(gatewayID: gatewayID, contexts: contexts)
+        self.client = client
+        self.credentials = HubCredentials(auth: auth, client: client)
+    }
+
+    /// The aggregates of one entity (source) and one window.
+    struct Draft {
+        var entityID: String
+        var indices: [Int]
+    }
+
+    /// Groups a batch into entities and splits them into requests in which
+    /// each entity id appears once; requests go in window order.
+    static func plan(_ batch: [OutboundAggregate], builder: NGSILDEntityBuilder) -> [[Draft]] {
+        var drafts: [Draft] = []
+        var draftIndex: [String: Int] = [:]
+        for (index, aggregate) in batch.enumerated() {
+            let id = builder.entityID(aggregate)
+            let key = "\(id)@\(aggregate.window.start)/\(aggregate.window.length)"
+            if let existing = draftIndex[key] { drafts[existing].indices.append(index); continue }
+            draftIndex[key] = drafts.count
+            drafts.append(Draft(entityID: id, indices: [index]))
+        }
+        var rounds: [[Draft]] = []
+        var seen: [String: Int] = [:]
+        for draft in drafts {
+            let round = seen[draft.entityID, default: 0]
+            seen[draft.entityID] = round + 1
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(draft)
+        }
+        return rounds
+    }
+
+    public func deliver(_ batch: [OutboundAggregate]) async -> [DeliveryResult] {
+        var results = [DeliveryResult?](repeating: nil, count: batch.count)
+        var stop: DeliveryResult?
+        for round in Self.plan(batch, builder: builder) {
+            if let stop {
+                for draft in round { for i in draft.indices { results[i] = stop } }
+                continue
+            }
+            let outcome = await upsert(round, batch)
+            for (draft, result) in zip(round, outcome) {
+                for i in draft.indices { results[i] = result }
+                switch result {
+                case .retry, .unauthorized, .unknown: stop = stop ?? result
+                default: break
+                }
+            }
+        }
+        return results.map { $0 ?? .retry(reason: "not attempted", afterSeconds: nil) }
+    }
+
+    func requestHeaders() async throws -> [String: String] {
+        var headers = try await credentials.headers()
+        headers["Content-Type"] = "application/ld+json"
+        headers["Accept"] = "application/json"
+        if let tenant { headers["NGSILD-Tenant"] = tenant }
+        return headers
+    }
+
+    /// One upsert request; one result per draft.
+    func upsert(_ drafts: [Draft], _ batch: [OutboundAggregate]) async -> [DeliveryResult] {
+        let body = JSONText.array(drafts.map { draft in builder.entity(draft.indices.map { batch[$0] }) }).serialized()
+        let headers: [String: String]
+        do {
+            headers = try await requestHeaders()
+        } catch {
+            return drafts.map { _ in .unauthorized(reason: "\(error)") }
+        }
+        let response: HTTPResponse
+        do {
+            response = try await client.send("POST", baseURL + "/ngsi-ld/v1/entityOperations/upsert?options=update", headers: headers, body: body)
+        } catch {
+            return drafts.map { _ in .unknown(reason: "upsert: no answer: \(error)") }
+        }
+        switch response.status {
+        case 200, 201, 204:
+            return drafts.map { .delivered(ref: $0.entityID) }
+        case 207:
+            return Self.partial(response, drafts)
+        case 401, 403:
+            await credentials.invalidate()
+            return drafts.map { _ in .unauthorized(reason: "upsert: HTTP \(response.status) \(Self.problem(response))") }
+        case 408, 429, 500...599:
+            return drafts.map { _ in .retry(reason: "upsert: HTTP \(response.status) \(Self.problem(response))", afterSeconds: response.retryAfterSeconds) }
+        default:
+            return drafts.map { _ in .rejected(reason: "upsert: HTTP \(response.status) \(response.bodyText.prefix(500))") }
+        }
+    }
+
+    /// A 207 BatchOperationResult: `success` ids delivered; each `errors`
+    /// entry retried when the broker failed (5xx status or an internal /
+    /// context-fetch problem type), dead-lettered when it refused the data.
+    static func partial(_ response: HTTPResponse, _ drafts: [Draft]) -> [DeliveryResult] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            return drafts.map { _ in .retry(reason: "upsert: HTTP 207 without a BatchOperationResult", afterSeconds: nil) }
+        }
+        let success = Set((object["success"] as? [String]) ?? [])
+        var failures: [String: DeliveryResult] = [:]
+        for entry in (object["errors"] as? [[String: Any]]) ?? [] {
+            guard let id = entry["entityId"] as? String else { continue }
+            let error = entry["error"] as? [String: Any] ?? [:]
+            let type = error["type"] as? String ?? ""
+            let status = (error["status"] as? NSNumber)?.intValue ?? 400
+            let text = [error["title"] as? String, error["detail"] as? String].compactMap { $0 }.joined(separator: ": ")
+            let reason = "upsert: entity \(id) refused: \(type) \(text)"
+            if status >= 500 || type.hasSuffix("/InternalError") || type.hasSuffix("/LdContextNotAvailable") {
+                failures[id] = .retry(reason: reason, afterSeconds: nil)
+            } else {
+                failures[id] = .rejected(reason: reason)
+            }
+        }
+        return drafts.map { draft in
+            if success.contains(draft.entityID) { return .delivered(ref: draft.entityID) }
+            return failures[draft.entityID] ?? .retry(reason: "upsert: HTTP 207 did not mention \(draft.entityID)", afterSeconds: nil)
+        }
+    }
+
+    static func problem(_ response: HTTPResponse) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            return String(response.bodyText.prefix(200))
+        }
+        return [object["type"] as? String, object["title"] as? String, object["detail"] as? String].compactMap { $0 }.joined(separator: " ")
+    }
+
+    /// Reads each entity back: the window arrived when the attribute's
+    /// default instance is observed at or after the window's end (windows of
+    /// one source are sent in order, so a later one implies this one).
+    public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] {
+        var results: [DeliveryResult?] = []
+        for aggregate in inFlight {
+            let id = builder.entityID(aggregate)
+            let attribute = builder.attributeName(aggregate)
+            let headers: [String: String]
+            do { headers = try await requestHeaders() } catch { results.append(.unauthorized(reason: "\(error)")); continue }
+            let url = "\(baseURL)/ngsi-ld/v1/entities/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?attrs=\(attribute)"
+            guard let response = try? await client.send("GET", url, headers: headers.filter { $0.key != "Content-Type" }) else {
+                results.append(.retry(reason: "reconcile: \(name) unreachable", afterSeconds: nil))
+                continue
+            }
+            switch response.status {
+            case 200:
+                let observed = Self.defaultInstanceObservedAt(response.body, attribute: attribute)
+                results.append(observed.map { $0 >= aggregate.window.end } == true ? .delivered(ref: id) : nil)
+            case 404:
+                results.append(nil)
+            case 401, 403:
+                results.append(.unauthorized(reason: "reconcile: HTTP \(response.status)"))
+            default:
+                results.append(.retry(reason: "reconcile: HTTP \(response.status)", afterSeconds: response.retryAfterSeconds))
+            }
+        }
+        return results
+    }
+
+    static func defaultInstanceObservedAt(_ body: [UInt8], attribute: String) -> EpochMillis? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        let instances: [[String: Any]]
+        if let list = object[attribute] as? [[String: Any]] { instances = list }
+        else if let single = object[attribute] as? [String: Any] { instances = [single] }
+        else { return nil }
+        guard let instance = instances.first(where: { $0["datasetId"] == nil }), let text = instance["observedAt"] as? String else { return nil }
+        return RFC3339.parseMillis(text)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The FAKE NGSI-LD broker (`Fixtures/ngsild_fake/server.py`) on a free port:
+/// no real NGSI-LD broker installs here. It answers as the spec and the
+/// reference notes document (201/204/207/400, scripted 429/503/504) and
+/// records what it received.
+final class NGSILDFake: @unchecked Sendable {
+    let port: Int
+    let process: ManagedProcess
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// `auth`: none, bearer:TOKEN, x-auth-token:TOKEN or oauth2:CLIENT:SECRET:EXPIRES_IN.
+    init(directory: String, auth: String = "none") async throws {
+        port = TestEnvironment.freePort()
+        let script = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/ngsild_fake/server.py"
+        process = try ManagedProcess("/usr/bin/python3", [script, "--port", "\(port)", "--auth", auth],
+                                     directory: directory, logName: "ngsild-fake.log")
+        guard await TestEnvironment.waitForPort(port, timeout: .seconds(20)) else {
+            throw FixtureError("the fake NGSI-LD broker did not start: \(process.log)")
+        }
+    }
+
+    /// Everything received so far (see server.py: upserts, answers, history, entities, tokensIssued).
+    func received() async throws -> [String: Any] {
+        guard let response = await TestEnvironment.get(baseURL + "/_fake/received"), response.status == 200,
+              let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw FixtureError("GET /_fake/received failed")
+        }
+        return object
+    }
+
+    var entities: [String: [String: Any]] {
+        get async throws { try await received()["entities"] as? [String: [String: Any]] ?? [:] }
+    }
+
+    /// The answers for the next upserts, in order.
+    func script(_ responses: [[String: Any]]) async throws {
+        try await post("/_fake/script", ["responses": responses])
+    }
+
+    func rejectIDs(containing text: String) async throws {
+        try await post("/_fake/config", ["rejectIds": text])
+    }
+
+    func post(_ path: String, _ body: [String: Any]) async throws {
+        var request = URLRequest(url: URL(string: baseURL + path)!, timeoutInterval: 10)
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 204 else { throw FixtureError("POST \(path) failed") }
+    }
+}
