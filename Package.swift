@@ -74,11 +74,12 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Readings"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Readings"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Readings", "Store"]),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["citygate", "citygate-sim", "Gateway", "Readings"],
+            dependencies: ["citygate", "citygate-sim", "Gateway", "Hub", "Readings"],
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

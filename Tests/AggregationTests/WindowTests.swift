@@ -36,3 +36,35 @@ import Testing
                 == "d/temperature.1/2026-11-20T10:00:00Z/PT10S")
     }
 }
+
+@Suite struct ZoneRollupTests {
+    static func window(_ mean: Int64, last: Int64 = 0, at time: Int64 = 0) -> WindowStatistics {
+        WindowStatistics(count: 4, min: mean, max: mean, mean: mean, last: last, lastTime: time)
+    }
+
+    @Test func parkingCountsOccupiedSpotsByTheirLastState() throws {
+        // Spots occupied most of the window but free at its end count as free.
+        let rollup = try #require(ZoneRollup.of(metric: .occupied, members: [
+            Self.window(1, last: 1, at: 3), Self.window(1, last: 0, at: 1), Self.window(0, last: 1, at: 2)]))
+        #expect(rollup.total == 2 && rollup.statistics.count == 3)
+        #expect(rollup.statistics.mean == 1, "2/3 rounds to 1")
+        #expect(rollup.statistics.last == 1, "the member value reported last")
+    }
+
+    @Test func measurementsRollUpTheMembersMeans() throws {
+        let rollup = try #require(ZoneRollup.of(metric: .fillLevel, members: [Self.window(50_00), Self.window(75_01), Self.window(20_00)]))
+        #expect(rollup.statistics.min == 20_00 && rollup.statistics.max == 75_01)
+        #expect(rollup.statistics.mean == 48_34, "145.01 / 3 = 48.336… → 48.34")
+        #expect(rollup.total == 145_01)
+        #expect(ZoneRollup.of(metric: .fillLevel, members: []) == nil)
+    }
+
+    @Test func groupsAndPrivacy() {
+        #expect(ZoneRollup.group(kind: .airQuality, zone: "centro", station: "escuelas-aguirre") == "station:escuelas-aguirre")
+        #expect(ZoneRollup.group(kind: .airQuality, zone: "centro", station: nil) == "zone:centro")
+        #expect(ZoneRollup.group(kind: .parking, zone: nil, station: nil) == nil)
+        #expect(!ZoneRollup.isPublishable(kind: .damp, members: 4, minimumHomes: 5))
+        #expect(ZoneRollup.isPublishable(kind: .damp, members: 5, minimumHomes: 5))
+        #expect(ZoneRollup.isPublishable(kind: .parking, members: 1, minimumHomes: 5))
+    }
+}
