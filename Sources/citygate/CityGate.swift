@@ -297,6 +297,7 @@ struct Status: ParsableCommand {
                 ("uplinks_stored", .integer(statistics.uplinksStored)),
                 ("uplinks_pending", .integer(statistics.uplinksPending)),
                 ("readings_stored", .integer(statistics.readingsStored)),
+                ("readings_too_late", .integer(statistics.readingsTooLate)),
                 ("duplicates", .integer(statistics.duplicates)),
                 ("quarantined", .integer(statistics.quarantined)),
                 ("aggregates", .integer(statistics.aggregates)),
@@ -307,7 +308,7 @@ struct Status: ParsableCommand {
         } else {
             print("database      \(path)")
             print("uplinks       \(statistics.uplinksStored) stored, \(statistics.uplinksPending) pending")
-            print("readings      \(statistics.readingsStored)")
+            print("readings      \(statistics.readingsStored) (\(statistics.readingsTooLate) too late to aggregate)")
             print("duplicates    \(statistics.duplicates)")
             print("quarantined   \(statistics.quarantined)")
             print("aggregates    \(statistics.aggregates)")
