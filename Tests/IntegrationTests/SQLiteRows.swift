@@ -11,7 +11,8 @@ struct SQLiteRows {
     }
 
     func strings(_ sql: String) throws -> [String] {
-        let run = try capture("/usr/bin/sqlite3", ["-readonly", path, sql])
+        // A writer may hold the file (the hub's rollback-journal SQLite): wait up to 5 s.
+        let run = try capture("/usr/bin/sqlite3", ["-readonly", "-cmd", ".timeout 5000", path, sql])
         guard run.status == 0 else { throw FixtureError("sqlite3 failed on \(sql)") }
         return String(decoding: run.output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
