@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Hub requests: URLSession on Linux spins its libcurl timers while it
+        // waits for an answer (about 1 ms of CPU per aggregate, Benchmarks/RESULTS.md).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // C libraries from Debian.
@@ -40,7 +43,8 @@ let package = Package(
         .target(name: "Store", dependencies: ["Readings", "CSQLite"]),
         .target(
             name: "Hub",
-            dependencies: ["Readings", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Readings", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]),
 
         // Wiring and the command line.
         .target(

@@ -1,13 +1,19 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// One HTTP exchange as the hubs need it: status, headers, body.
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 
     public func header(_ name: String) -> String? {
         headers.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }?.value
@@ -19,39 +25,46 @@ public struct HTTPResponse: Sendable {
     public var retryAfterSeconds: Int? { header("Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 }
 
-/// A small HTTP client over URLSession (libcurl on Linux) with a timeout per
-/// request. Transport failures come back as thrown errors; every HTTP status
-/// comes back as a response.
+/// A small HTTP client for the hubs over one process-wide AsyncHTTPClient
+/// (SwiftNIO: pooled keep-alive connections, TLS verified against the
+/// system's trust roots, no thread parked or spinning while the hub thinks),
+/// with a deadline per request. Transport failures come back as thrown
+/// errors; every HTTP status comes back as a response.
 public struct HTTPClient: Sendable {
-    let session: URLSession
     public let timeoutSeconds: Double
+    /// Hub answers beyond this are refused rather than buffered.
+    static let maximumBody = 16 << 20
+
+    /// Lives as long as the process (so it is never shut down). A refused or
+    /// unreachable hub fails the request at once (no retrying the connection
+    /// until the deadline): the delivery stage owns retries and backoff, and
+    /// logs the outage when it starts. Redirects are not followed: a hub that
+    /// moved is a config error to see, not something to POST data after.
+    static let transport: AsyncHTTPClient.HTTPClient = {
+        var configuration = AsyncHTTPClient.HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: nil)
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .disabled
+        return AsyncHTTPClient.HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public init(timeoutSeconds: Double = 10) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        configuration.timeoutIntervalForResource = timeoutSeconds * 3
-        configuration.httpMaximumConnectionsPerHost = 2
-        session = URLSession(configuration: configuration)
         self.timeoutSeconds = timeoutSeconds
     }
 
     public func send(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil) async throws -> HTTPResponse {
-        guard let target = URL(string: url) else { throw URLError(.badURL) }
-        var request = URLRequest(url: target, timeoutInterval: timeoutSeconds)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
-            request.httpBody = Data(body.utf8)
-            if request.value(forHTTPHeaderField: "Content-Type") == nil {
-                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            }
+            if !request.headers.contains(name: "Content-Type") { request.headers.add(name: "Content-Type", value: "application/json") }
+            request.body = .bytes(ByteBuffer(string: body))
         }
-        let (data, response) = try await session.data(for: request)
-        guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
+        let response = try await Self.transport.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
         var fields: [String: String] = [:]
-        for (key, value) in http.allHeaderFields {
-            if let key = key as? String, let value = value as? String { fields[key] = value }
-        }
-        return HTTPResponse(status: http.statusCode, headers: fields, body: Array(data))
+        for header in response.headers { fields[header.name] = fields[header.name].map { $0 + ", " + header.value } ?? header.value }
+        let bytes = try await response.body.collect(upTo: Self.maximumBody)
+        return HTTPResponse(status: Int(response.status.code), headers: fields, body: Array(buffer: bytes))
     }
 }
