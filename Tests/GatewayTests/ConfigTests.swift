@@ -52,6 +52,14 @@ struct ConfigDirectory {
         ("[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/a\"\n[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/b\"\n", "hub 'a' is defined twice"),
         ("[[mqtt.subscription]]\ntopic = \"a/#/b\"\nenvelope = \"tts\"\n", "is not a valid MQTT topic filter"),
         ("[gateway\n", "syntax:"),
+        ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nauth = \"bearer\"\n", "hub[1].token_file: required with auth = \"bearer\""),
+        ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nauth = \"basic\"\n", "hub[1].auth: 'basic' is not one of"),
+        ("[[hub]]\nname = \"a\"\nkind = \"sensorthings\"\nurl = \"http://x\"\nauth = \"oauth2\"\nclient_id = \"c\"\n", "hub[1].token_url: required with auth = \"oauth2\""),
+        ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nauth = \"bearer\"\ntoken_file = \"t\"\ntoken_credential = \"t\"\n", "give token_file or token_credential, not both"),
+        ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nretention_days = 3\n", "only a file output has a retention"),
+        ("[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"out\"\nauth = \"bearer\"\ntoken_file = \"t\"\n", "a file output takes no auth"),
+        ("[privacy]\nmin_zone_homes = 1\n", "privacy.min_zone_homes: 1 is outside 2...1000"),
+        ("[aggregation]\nlateness = \"soon\"\n", "aggregation.lateness: 'soon' is not a duration"),
     ])
     func everyConfigErrorNamesFileKeyAndReason(config: String, message: String) throws {
         let directory = try ConfigDirectory(config: config)
