@@ -155,12 +155,16 @@ public struct NGSILDHub: Hub {
         return [object["type"] as? String, object["title"] as? String, object["detail"] as? String].compactMap { $0 }.joined(separator: " ")
     }
 
-    /// Reads each entity back: the window arrived when the attribute's
-    /// default instance is observed at or after the window's end (windows of
-    /// one source are sent in order, so a later one implies this one).
+    /// Reads each entity back: a first delivery of a window arrived when the
+    /// attribute's default instance is observed at or after the window's end
+    /// (windows of one source are sent in order, so a later one implies this one).
     public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] {
         var results: [DeliveryResult?] = []
         for aggregate in inFlight {
+            // A revision of a window the broker already has carries the same
+            // observedAt: reading the entity back cannot tell the revisions
+            // apart, so it is sent again (an upsert of the same window).
+            guard aggregate.hubRef == nil else { results.append(nil); continue }
             let id = builder.entityID(aggregate)
             let attribute = builder.attributeName(aggregate)
             let headers: [String: String]

@@ -8,6 +8,8 @@ extension GatewayStore {
     /// after `cutoff` as too late, when the window was closed before: they
     /// stay stored and counted but never change what was published. A window
     /// never closed before (the gateway was down) takes them, however late.
+    /// (Cost: one lookup by window key when the window was never closed, the
+    /// common case; uplinks are looked up by id, never scanned by time.)
     /// Returns how many readings were set aside and how many unaggregated
     /// readings of the window remain (none: nothing new to aggregate).
     public func setAsideLateReadings(_ group: WindowGroup, windowKey: String, receivedAfter cutoff: EpochMillis) throws -> (setAside: Int, remaining: Int64) {
@@ -18,7 +20,7 @@ extension GatewayStore {
                     UPDATE readings SET aggregated = 2
                     WHERE aggregated = 0 AND device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ?
                       AND EXISTS (SELECT 1 FROM aggregates WHERE window_key = ?)
-                      AND uplink_id IN (SELECT id FROM uplinks WHERE received_ms > ?)
+                      AND (SELECT u.received_ms FROM uplinks u WHERE u.id = readings.uplink_id) > ?
                     """,
                     [.text(group.device), .text(group.metric), group.channel.map { .integer(Int64($0)) } ?? .null,
                      .integer(group.windowLength), .integer(group.windowStart), .text(windowKey), .integer(cutoff)])
