@@ -125,6 +125,10 @@ public enum GatewayApp {
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
         _ = try await ingest.connect(timeout: .seconds(10))
         var services: [any Service] = []
+        let notifier = SystemdNotifier()
+        let watchdog = WatchdogService(notifier: notifier, store: store, decoder: processing.heartbeat, logger: logger) { [ingest] in
+            ingest.summary
+        }
         if let listen = config.httpListen, let (host, port) = GatewayConfig.parseListen(listen) {
             let http = HTTPEndpointService(host: host, port: port, metrics: metrics, health: { [ingest] in
                 ingest.isConnected ? (true, "ready: broker connected") : (false, "not ready: broker not connected")
@@ -135,11 +139,18 @@ public enum GatewayApp {
         // Shutdown runs in reverse order of this list.
         services += deliveries as [any Service]
         services += [storageGuard, aggregation, processing, ingest] as [any Service]
+        // Last in the list: the first told to stop, so STOPPING=1 goes out at
+        // once (systemd does not watch a stopping service; TimeoutStopSec does).
+        services.append(watchdog)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))
+        // Ready once config and database are up and the broker was tried: a
+        // broker that is down at boot is waited out in the background (its
+        // state is in STATUS= and /health/ready), not a start timeout.
+        notifier.notify("READY=1\nSTATUS=" + ingest.summary)
         try await group.run()
         logger.info("citygate stopped", metadata: ["database": "\(config.databasePath)"])
     }

@@ -513,6 +513,19 @@ public final class GatewayStore: @unchecked Sendable {
 
     // MARK: - Figures
 
+    /// Takes the writer's lock and runs a trivial query: returns only when
+    /// the single writer connection is free (the watchdog's check that the
+    /// store is not stuck).
+    public func probeWriter() throws {
+        try locked { _ = try connection.scalar("SELECT 1") }
+    }
+
+    /// Fault injection for the watchdog test only: takes the writer's lock
+    /// and never gives it back, as a writer stuck in I/O would.
+    public func stallWriterForever() {
+        locked { while true { sleep(3600) } }
+    }
+
     /// Per device: uplinks committed and when the last one arrived.
     public func deviceActivity() throws -> [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] {
         try locked {

@@ -209,14 +209,14 @@ final class GatewayProcess: @unchecked Sendable {
     var database: String { directory + "/citygate.sqlite" }
 
     init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil,
-         config: String = TestEnvironment.packageRoot + "/Config/citygate.toml") async throws {
+         config: String = TestEnvironment.packageRoot + "/Config/citygate.toml", environment: [String: String] = [:]) async throws {
         self.directory = directory
         self.httpPort = httpPort ?? TestEnvironment.freePort()
         process = try ManagedProcess(
             TestEnvironment.citygate,
             ["run", "--config", config, "--broker", broker.url,
              "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
-            directory: directory, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
+            directory: directory, environment: environment, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
         let deadline = ContinuousClock.now + .seconds(30)
         while !TestEnvironment.canConnect(port: self.httpPort) {
             guard process.isRunning, ContinuousClock.now < deadline else {

@@ -114,6 +114,7 @@ public final class GatewayMetrics: Sendable {
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 
+
     /// A metric's full name as one component: the names are already in
     /// Prometheus form (`_total`, `_bytes`), so nothing is appended.
     static func metric(_ name: String, help: String) -> MetricNameDescriptor {

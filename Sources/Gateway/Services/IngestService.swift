@@ -26,6 +26,9 @@ final class IngestService: Service, @unchecked Sendable {
     private var spill: [(topic: String, message: [UInt8], received: EpochMillis)] = []
     static let spillLimit = 10_000
     private var paused = false
+    private var messagesSeen = 0
+    /// Written on libmosquitto's thread only; read for STATUS= (a torn read of an Int cannot happen on 64-bit).
+    private(set) nonisolated(unsafe) var committedSinceStart = 0
 
     init(options: MQTTOptions, subscriptions: [(String, Int)], store: GatewayStore, metrics: GatewayMetrics,
          processorWake: WakeSignal, logger: Logger) throws {
@@ -37,13 +40,22 @@ final class IngestService: Service, @unchecked Sendable {
         self.subscriptions = subscriptions
         broker = "\(options.host):\(options.port)"
         let duplicates = metrics.duplicates(stage: "redelivery")
+        // Fault injection for the watchdog test: after this many messages the
+        // commit path stalls holding the writer's lock, as a hung disk would.
+        let stallAfter = ProcessInfo.processInfo.environment["CITYGATE_FAULT_STALL_WRITER_AFTER"].flatMap(Int.init)
         client.onMessage = { [unowned self] topic, payload, _ in
             let received = GatewayClock.now()
             metrics.uplinksReceived.increment()
+            messagesSeen += 1  // only on libmosquitto's network thread
+            if let stallAfter, messagesSeen > stallAfter {
+                logger.warning("fault injection: stalling the store writer", metadata: ["after": "\(stallAfter)"])
+                store.stallWriterForever()
+            }
             do {
                 switch try store.commitUplink(topic: topic, message: Array(payload), receivedAt: received) {
                 case .stored:
                     metrics.uplinksCommitted.increment()
+                    committedSinceStart += 1
                     processorWake.wake()
                 case let .duplicate(of: original):
                     duplicates.increment()
@@ -119,6 +131,14 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     var isConnected: Bool { client.isConnected }
+
+    /// The one-line summary in systemd's STATUS= (`systemctl status citygate`).
+    var summary: String {
+        var parts = [isConnected ? "broker \(broker) connected" : "broker \(broker) DOWN, retrying"]
+        if isPaused { parts.append("intake PAUSED (store full)") }
+        parts.append("\(committedSinceStart) uplinks committed since start")
+        return parts.joined(separator: "; ")
+    }
 
     private func spillAndPause(topic: String, message: [UInt8], received: EpochMillis) {
         lock.lock()

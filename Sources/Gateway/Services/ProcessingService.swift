@@ -29,9 +29,13 @@ final class ProcessingService: Service, @unchecked Sendable {
         self.batchSize = batchSize
     }
 
+    /// Goes round at least every half second while the decode loop is alive.
+    let heartbeat = Heartbeat()
+
     func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
+                heartbeat.beat()
                 if (try? processBatch()) ?? 0 < batchSize {
                     await wake.wait(timeout: .milliseconds(500))
                 }

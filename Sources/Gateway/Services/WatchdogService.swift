@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// Tells systemd how citygate is: `READY=1` (sent by `GatewayApp` once the
+/// config and database are up), `WATCHDOG=1` while the pipeline is healthy,
+/// `STATUS=` with a one-line summary, `STOPPING=1` at shutdown.
+///
+/// Healthy means the single store writer answers (a probe takes its lock
+/// once a second on a thread of its own) and the decode loop goes round. A
+/// broker or hub outage is healthy: citygate waits it out. A stuck writer or
+/// decoder is not: the keep-alives stop and systemd's `WatchdogSec=` restarts
+/// the service.
+final class WatchdogService: Service, @unchecked Sendable {
+    let notifier: SystemdNotifier
+    let store: GatewayStore
+    let decoder: Heartbeat
+    let status: @Sendable () -> String
+    let logger: Logger
+    /// A stage that has not shown life for this long is stuck.
+    let stallLimit: Duration
+    private let writer = Heartbeat()
+    // Touched by the watchdog thread only.
+    private var reportedStuck: String?
+    private var lastStatus = ""
+
+    init(notifier: SystemdNotifier, store: GatewayStore, decoder: Heartbeat, logger: Logger,
+         status: @escaping @Sendable () -> String) {
+        self.notifier = notifier
+        self.store = store
+        self.decoder = decoder
+        self.status = status
+        self.logger = logger
+        stallLimit = max(.seconds(5), (notifier.watchdogInterval ?? .seconds(5)) * 2)
+    }
+
+    /// What is stuck, or nil when the pipeline is healthy.
+    var stuckStage: String? {
+        if writer.age > stallLimit { return "store writer" }
+        if decoder.age > stallLimit { return "decoder" }
+        return nil
+    }
+
+    func run() async throws {
+        startWriterProbe()
+        // The checks run on a thread of their own: a stuck writer also blocks
+        // every task that waits for the store, which can take the whole
+        // cooperative pool with it, and STATUS= must still say why.
+        let tick = min(notifier.watchdogInterval ?? .seconds(2), .seconds(2))
+        let stop = LockedFlag()
+        let thread = Thread { [self] in
+            while !stop.isSet {
+                check()
+                Thread.sleep(forTimeInterval: Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18)
+            }
+        }
+        thread.name = "citygate-watchdog"
+        thread.start()
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .seconds(1))
+            }
+        } onGracefulShutdown: { [notifier] in
+            stop.set()
+            notifier.notify("STOPPING=1\nSTATUS=stopping: flushing what can be delivered")
+        }
+        stop.set()
+    }
+
+    func check() {
+        let stuck = stuckStage
+        if let stuck {
+            if reportedStuck != stuck {
+                logger.critical("pipeline stuck; withholding the watchdog keep-alive so systemd restarts citygate",
+                                metadata: ["stage": "\(stuck)", "limit": "\(stallLimit)"])
+                reportedStuck = stuck
+            }
+        } else {
+            if let was = reportedStuck { logger.notice("pipeline moving again", metadata: ["stage": "\(was)"]) }
+            reportedStuck = nil
+            if notifier.watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
+        }
+        let line = (stuck.map { "STUCK: \($0) not answering; " } ?? "") + status()
+        if line != lastStatus {
+            notifier.notify("STATUS=" + line)
+            lastStatus = line
+        }
+    }
+
+    /// A thread of its own: if the writer is stuck, this thread is stuck with
+    /// it and its heartbeat stops, which is the point.
+    private func startWriterProbe() {
+        let thread = Thread { [store, writer] in
+            while true {
+                if (try? store.probeWriter()) != nil { writer.beat() }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        thread.name = "citygate-writer-probe"
+        thread.start()
+    }
+}
+
+/// A flag set once, read from another thread.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
