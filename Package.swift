@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "Readings"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Readings", "Store"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Readings", "Store", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
         .testTarget(
             name: "IntegrationTests",

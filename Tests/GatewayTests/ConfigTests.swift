@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import Gateway
+import Logging
 import Readings
 import Testing
 
@@ -178,5 +179,17 @@ struct ConfigDirectory {
         let result = try codec.decode(payload, fPort: 210)
         #expect(result.values.map { "\($0.metric.name)=\($0.value)" } == ["battery_voltage=3605", "temperature=2568", "relative_humidity=5750"])
         #expect(result.noteTexts.contains("tamper event 1"))
+    }
+}
+
+@Suite struct LogLineTests {
+    @Test func journalLinesCarryTheSyslogPriority() {
+        let fields: Logger.Metadata = ["hub": "opendata", "error": "HTTP 503 busy"]
+        #expect(LineLogHandler.line(level: .warning, message: "hub delivery failed", fields: fields, style: .journal)
+                == "<4>warning hub delivery failed error=\"HTTP 503 busy\" hub=opendata\n")
+        #expect(LineLogHandler.line(level: .critical, message: "a\nb", fields: [:], style: .journal) == "<2>critical a\\nb\n")
+        #expect(LineLogHandler.line(level: .info, message: "started", fields: [:], style: .plain) == "info started\n")
+        #expect(LineLogHandler.line(level: .debug, message: "x", fields: [:], style: .journal).hasPrefix("<7>"))
+        #expect(LineLogHandler.detectStyle(environment: ["JOURNAL_STREAM": "1:1"]) != .journal, "not our stderr: no prefix")
     }
 }
