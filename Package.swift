@@ -53,6 +53,7 @@ let package = Package(
                 "Readings", "TOML", "Codecs", "Store", "Aggregation", "Hub", "MQTT",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .executableTarget(

@@ -68,7 +68,10 @@ struct StoreReferences: HubReferenceStore {
 public enum GatewayApp {
     public static let version = "0.1.0"
 
-    public static func run(config: GatewayConfig, logger: Logger) async throws {
+    /// `reload` reads the config again for SIGHUP (with the same command-line
+    /// overrides); by default the config file alone.
+    public static func run(config: GatewayConfig, logger: Logger,
+                           reload: (@Sendable () throws -> GatewayConfig)? = nil) async throws {
         logger.info("citygate starting", metadata: [
             "version": "\(version)", "config": "\(config.configPath)", "broker": "\(config.brokerHost):\(config.brokerPort)",
             "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
@@ -104,18 +107,18 @@ public enum GatewayApp {
                                   username: config.username, password: try readPassword(config))
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
                                        store: store, metrics: metrics, processorWake: processorWake, logger: logger)
-        let processing = ProcessingService(store: store, pipeline: UplinkPipeline(config: config), metrics: metrics,
-                                           wake: processorWake, logger: logger)
+        let settings = LiveSettings(config)
+        let processing = ProcessingService(store: store, settings: settings, metrics: metrics, wake: processorWake, logger: logger)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
-            let settings = config.effectiveHubs.first { $0.name == hub.name }
-            return DeliveryService(hub: hub, store: store, registry: config.registry, batchSize: settings?.batchSize ?? 500,
-                                   metrics: metrics, wake: wake, retryMaxMillis: settings?.retryMaxMillis ?? 60_000,
-                                   batchWaitMillis: settings?.batchWaitMillis ?? 0, logger: logger)
+            let hubConfig = config.effectiveHubs.first { $0.name == hub.name }
+            return DeliveryService(hub: hub, store: store, settings: settings, batchSize: hubConfig?.batchSize ?? 500,
+                                   metrics: metrics, wake: wake, retryMaxMillis: hubConfig?.retryMaxMillis ?? 60_000,
+                                   batchWaitMillis: hubConfig?.batchWaitMillis ?? 0, logger: logger)
         }
         let shortestWindow = config.windows.values.min() ?? 60_000
         let aggregation = AggregationService(
-            store: store, registry: config.registry, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
+            store: store, settings: settings, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
             latenessMillis: config.latenessMillis, zoneRollups: config.zoneRollups, minimumZoneHomes: config.minimumZoneHomes,
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
 
@@ -142,6 +145,9 @@ public enum GatewayApp {
         // Last in the list: the first told to stop, so STOPPING=1 goes out at
         // once (systemd does not watch a stopping service; TimeoutStopSec does).
         services.append(watchdog)
+        services.append(ReloadService(settings: settings, logger: logger, load: reload ?? { [path = config.configPath] in
+            try GatewayConfig.load(path: path)
+        }))
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -158,7 +164,7 @@ public enum GatewayApp {
     /// Decodes every pending uplink now, in this process (for `requeue` when
     /// no daemon is running). Returns how many were processed.
     public static func processPending(config: GatewayConfig, store: GatewayStore, logger: Logger) throws -> Int {
-        let processing = ProcessingService(store: store, pipeline: UplinkPipeline(config: config), metrics: GatewayMetrics(),
+        let processing = ProcessingService(store: store, settings: LiveSettings(config), metrics: GatewayMetrics(),
                                            wake: WakeSignal(), logger: logger)
         var total = 0
         while true {

@@ -67,7 +67,11 @@ struct Run: AsyncParsableCommand {
         LineLogHandler.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info)
         let logger = Logger(label: "citygate")
         do {
-            try await GatewayApp.run(config: settings, logger: logger)
+            try await GatewayApp.run(config: settings, logger: logger) { [config, overrides] in
+                var reloaded = try GatewayConfig.load(path: config)
+                _ = overrides.apply(to: &reloaded)  // they parsed at start, so they apply again
+                return reloaded
+            }
         } catch let error as ConfigErrors {
             for item in error.errors { logger.critical("config error", metadata: ["error": "\(item)"]) }
             throw ExitCode(exitConfig)

@@ -193,3 +193,25 @@ struct ConfigDirectory {
         #expect(LineLogHandler.detectStyle(environment: ["JOURNAL_STREAM": "1:1"]) != .journal, "not our stderr: no prefix")
     }
 }
+
+@Suite struct EnvironmentSubstitutionTests {
+    @Test func variablesExpandAndAnUnsetOneIsAnError() throws {
+        let directory = try ConfigDirectory(config: """
+            [mqtt]
+            broker = "mqtt://${BROKER_HOST}:1883"
+            [[hub]]
+            name = "opendata"
+            kind = "sensorthings"
+            url = "https://${HUB_HOST}/v1.1?x=$${literal}"
+            """)
+        let config = try GatewayConfig.load(path: directory.configPath, environment: ["BROKER_HOST": "10.0.0.5", "HUB_HOST": "hub.example"])
+        #expect(config.brokerHost == "10.0.0.5")
+        #expect(config.hubs.first?.url == "https://hub.example/v1.1?x=${literal}")
+        do {
+            _ = try GatewayConfig.load(path: directory.configPath, environment: ["BROKER_HOST": "10.0.0.5"])
+            Issue.record("an unset variable must be an error")
+        } catch let errors as ConfigErrors {
+            #expect(errors.errors.map(\.description).contains { $0.contains("hub[1].url: environment variable HUB_HOST is not set") }, "\(errors.errors)")
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Readings
 import TOML
 
@@ -23,6 +24,11 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 /// Collects errors across readers (a class so nested readers share it).
 final class ConfigIssues {
     var errors: [ConfigError] = []
+    /// What `${NAME}` in a string value expands from.
+    let environment: [String: String]
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
 }
 
 /// Reads one TOML table strictly: typed getters that record a clear error
@@ -56,7 +62,10 @@ struct TableReader {
     mutating func string(_ key: String) -> String? {
         guard let value = raw(key) else { return nil }
         guard case let .string(text) = value else { fail(key, "expected a string, found \(value.typeName)"); return nil }
-        return text
+        switch EnvironmentSubstitution.expand(text, environment: issues.environment) {
+        case let .success(expanded): return expanded
+        case let .failure(problem): fail(key, problem.reason); return nil
+        }
     }
 
     mutating func string(_ key: String, oneOf allowed: [String]) -> String? {

@@ -105,8 +105,9 @@ public struct GatewayConfig: Sendable {
 
     /// Loads and validates a config file and its device registry. Throws
     /// `ConfigErrors` listing every problem found.
-    public static func load(path: String, catalog: CodecCatalog = .builtIn) throws -> GatewayConfig {
-        let issues = ConfigIssues()
+    public static func load(path: String, catalog: CodecCatalog = .builtIn,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
+        let issues = ConfigIssues(environment: environment)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigErrors(errors: [ConfigError(file: path, key: "", line: nil, reason: "cannot read the file")])
         }

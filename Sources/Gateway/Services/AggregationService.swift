@@ -18,7 +18,9 @@ import Store
 /// `minimumZoneHomes` homes, and a smaller zone is withheld and counted.
 final class AggregationService: Service, @unchecked Sendable {
     let store: GatewayStore
-    let registry: DeviceRegistry
+    /// The registry in effect (SIGHUP may replace it).
+    let settings: LiveSettings
+    var registry: DeviceRegistry { settings.registry }
     let hubs: [(name: String, isPrivate: Bool)]
     let graceMillis: Int64
     let latenessMillis: Int64
@@ -31,11 +33,11 @@ final class AggregationService: Service, @unchecked Sendable {
     private var lateLogged = ContinuousClock.now - .seconds(3600)
     private var lateSuppressed = 0
 
-    init(store: GatewayStore, registry: DeviceRegistry, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
+    init(store: GatewayStore, settings: LiveSettings, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
          latenessMillis: Int64 = 3_600_000, zoneRollups: Bool = true, minimumZoneHomes: Int = 5, tick: Duration,
          metrics: GatewayMetrics, deliveryWake: [WakeSignal], logger: Logger) {
         self.store = store
-        self.registry = registry
+        self.settings = settings
         self.hubs = hubs
         self.graceMillis = graceMillis
         self.latenessMillis = latenessMillis

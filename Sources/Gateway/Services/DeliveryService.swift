@@ -13,7 +13,9 @@ import Store
 final class DeliveryService: Service, @unchecked Sendable {
     let hub: any Hub
     let store: GatewayStore
-    let registry: DeviceRegistry
+    /// The registry in effect (SIGHUP may replace it).
+    let settings: LiveSettings
+    var registry: DeviceRegistry { settings.registry }
     let batchSize: Int
     let metrics: GatewayMetrics
     let logger: Logger
@@ -26,14 +28,14 @@ final class DeliveryService: Service, @unchecked Sendable {
     private var authFailures = 0
     private var lastSend = ContinuousClock.now
 
-    init(hub: any Hub, store: GatewayStore, registry: DeviceRegistry, batchSize: Int, metrics: GatewayMetrics,
+    init(hub: any Hub, store: GatewayStore, settings: LiveSettings, batchSize: Int, metrics: GatewayMetrics,
          wake: WakeSignal, flushTimeout: Duration = .seconds(3), retryMaxMillis: Int64 = 60_000, batchWaitMillis: Int64 = 0,
          logger: Logger) {
         self.retryMaxMillis = retryMaxMillis
         self.batchWaitMillis = batchWaitMillis
         self.hub = hub
         self.store = store
-        self.registry = registry
+        self.settings = settings
         self.batchSize = batchSize
         self.metrics = metrics
         self.wake = wake

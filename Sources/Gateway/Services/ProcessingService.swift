@@ -9,7 +9,8 @@ import Store
 /// replay them; at shutdown it drains what ingest committed.
 final class ProcessingService: Service, @unchecked Sendable {
     let store: GatewayStore
-    let pipeline: UplinkPipeline
+    /// The pipeline in effect (SIGHUP may replace it between batches).
+    let settings: LiveSettings
     let metrics: GatewayMetrics
     let logger: Logger
     let wake: WakeSignal
@@ -20,9 +21,9 @@ final class ProcessingService: Service, @unchecked Sendable {
     let batchSize: Int
     private var failedRecords = 0
 
-    init(store: GatewayStore, pipeline: UplinkPipeline, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 50) {
+    init(store: GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 50) {
         self.store = store
-        self.pipeline = pipeline
+        self.settings = settings
         self.metrics = metrics
         self.wake = wake
         self.logger = logger
@@ -61,6 +62,7 @@ final class ProcessingService: Service, @unchecked Sendable {
             metrics.uplinksPending.set(Int64(0))
             return 0
         }
+        let pipeline = settings.pipeline
         var results: [ProcessedUplink] = []
         results.reserveCapacity(batch.count)
         var diagnostics: [Int64: UplinkPipeline.Diagnostics] = [:]
