@@ -25,8 +25,10 @@ public struct GatewayOverrides: Sendable {
     public func apply(to config: inout GatewayConfig) -> [String] {
         var errors: [String] = []
         if let broker {
-            if let (host, port) = MQTTOptions.parseURL(broker) { config.brokerHost = host; config.brokerPort = port }
-            else { errors.append("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
+            if let parsed = MQTTOptions.parseBrokerURL(broker) {
+                config.brokerHost = parsed.host; config.brokerPort = parsed.port
+                if parsed.tls && config.tls == nil { config.tls = MQTTTLS() }
+            } else { errors.append("--broker: '\(broker)' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]") }
         }
         if let database { config.databasePath = database }
         if let httpListen {
@@ -73,7 +75,9 @@ public enum GatewayApp {
     public static func run(config: GatewayConfig, logger: Logger,
                            reload: (@Sendable () throws -> GatewayConfig)? = nil) async throws {
         logger.info("citygate starting", metadata: [
-            "version": "\(version)", "config": "\(config.configPath)", "broker": "\(config.brokerHost):\(config.brokerPort)",
+            "version": "\(version)", "config": "\(config.configPath)",
+            "broker": "\(config.tls == nil ? "mqtt" : "mqtts")://\(config.brokerHost):\(config.brokerPort)",
+            "mqtt": config.mqttProtocol == 5 ? "5" : "3.1.1",
             "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
             "devices": "\(config.registry.count)",
         ])
@@ -102,9 +106,12 @@ public enum GatewayApp {
         metrics.prepare(hubs: hubs.map(\.name))
 
         let processorWake = WakeSignal()
-        let options = MQTTOptions(host: config.brokerHost, port: config.brokerPort, clientID: config.clientID,
+        var options = MQTTOptions(host: config.brokerHost, port: config.brokerPort, clientID: config.clientID,
                                   cleanSession: config.cleanSession, keepAliveSeconds: config.keepAliveSeconds,
                                   username: config.username, password: try readPassword(config))
+        options.protocolVersion = config.mqttProtocol
+        options.sessionExpirySeconds = config.cleanSession ? 0 : config.sessionExpirySeconds
+        options.tls = config.tls
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
                                        store: store, metrics: metrics, processorWake: processorWake, logger: logger)
         let settings = LiveSettings(config)

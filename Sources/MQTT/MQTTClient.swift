@@ -17,6 +17,13 @@ public struct MQTTOptions: Sendable {
     /// Reconnect backoff: doubles from the minimum up to the maximum.
     public var reconnectMinSeconds: Int
     public var reconnectMaxSeconds: Int
+    /// 4 = MQTT 3.1.1, 5 = MQTT 5.
+    public var protocolVersion: Int = 4
+    /// MQTT 5: how long the broker keeps the session (and queues QoS 1
+    /// messages) after a disconnect. libmosquitto sends none by default,
+    /// which in MQTT 5 means the session ends with the connection.
+    public var sessionExpirySeconds: UInt32 = 0
+    public var tls: MQTTTLS?
 
     public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String? = nil, cleanSession: Bool = true,
                 keepAliveSeconds: Int = 30, username: String? = nil, password: String? = nil, maxInflight: Int = 20,
@@ -35,15 +42,42 @@ public struct MQTTOptions: Sendable {
 
     /// Parses `mqtt://host:port` (port 1883 when absent).
     public static func parseURL(_ text: String) -> (host: String, port: Int)? {
-        guard text.hasPrefix("mqtt://") else { return nil }
-        let rest = text.dropFirst("mqtt://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        guard let parsed = parseBrokerURL(text), !parsed.tls else { return nil }
+        return (parsed.host, parsed.port)
+    }
+
+    /// Parses `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (TLS, 8883).
+    public static func parseBrokerURL(_ text: String) -> (host: String, port: Int, tls: Bool)? {
+        let tls = text.hasPrefix("mqtts://")
+        guard tls || text.hasPrefix("mqtt://") else { return nil }
+        let rest = text.dropFirst(tls ? "mqtts://".count : "mqtt://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         guard !rest.isEmpty else { return nil }
         if let colon = rest.lastIndex(of: ":") {
             let host = String(rest[..<colon])
             guard !host.isEmpty, let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-            return (host, port)
+            return (host, port, tls)
         }
-        return (rest, 1883)
+        return (rest, tls ? 8883 : 1883, tls)
+    }
+}
+
+/// TLS to the broker. The broker's certificate is verified against `caFile`
+/// (or the certificates in `caPath`, the system's by default) and its host
+/// name, unless `verifyPeer` is false.
+public struct MQTTTLS: Sendable, Equatable {
+    public var caFile: String?
+    public var caPath: String?
+    /// Client certificate and key, for brokers that authenticate clients by certificate.
+    public var certFile: String?
+    public var keyFile: String?
+    public var verifyPeer: Bool
+
+    public init(caFile: String? = nil, caPath: String? = nil, certFile: String? = nil, keyFile: String? = nil, verifyPeer: Bool = true) {
+        self.caFile = caFile
+        self.caPath = caPath ?? (caFile == nil ? "/etc/ssl/certs" : nil)
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.verifyPeer = verifyPeer
     }
 }
 
@@ -101,6 +135,16 @@ public final class MQTTClient: @unchecked Sendable {
             mosquitto_max_inflight_messages_set(handle, UInt32(options.maxInflight))
         }
         mosquitto_reconnect_delay_set(handle, UInt32(options.reconnectMinSeconds), UInt32(options.reconnectMaxSeconds), true)
+        if options.protocolVersion == 5 {
+            try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "protocol version 5")
+        }
+        if let tls = options.tls {
+            try check(mosquitto_tls_set(handle, tls.caFile, tls.caPath, tls.certFile, tls.keyFile, nil), "tls_set")
+            if !tls.verifyPeer {
+                try check(mosquitto_tls_opts_set(handle, 0 /* SSL_VERIFY_NONE */, nil, nil), "tls_opts_set")
+                try check(mosquitto_tls_insecure_set(handle, true), "tls_insecure_set")
+            }
+        }
         mosquitto_connect_callback_set(handle) { _, object, rc in
             MQTTClient.from(object)?.handleConnect(rc)
         }
@@ -183,12 +227,28 @@ public final class MQTTClient: @unchecked Sendable {
     /// Starts the network thread and connects in the background. A broker
     /// that is down is not an error here: the thread keeps retrying.
     public func start() throws {
-        let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
-        // A refused or unreachable broker leaves reconnecting to the loop thread.
-        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
-            throw MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+        guard options.protocolVersion == 5 else {
+            let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+            // A refused or unreachable broker leaves reconnecting to the loop thread.
+            if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+                throw MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+            }
+            try check(mosquitto_loop_start(handle), "loop_start")
+            return
         }
-        try check(mosquitto_loop_start(handle), "loop_start")
+        // MQTT 5 CONNECT properties (the session expiry) go only through the
+        // blocking connect; libmosquitto keeps them for every reconnect. It
+        // runs on a thread of its own so an unreachable broker cannot hold start-up.
+        let thread = Thread { [self] in
+            var properties: OpaquePointer?
+            mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
+            _ = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+            mosquitto_property_free_all(&properties)
+            // Connected or not, the loop thread takes over (and reconnects).
+            mosquitto_loop_start(handle)
+        }
+        thread.name = "citygate-mqtt-connect"
+        thread.start()
     }
 
     /// Subscribes now (if connected) and after every reconnect.

@@ -134,9 +134,21 @@ final class Broker: @unchecked Sendable {
     let process: ManagedProcess
     var url: String { "mqtt://127.0.0.1:\(port)" }
 
-    init(directory: String) async throws {
-        port = TestEnvironment.freePort()
-        let config = "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"
+    /// `listener`: lines for the listener (TLS files); `persistence`: keep
+    /// sessions and queued messages across a broker restart (on the same `port`).
+    init(directory: String, port: Int? = nil, listener: String = "", persistence: Bool = false) async throws {
+        self.port = port ?? TestEnvironment.freePort()
+        let port = self.port
+        // mosquitto started as root drops to the `mosquitto` user: its
+        // persistence directory must be writable by that user.
+        let store = directory + "/mosquitto-persistence"
+        if persistence {
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+            _ = chmod(store, 0o777)
+        }
+        let config = "listener \(port) 127.0.0.1\n\(listener)allow_anonymous true\n"
+            + (persistence ? "persistence true\npersistence_location \(store)/\nautosave_interval 1\n" : "persistence false\n")
+            + "max_queued_messages 100000\n"
         try config.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
         let executable = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/mosquitto"
         process = try ManagedProcess(executable, ["-c", directory + "/mosquitto.conf"], directory: directory, logName: "mosquitto.log")

@@ -62,6 +62,12 @@ public struct GatewayConfig: Sendable {
     public var username: String?
     public var passwordFile: String?
     public var subscriptions: [Subscription] = []
+    /// 4 = MQTT 3.1.1, 5 = MQTT 5.
+    public var mqttProtocol = 4
+    /// MQTT 5 session expiry: how long the broker keeps our queue while we are away.
+    public var sessionExpirySeconds: UInt32 = 7 * 86_400
+    /// TLS to the broker (an `mqtts://` URL or a `ca_file`).
+    public var tls: MQTTTLS?
 
     /// `host:port` of the Prometheus/health listener; nil = off.
     public var httpListen: String? = "127.0.0.1:9464"
@@ -147,9 +153,25 @@ public struct GatewayConfig: Sendable {
             store.finish()
         }
         if var mqtt = root.table("mqtt") {
+            var useTLS = false
             if let broker = mqtt.string("broker") {
-                if let (host, port) = MQTTOptions.parseURL(broker) { config.brokerHost = host; config.brokerPort = port }
-                else { mqtt.fail("broker", "'\(broker)' is not mqtt://HOST[:PORT]") }
+                if let parsed = MQTTOptions.parseBrokerURL(broker) {
+                    config.brokerHost = parsed.host; config.brokerPort = parsed.port; useTLS = parsed.tls
+                } else { mqtt.fail("broker", "'\(broker)' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]") }
+            }
+            if let version = mqtt.string("protocol", oneOf: ["3.1.1", "5"]) { config.mqttProtocol = version == "5" ? 5 : 4 }
+            if let expiry = mqtt.duration("session_expiry", in: 0...4_294_967_295_000) { config.sessionExpirySeconds = UInt32(expiry / 1000) }
+            let caFile = mqtt.string("ca_file").map { resolve($0, against: baseDirectory) }
+            let caPath = mqtt.string("ca_path").map { resolve($0, against: baseDirectory) }
+            let certFile = mqtt.string("cert_file").map { resolve($0, against: baseDirectory) }
+            let keyFile = mqtt.string("key_file").map { resolve($0, against: baseDirectory) }
+            let verify = mqtt.bool("tls_verify") ?? true
+            if (certFile == nil) != (keyFile == nil) { mqtt.fail(certFile == nil ? "cert_file" : "key_file", "cert_file and key_file go together") }
+            for (key, path) in [("ca_file", caFile), ("cert_file", certFile), ("key_file", keyFile)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) { mqtt.fail(key, "cannot read \(path)") }
+            }
+            if useTLS || caFile != nil || caPath != nil || certFile != nil {
+                config.tls = MQTTTLS(caFile: caFile, caPath: caPath, certFile: certFile, keyFile: keyFile, verifyPeer: verify)
             }
             if let id = mqtt.string("client_id") {
                 if id.isEmpty || id.utf8.count > 23 * 4 { mqtt.fail("client_id", "must be 1 to 92 bytes") } else { config.clientID = id }
@@ -159,6 +181,12 @@ public struct GatewayConfig: Sendable {
             if let qos = mqtt.integer("qos", in: 0...1) { config.subscribeQoS = Int(qos) }
             config.username = mqtt.string("username")
             if let file = mqtt.string("password_file") { config.passwordFile = resolve(file, against: baseDirectory) }
+            if let credential = mqtt.string("password_credential") {
+                if config.passwordFile != nil { mqtt.fail("password_credential", "give password_file or password_credential, not both") }
+                else if let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+                    config.passwordFile = (directory as NSString).appendingPathComponent(credential)
+                } else { mqtt.fail("password_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)") }
+            }
             var subscriptions: [Subscription] = []
             for var item in mqtt.tables("subscription") {
                 let topic = item.string("topic")

@@ -39,7 +39,8 @@ public final class LiveSettings: @unchecked Sendable {
         if new.brokerHost != old.brokerHost || new.brokerPort != old.brokerPort { needsRestart.append("mqtt.broker") }
         if new.subscriptions != old.subscriptions { needsRestart.append("mqtt.subscription") }
         if new.clientID != old.clientID || new.cleanSession != old.cleanSession || new.username != old.username
-            || new.passwordFile != old.passwordFile || new.keepAliveSeconds != old.keepAliveSeconds || new.subscribeQoS != old.subscribeQoS {
+            || new.passwordFile != old.passwordFile || new.keepAliveSeconds != old.keepAliveSeconds || new.subscribeQoS != old.subscribeQoS
+            || new.tls != old.tls || new.mqttProtocol != old.mqttProtocol || new.sessionExpirySeconds != old.sessionExpirySeconds {
             needsRestart.append("mqtt")
         }
         if new.databasePath != old.databasePath { needsRestart.append("gateway.database") }
