@@ -152,6 +152,7 @@ public enum GatewayApp {
         // Last in the list: the first told to stop, so STOPPING=1 goes out at
         // once (systemd does not watch a stopping service; TimeoutStopSec does).
         services.append(watchdog)
+        services.append(SilenceWatchService(store: store, settings: settings, metrics: metrics, logger: logger))
         services.append(ReloadService(settings: settings, logger: logger, load: reload ?? { [path = config.configPath] in
             try GatewayConfig.load(path: path)
         }))

@@ -186,7 +186,8 @@ public final class GatewayStore: @unchecked Sendable {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
-            let (frameKey, duplicate) = try frameIdentity(id: id, facts: facts, now: now)
+            let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now)
+            if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate {
                 try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
                 try bump("frames_duplicate")
@@ -224,17 +225,18 @@ public final class GatewayStore: @unchecked Sendable {
     /// The frame's identity (its `frame_key`) and whether the store has seen
     /// it already: (device, fCnt) in the device's session, or for frames
     /// without a counter (device, payload fingerprint) within the uncounted window.
-    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis) throws -> (key: String?, duplicate: Bool) {
+    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis) throws -> (key: String?, duplicate: Bool, gap: Int64) {
         if let fCnt = facts.fCnt {
             let key = "\(facts.device)/\(fCnt)"
-            return (key, try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: key, now: now))
+            let check = try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: key, now: now)
+            return (key, check.duplicate, check.gap)
         }
-        guard let fingerprint = facts.payloadFingerprint else { return (nil, false) }
+        guard let fingerprint = facts.payloadFingerprint else { return (nil, false, 0) }
         let key = "\(facts.device)/#\(fingerprint)"
         let seen = try connection.scalar(
             "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
             [.text(key), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
-        return (key, seen > 0)
+        return (key, seen > 0, 0)
     }
 
     private func insert(_ readings: [ReadingRow], uplinkID id: Int64) throws {
@@ -269,7 +271,9 @@ public final class GatewayStore: @unchecked Sendable {
     /// (device, fCnt) seen before in the device's current session and within
     /// the duplicate window. An fCnt that restarts near zero after a higher
     /// value starts a new session (battery swap, rejoin without a join event).
-    private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis) throws -> Bool {
+    /// Also returns the frames missing between the device's last counter in
+    /// this session and this one (uplinks lost before they reached the gateway).
+    private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis) throws -> (duplicate: Bool, gap: Int64) {
         let session = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
         var sessionStart = session?[0].int ?? 0
         let lastFCnt = session?[1].int
@@ -279,7 +283,10 @@ public final class GatewayStore: @unchecked Sendable {
         let seen = try connection.scalar(
             "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
             [.text(frameKey), .integer(sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
-        if seen > 0 { return true }
+        if seen > 0 { return (true, 0) }
+        // Same session, counter ahead by more than one: frames in between never came.
+        var gap: Int64 = 0
+        if let lastFCnt, sessionStart == (session?[0].int ?? 0), Int64(fCnt) > lastFCnt + 1 { gap = Int64(fCnt) - lastFCnt - 1 }
         try connection.run(
             """
             INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, ?)
@@ -288,7 +295,7 @@ public final class GatewayStore: @unchecked Sendable {
                                  THEN excluded.last_fcnt ELSE max(coalesce(device_sessions.last_fcnt, 0), excluded.last_fcnt) END
             """,
             [.text(device), .integer(sessionStart), .integer(Int64(fCnt))])
-        return false
+        return (false, gap)
     }
 
     // MARK: - Aggregation

@@ -90,6 +90,8 @@ public struct RecordSummary: Sendable, Equatable {
     public var readingsStored = 0
     public var quarantined = 0
     public var duplicateFrames: [Int64] = []
+    /// Uplink id → LoRaWAN frames missing before it (counter gap in the session).
+    public var frameGaps: [Int64: Int64] = [:]
     public var events = 0
     public var ignored = 0
     public init() {}

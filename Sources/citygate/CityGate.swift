@@ -283,6 +283,10 @@ struct Status: ParsableCommand {
             if activity[device.id] != nil { kinds[device.kind.rawValue, default: (0, 0)].seen += 1 }
         }
         let unregistered = activity.keys.filter { registry?.device($0) == nil }.sorted()
+        let silent = settings.map {
+            SilentDevices.find(registry: $0.registry, windows: $0.windows, lastSeen: activity.mapValues(\.lastSeen),
+                               now: GatewayClock.now(), multiple: $0.silentAfterIntervals)
+        } ?? (silent: [], neverSeen: [])
         if json {
             let devices = activity.keys.sorted().map { id -> (String, JSONText) in
                 (id, .object([("kind", .string(registry?.device(id)?.kind.rawValue ?? "unregistered")),
@@ -307,6 +311,11 @@ struct Status: ParsableCommand {
                 ("aggregates", .integer(statistics.aggregates)),
                 ("hubs", .object(hubs)),
                 ("kinds", .object(kindObjects)),
+                ("silent_devices", .array(silent.silent.map { entry in
+                    .object([("id", .string(entry.device)), ("last_seen", .string(RFC3339.format(entry.lastSeen))),
+                             ("expected_interval", .string(Window.isoDuration(entry.expectedIntervalMillis)))])
+                })),
+                ("never_seen_devices", .integer(Int64(silent.neverSeen.count))),
                 ("devices", .object(devices)),
             ]).serialized())
         } else {
@@ -320,6 +329,10 @@ struct Status: ParsableCommand {
                 print("kind \(kind): \(figures.registered) registered, \(figures.seen) seen")
             }
             if !unregistered.isEmpty { print("unregistered devices seen: \(unregistered.count)") }
+            for entry in silent.silent.prefix(50) {
+                print("SILENT device \(entry.device): last seen \(RFC3339.format(entry.lastSeen)), reports every \(Window.isoDuration(entry.expectedIntervalMillis))")
+            }
+            if !silent.neverSeen.isEmpty { print("registered devices never seen: \(silent.neverSeen.count)") }
             for (id, seen) in activity.sorted(by: { $0.value.lastSeen > $1.value.lastSeen }).prefix(20) {
                 print("device \(id): \(seen.uplinks) uplinks, last seen \(RFC3339.format(seen.lastSeen))\(registry?.device(id) == nil ? " (not registered)" : "")")
             }

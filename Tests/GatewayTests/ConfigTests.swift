@@ -1,6 +1,6 @@
 import Codecs
 import Foundation
-import Gateway
+@testable import Gateway
 import Logging
 import Readings
 import Testing
@@ -213,5 +213,19 @@ struct ConfigDirectory {
         } catch let errors as ConfigErrors {
             #expect(errors.errors.map(\.description).contains { $0.contains("hub[1].url: environment variable HUB_HOST is not set") }, "\(errors.errors)")
         }
+    }
+}
+
+@Suite struct LogRateLimiterTests {
+    @Test func aBurstThenCountedThenTheCountIsReported() {
+        let limiter = LogRateLimiter(burst: 2, period: .seconds(60))
+        let start = ContinuousClock.now
+        #expect(limiter.admit("implausible", now: start) == 0)
+        #expect(limiter.admit("implausible", now: start) == 0)
+        #expect(limiter.admit("implausible", now: start + .seconds(1)) == nil)
+        #expect(limiter.admit("implausible", now: start + .seconds(2)) == nil)
+        #expect(limiter.admit("unknown_device", now: start + .seconds(2)) == 0, "keys are limited apart")
+        #expect(limiter.admit("implausible", now: start + .seconds(61)) == 2, "the next line says how many were held back")
+        #expect(limiter.admit("implausible", now: start + .seconds(62)) == 0)
     }
 }

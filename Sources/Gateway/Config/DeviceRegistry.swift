@@ -21,6 +21,8 @@ public struct Device: Sendable, Equatable {
     /// Air quality: the monitoring station the sensor belongs to (several
     /// sensors, one station). Its roll-up groups by station, else by zone.
     public var station: String?
+    /// How often the device reports, when the registry says (`interval = "10m"`).
+    public var reportingIntervalMillis: Int64?
 
     /// The zone roll-up group this device's windows count towards.
     public var rollupGroup: String? { ZoneRollup.group(kind: kind, zone: zone, station: station) }
@@ -113,6 +115,7 @@ public struct DeviceRegistry: Sendable {
             let name = entry.string("name")
             let zone = entry.string("zone")
             let station = entry.string("station")
+            let interval = entry.duration("interval", in: 1000...30 * 86_400_000)
             let longitude = entry.decimal("longitude", decimals: 7, in: -180_0000000...180_0000000)
             let latitude = entry.decimal("latitude", decimals: 7, in: -90_0000000...90_0000000)
             let binDepth = entry.integer("bin_depth_mm", in: 1...10_000)
@@ -130,7 +133,8 @@ public struct DeviceRegistry: Sendable {
                 else if !seen.insert(id).inserted { entry.fail("id", "device \(id) is listed twice") }
                 else if let codec, catalog.codec(codec) != nil, let kind {
                     devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude,
-                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset, station: station))
+                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset, station: station,
+                                          reportingIntervalMillis: interval))
                 }
             }
             entry.finish()
@@ -158,5 +162,31 @@ public struct DeviceRegistry: Sendable {
         }
         root.finish()
         return DeviceRegistry(devices: devices, rules: rules)
+    }
+}
+
+/// Devices that stopped reporting: silent for longer than `multiple` times
+/// their reporting interval (the registry's `interval`, else their kind's
+/// window length). Devices never seen are listed apart: a new installation
+/// has many, and they are not an alarm.
+public enum SilentDevices {
+    public struct Entry: Sendable, Equatable {
+        public var device: DeviceID
+        public var lastSeen: EpochMillis
+        public var expectedIntervalMillis: Int64
+    }
+
+    public static func find(registry: DeviceRegistry, windows: [SensorKind: Int64], lastSeen: [DeviceID: EpochMillis],
+                            now: EpochMillis, multiple: Int) -> (silent: [Entry], neverSeen: [DeviceID]) {
+        guard multiple > 0 else { return ([], []) }
+        var silent: [Entry] = []
+        var neverSeen: [DeviceID] = []
+        for device in registry.devices.values {
+            guard let seen = lastSeen[device.id] else { neverSeen.append(device.id); continue }
+            let interval = device.reportingIntervalMillis ?? windows[device.kind] ?? 900_000
+            let (limit, overflow) = interval.multipliedReportingOverflow(by: Int64(multiple))
+            if !overflow, now - seen > limit { silent.append(Entry(device: device.id, lastSeen: seen, expectedIntervalMillis: interval)) }
+        }
+        return (silent.sorted { $0.lastSeen < $1.lastSeen }, neverSeen.sorted())
     }
 }

@@ -87,6 +87,8 @@ public struct GatewayConfig: Sendable {
     public var zoneRollups = true
     /// A public hub gets damp only as zone roll-ups over at least this many homes.
     public var minimumZoneHomes = 5
+    /// A device is silent after this many of its reporting intervals without an uplink (0: off).
+    public var silentAfterIntervals = 3
 
     public var hubs: [HubConfig] = []
     public var registry = DeviceRegistry(devices: [])
@@ -137,6 +139,7 @@ public struct GatewayConfig: Sendable {
             if let codecs = gateway.string("codec_directory") { config.codecDirectory = resolve(codecs, against: baseDirectory) }
             if let level = gateway.string("log_level", oneOf: LogLevelName.all) { config.logLevel = level }
             if let sync = gateway.string("synchronous", oneOf: ["normal", "full"]) { config.synchronous = sync == "full" ? .full : .normal }
+            if let multiple = gateway.integer("silent_after_intervals", in: 0...1000) { config.silentAfterIntervals = Int(multiple) }
             gateway.finish()
         }
         if var store = root.table("store") {

@@ -21,6 +21,9 @@ public final class GatewayMetrics: Sendable {
     public let uplinksLost: Counter
     public let storeFileBytes: Gauge
     public let storeUsedBytes: Gauge
+    /// Time to commit one raw uplink (inside the MQTT callback, before the PUBACK).
+    public let commitSeconds: DurationHistogram
+    public let devicesSilent: Gauge
 
     public init() {
         uplinksReceived = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_received_total", help: "MQTT messages received, duplicates included"))
@@ -36,6 +39,11 @@ public final class GatewayMetrics: Sendable {
         uplinksLost = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_lost_total", help: "Uplinks lost: store full and the in-memory spill full"))
         storeFileBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_size_bytes", help: "Size of the SQLite database file"))
         storeUsedBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)"))
+        commitSeconds = registry.makeDurationHistogram(
+            descriptor: Self.metric("citygate_store_commit_seconds", help: "Time to commit one raw uplink before its PUBACK"),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
+        devicesSilent = registry.makeGauge(descriptor: Self.metric("citygate_devices_silent", help: "Registered devices silent for longer than silent_after_intervals of their interval"))
     }
 
     public func quarantined(reason: String) -> Counter {
@@ -49,6 +57,20 @@ public final class GatewayMetrics: Sendable {
 
     public func events(type: String) -> Counter {
         registry.makeCounter(descriptor: Self.metric("citygate_network_events_total", help: "Network-server events that are not uplinks (join, status, log, ...)"), labels: [("type", type)])
+    }
+
+    /// Uplinks through the envelope stage, by envelope (chirpstack, tts, nbiot).
+    public func uplinksProcessed(envelope: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_uplinks_processed_total", help: "Committed uplinks through the envelope stage, by envelope"), labels: [("envelope", envelope)])
+    }
+
+    public func readingsByKind(_ kind: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_readings_by_kind_total", help: "Readings stored, by sensor kind"), labels: [("kind", kind)])
+    }
+
+    /// LoRaWAN frames that never reached the gateway: gaps in a device's frame counter.
+    public func frameCounterGaps(kind: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_frame_counter_gaps_total", help: "Frames missing between consecutive frame counters (lost before the gateway), by kind"), labels: [("kind", kind)])
     }
 
     public func forwarded(hub: String) -> Counter {

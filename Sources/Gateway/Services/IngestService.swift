@@ -52,7 +52,10 @@ final class IngestService: Service, @unchecked Sendable {
                 store.stallWriterForever()
             }
             do {
-                switch try store.commitUplink(topic: topic, message: Array(payload), receivedAt: received) {
+                let started = ContinuousClock.now
+                let result = try store.commitUplink(topic: topic, message: Array(payload), receivedAt: received)
+                metrics.commitSeconds.record(ContinuousClock.now - started)
+                switch result {
                 case .stored:
                     metrics.uplinksCommitted.increment()
                     committedSinceStart += 1

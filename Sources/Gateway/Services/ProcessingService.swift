@@ -20,6 +20,7 @@ final class ProcessingService: Service, @unchecked Sendable {
     /// QoS 1 rate in Benchmarks/ingest-vs-broker.sh).
     let batchSize: Int
     private var failedRecords = 0
+    private let quarantineLines = LogRateLimiter()
 
     init(store: GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 50) {
         self.store = store
@@ -104,6 +105,12 @@ final class ProcessingService: Service, @unchecked Sendable {
             if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
             if case let .event(type, _, _) = result.outcome { metrics.events(type: type).increment() }
+            if let envelope = diagnostic?.envelope { metrics.uplinksProcessed(envelope: envelope.rawValue).increment() }
+            let kind = diagnostic?.kind?.rawValue ?? "unknown"
+            if case let .decoded(_, readings) = result.outcome, !duplicates.contains(id), !readings.isEmpty {
+                metrics.readingsByKind(kind).increment(by: Int64(readings.count))
+            }
+            if let gap = summary.frameGaps[id] { metrics.frameCounterGaps(kind: kind).increment(by: gap) }
             let isQuarantine: Bool = { if case .quarantined = result.outcome { return true } else { return false } }()
             // Per-uplink lines other than quarantine are debug: build them only when shown.
             guard isQuarantine || logger.logLevel <= .debug else { continue }
@@ -122,9 +129,12 @@ final class ProcessingService: Service, @unchecked Sendable {
                 }
             case let .quarantined(device, _, category, reason):
                 metrics.quarantined(reason: category).increment()
+                // Counted always; logged at most a few times a minute per reason.
+                guard let held = quarantineLines.admit(category) else { continue }
                 if let device { fields["device"] = "\(device)" }
                 fields["reason"] = "\(category)"
                 fields["detail"] = "\(reason)"
+                if held > 0 { fields["suppressed"] = "\(held)" }
                 logger.warning("uplink quarantined", metadata: fields)
             case let .event(type, device, _):
                 logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import Readings
+import ServiceLifecycle
+import Store
+
+/// Once a minute: which registered devices went silent
+/// (`citygate_devices_silent`, and a line when the set changes).
+final class SilenceWatchService: Service, @unchecked Sendable {
+    let store: GatewayStore
+    let settings: LiveSettings
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private var lastSilent: Set<DeviceID> = []
+
+    init(store: GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            check()
+            // Woken by shutdown rather than holding it up for a minute.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
+        }
+    }
+
+    func check() {
+        let config = settings.current
+        guard let activity = try? store.deviceActivity() else { return }
+        let found = SilentDevices.find(registry: config.registry, windows: config.windows, lastSeen: activity.mapValues(\.lastSeen),
+                                       now: GatewayClock.now(), multiple: config.silentAfterIntervals)
+        metrics.devicesSilent.set(Int64(found.silent.count))
+        let silent = Set(found.silent.map(\.device))
+        let newlySilent = silent.subtracting(lastSilent)
+        if !newlySilent.isEmpty {
+            logger.warning("devices went silent", metadata: [
+                "count": "\(newlySilent.count)", "devices": "\(newlySilent.sorted().prefix(10).joined(separator: ","))",
+                "silent_total": "\(silent.count)"])
+        }
+        let back = lastSilent.subtracting(silent)
+        if !back.isEmpty { logger.info("silent devices reporting again", metadata: ["count": "\(back.count)"]) }
+        lastSilent = silent
+    }
+}
