@@ -208,6 +208,12 @@ public final class MQTTClient: @unchecked Sendable {
         lock.lock()
         connected = false
         lock.unlock()
+        if rc != 0 {
+            // libmosquitto's backoff has no jitter: a random base per outage
+            // keeps a fleet of gateways from reconnecting in step after a broker restart.
+            let base = UInt32(max(options.reconnectMinSeconds, 1))
+            mosquitto_reconnect_delay_set(handle, UInt32.random(in: base...(2 * base)), UInt32(max(options.reconnectMaxSeconds, 1)), true)
+        }
         onDisconnect?(rc)
     }
 
