@@ -229,3 +229,22 @@ struct ConfigDirectory {
         #expect(limiter.admit("implausible", now: start + .seconds(62)) == 0)
     }
 }
+
+@Suite struct RegistryDirectoryTests {
+    static func device(_ id: String, _ zone: String) -> String {
+        "[[device]]\nid = \"\(id)\"\ncodec = \"cayenne-lpp\"\nkind = \"parking\"\nzone = \"\(zone)\"\n"
+    }
+
+    @Test func aDirectoryOfRegistriesIsOneRegistryAndADuplicateAcrossFilesIsAnError() throws {
+        let directory = try ConfigDirectory(config: "[gateway]\ndevice_registry = \"devices.d\"\n")
+        try FileManager.default.createDirectory(atPath: directory.path + "/devices.d", withIntermediateDirectories: true)
+        try Self.device("a840410000000001", "centro").write(toFile: directory.path + "/devices.d/centro.toml", atomically: true, encoding: .utf8)
+        try Self.device("a840410000000002", "retiro").write(toFile: directory.path + "/devices.d/retiro.toml", atomically: true, encoding: .utf8)
+        let config = try GatewayConfig.load(path: directory.configPath)
+        #expect(config.registry.count == 2 && config.registry.device("a840410000000002")?.zone == "retiro")
+
+        try Self.device("a840410000000001", "sol").write(toFile: directory.path + "/devices.d/sol.toml", atomically: true, encoding: .utf8)
+        let errors = directory.errors()
+        #expect(errors.contains { $0.contains("sol.toml") && $0.contains("device a840410000000001 is listed twice (also in") && $0.contains("centro.toml") }, "\(errors)")
+    }
+}

@@ -93,7 +93,30 @@ public struct DeviceRegistry: Sendable {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 46 || $0 == 95 }
     }
 
+    /// Loads `devices.toml`, or every `*.toml` in a directory (in name
+    /// order; a city keeps one file per district or per supplier). A device
+    /// listed twice, in one file or across files, is an error.
     static func load(path: String, catalog: CodecCatalog, issues: ConfigIssues) -> DeviceRegistry {
+        var seen: [String: String] = [:]
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return loadFile(path: path, catalog: catalog, issues: issues, seen: &seen)
+        }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        if files.isEmpty {
+            issues.errors.append(ConfigError(file: path, key: "", line: nil, reason: "the device registry directory holds no .toml file"))
+        }
+        var devices: [Device] = []
+        var rules: [CodecRule] = []
+        for file in files {
+            let part = loadFile(path: (path as NSString).appendingPathComponent(file), catalog: catalog, issues: issues, seen: &seen)
+            devices += part.devices.values.sorted { $0.id < $1.id }
+            rules += part.rules
+        }
+        return DeviceRegistry(devices: devices, rules: rules)
+    }
+
+    static func loadFile(path: String, catalog: CodecCatalog, issues: ConfigIssues, seen: inout [String: String]) -> DeviceRegistry {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             issues.errors.append(ConfigError(file: path, key: "", line: nil, reason: "cannot read the device registry"))
             return DeviceRegistry(devices: [])
@@ -107,7 +130,6 @@ public struct DeviceRegistry: Sendable {
         }
         var root = TableReader(table: document, path: "", file: path, issues: issues)
         var devices: [Device] = []
-        var seen: Set<String> = []
         for var entry in root.tables("device") {
             let rawID = entry.string("id")
             let codec = entry.string("codec")
@@ -130,11 +152,15 @@ public struct DeviceRegistry: Sendable {
             if let rawID {
                 let id = rawID.lowercased()
                 if !isValidID(id) { entry.fail("id", "'\(rawID)' is not a DevEUI, IMEI or device id") }
-                else if !seen.insert(id).inserted { entry.fail("id", "device \(id) is listed twice") }
-                else if let codec, catalog.codec(codec) != nil, let kind {
-                    devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude,
-                                          binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset, station: station,
-                                          reportingIntervalMillis: interval))
+                else if let first = seen[id] {
+                    entry.fail("id", first == path ? "device \(id) is listed twice" : "device \(id) is listed twice (also in \(first))")
+                } else {
+                    seen[id] = path
+                    if let codec, catalog.codec(codec) != nil, let kind {
+                        devices.append(Device(id: id, name: name, codecID: codec, kind: kind, zone: zone, longitude: longitude, latitude: latitude,
+                                              binDepthMillimetres: binDepth, sensorOffsetMillimetres: sensorOffset, station: station,
+                                              reportingIntervalMillis: interval))
+                    }
                 }
             }
             entry.finish()
