@@ -13,14 +13,7 @@ import Testing
         let directory = try TestEnvironment.temporaryDirectory("exactly-once")
         let broker = try await Broker(directory: directory)
         var hub = try await SensorThingsServer(directory: directory)
-        let registry = try await runSimulatorCommand(["registry", "--devices", "\(devices)"], directory: directory)
-        try registry.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
-        try """
-            [gateway]
-            device_registry = "devices.toml"
-            [aggregation]
-            max_clock_skew = "7d"
-            grace = "1s"
+        let config = try await TestConfig.fleet(directory, devices: devices, """
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
@@ -28,8 +21,7 @@ import Testing
             batch_size = 40
             timeout_seconds = 5
             retry_max = "1s"
-            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
-        let config = directory + "/citygate.toml"
+            """).path
         var gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"], config: config)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let start = (now / hour - Int64(hours) - 2) * hour + 60_000

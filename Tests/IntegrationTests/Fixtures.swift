@@ -307,3 +307,39 @@ func runSimulator(_ arguments: [String], directory: String) async throws -> Mana
     guard await simulator.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("citygate-sim failed: \(simulator.log)") }
     return simulator
 }
+
+/// The config files the integration tests write.
+enum TestConfig {
+    /// `citygate.toml` in `directory` with the shipped registry and codecs,
+    /// then `extra` (more tables: [mqtt], [[hub]], ...). Returns its path.
+    static func shipped(_ directory: String, _ extra: String = "") throws -> String {
+        let path = directory + "/citygate.toml"
+        try """
+            [gateway]
+            device_registry = "\(TestEnvironment.packageRoot)/Config/devices.toml"
+            codec_directory = "\(TestEnvironment.packageRoot)/Config/codecs"
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A simulated fleet of `devices` (`citygate-sim registry`) and a config
+    /// for a compressed day of it: network times up to a week old accepted,
+    /// 1 s grace; then `extra`. Returns the config's path and the registry text.
+    static func fleet(_ directory: String, devices: Int, gateway: String = "", privacy: String = "", _ extra: String) async throws -> (path: String, registry: String) {
+        let registry = try await runSimulatorCommand(["registry", "--devices", "\(devices)"], directory: directory)
+        try registry.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
+        let path = directory + "/citygate.toml"
+        try """
+            [gateway]
+            device_registry = "devices.toml"
+            \(gateway)
+            [aggregation]
+            max_clock_skew = "7d"
+            grace = "1s"
+            \(privacy)
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, registry)
+    }
+}

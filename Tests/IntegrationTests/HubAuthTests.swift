@@ -6,18 +6,13 @@ import Testing
 /// and windows a hub refused until its mapping was fixed (`redeliver`).
 @Suite(.serialized) struct HubAuthTests {
     static func config(_ directory: String, hub: String) throws -> String {
-        let path = directory + "/citygate.toml"
-        try """
-            [gateway]
-            device_registry = "\(TestEnvironment.packageRoot)/Config/devices.toml"
-            codec_directory = "\(TestEnvironment.packageRoot)/Config/codecs"
+        try TestConfig.shipped(directory, """
             [[hub]]
             name = "broker"
             kind = "ngsi-ld"
             retry_max = "1s"
             \(hub)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+            """)
     }
 
     func hub(_ gateway: GatewayProcess) throws -> [String: Any] {

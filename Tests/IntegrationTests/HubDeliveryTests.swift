@@ -35,17 +35,8 @@ import Testing
         let broker = try await Broker(directory: directory)
         let sensorThings = try await SensorThingsServer(directory: directory)
         let ngsi = try await NGSILDFake(directory: directory)
-        let registry = try await runSimulatorCommand(["registry", "--devices", "\(devices)"], directory: directory)
-        try registry.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
-        try """
-            [gateway]
-            id = "madrid"
-            device_registry = "devices.toml"
-            [aggregation]
-            max_clock_skew = "7d"
-            grace = "1s"
-            [privacy]
-            min_zone_homes = \(minimumHomes)
+        let (config, registry) = try await TestConfig.fleet(directory, devices: devices, gateway: "id = \"madrid\"",
+                                                             privacy: "[privacy]\nmin_zone_homes = \(minimumHomes)", """
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
@@ -60,8 +51,8 @@ import Testing
             kind = "file"
             url = "housing"
             private = true
-            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
-        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"], config: directory + "/citygate.toml")
+            """)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"], config: config)
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let start = (now / hour - Int64(hours) - 2) * hour + 60_000

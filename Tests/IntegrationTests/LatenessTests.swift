@@ -15,19 +15,16 @@ import Testing
         let directory = try TestEnvironment.temporaryDirectory("lateness")
         let broker = try await Broker(directory: directory)
         let hub = try await SensorThingsServer(directory: directory)
-        try """
-            [gateway]
-            device_registry = "\(TestEnvironment.packageRoot)/Config/devices.toml"
-            codec_directory = "\(TestEnvironment.packageRoot)/Config/codecs"
+        let config = try TestConfig.shipped(directory, """
             [aggregation]
             lateness = "6s"
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
             url = "\(hub.serviceRoot)"
-            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+            """)
         // 2 s windows; grace scales to 400 ms.
-        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "2s"], config: directory + "/citygate.toml")
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "2s"], config: config)
         let topic = "application/app/device/a840410000000501/event/up"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let start = now - now % 2000

@@ -37,15 +37,7 @@ import Testing
     }
 
     static func config(_ directory: String, mqtt: String) throws -> String {
-        let path = directory + "/citygate.toml"
-        try """
-            [gateway]
-            device_registry = "\(TestEnvironment.packageRoot)/Config/devices.toml"
-            codec_directory = "\(TestEnvironment.packageRoot)/Config/codecs"
-            [mqtt]
-            \(mqtt)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try TestConfig.shipped(directory, "[mqtt]\n" + mqtt)
     }
 
     @Test func tlsWithTheRightCAConnectsAndAWrongOneNever() async throws {

@@ -18,23 +18,16 @@ import Testing
 
         // A config of its own: the simulated fleet's registry, network times a
         // day old accepted, a short retry cap so the test need not wait long.
-        let registry = try await runSimulatorCommand(["registry", "--devices", "\(devices)"], directory: directory)
-        try registry.write(toFile: directory + "/devices.toml", atomically: true, encoding: .utf8)
-        try """
-            [gateway]
-            device_registry = "devices.toml"
-            [aggregation]
-            max_clock_skew = "7d"
-            grace = "1s"
+        let config = try await TestConfig.fleet(directory, devices: devices, """
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
             url = "http://127.0.0.1:\(hubPort)/sensorthings/v1.1"
             retry_max = "1s"
             timeout_seconds = 30
-            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+            """)
         let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"],
-                                               config: directory + "/citygate.toml")
+                                               config: config.path)
 
         let hour: Int64 = 3_600_000
         let now = Int64(Date().timeIntervalSince1970 * 1000)
