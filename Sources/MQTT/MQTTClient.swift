@@ -235,10 +235,13 @@ public final class MQTTClient: @unchecked Sendable {
     public func start() throws {
         guard options.protocolVersion == 5 else {
             let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
-            // A refused or unreachable broker leaves reconnecting to the loop thread.
-            if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+            if rc == MOSQ_ERR_INVAL.rawValue || rc == MOSQ_ERR_NOMEM.rawValue {
                 throw MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
             }
+            // Refused, unreachable, a name that does not resolve yet, a TLS
+            // handshake that fails: all may mend (a broker coming up, a
+            // certificate renewed), so the loop thread keeps reconnecting.
+            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc) }
             try check(mosquitto_loop_start(handle), "loop_start")
             return
         }
@@ -248,13 +251,28 @@ public final class MQTTClient: @unchecked Sendable {
         let thread = Thread { [self] in
             var properties: OpaquePointer?
             mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
-            _ = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+            let rc = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc) }
             mosquitto_property_free_all(&properties)
             // Connected or not, the loop thread takes over (and reconnects).
             mosquitto_loop_start(handle)
         }
         thread.name = "citygate-mqtt-connect"
         thread.start()
+    }
+
+    /// Why the first connection attempt failed (the loop thread retries), for the log.
+    public var startFailure: MQTTError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstFailure
+    }
+    private var firstFailure: MQTTError?
+
+    private func noteStartFailure(_ rc: Int32) {
+        lock.lock()
+        firstFailure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+        lock.unlock()
     }
 
     /// Subscribes now (if connected) and after every reconnect.

@@ -123,7 +123,9 @@ final class IngestService: Service, @unchecked Sendable {
             if isSubscribed { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        logger.warning("broker not reachable yet, retrying in the background", metadata: ["broker": "\(broker)"])
+        var fields: Logger.Metadata = ["broker": "\(broker)"]
+        if let failure = client.startFailure { fields["error"] = "\(failure)" }
+        logger.warning("broker not reachable yet, retrying in the background", metadata: fields)
         return isSubscribed
     }
 
