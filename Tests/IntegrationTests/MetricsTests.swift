@@ -1,11 +1,14 @@
 import Foundation
+import Readings
 import Testing
 
 /// `/metrics` scraped and parsed as Prometheus does, and the figures it
 /// gives for a known sequence of uplinks; silent devices in `citygate status`.
 @Suite(.serialized) struct MetricsTests {
+    /// Stamped 40 ms before it is published, as a network server stamps its uplinks.
     static func uplink(_ fCnt: Int) -> String {
-        #"{"deviceInfo":{"devEui":"a840410000000501"},"fCnt":\#(fCnt),"fPort":1,"data":"AWcA/w=="}"#
+        let time = RFC3339.format(Int64(Date().timeIntervalSince1970 * 1000) - 40)
+        return #"{"deviceInfo":{"devEui":"a840410000000501"},"fCnt":\#(fCnt),"fPort":1,"time":"\#(time)","data":"AWcA/w=="}"#
     }
 
     @Test func metricsFollowPrometheusConventionsAndCountWhatHappened() async throws {
@@ -64,6 +67,9 @@ import Testing
         #expect(samples["citygate_readings_by_kind_total{kind=\"generic\"}"] == 3)
         #expect(samples["citygate_uplinks_quarantined_total{reason=\"malformed_json\"}"] == 1)
         #expect(samples["citygate_store_commit_seconds_count"] == 4)
+        #expect(samples["citygate_uplink_ingest_latency_seconds_count"] == 3, "one per decoded uplink with an envelope time")
+        #expect(samples["citygate_uplink_ingest_latency_seconds_bucket{le=\"0.025\"}"] == 0, "stamped 40 ms before publishing")
+        #expect(samples["citygate_uplink_ingest_latency_seconds_bucket{le=\"+Inf\"}"] == 3)
         #expect(samples["citygate_mqtt_connected"] == 1)
         #expect(types["citygate_hub_backlog"] == "gauge" && types["citygate_hub_lag_seconds"] == "gauge")
 

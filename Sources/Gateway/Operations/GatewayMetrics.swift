@@ -24,6 +24,8 @@ public final class GatewayMetrics: Sendable {
     /// Time to commit one raw uplink (inside the MQTT callback, before the PUBACK).
     public let commitSeconds: DurationHistogram
     public let devicesSilent: Gauge
+    /// Commit time minus the envelope's time, per decoded uplink.
+    public let ingestLatency: DurationHistogram
 
     public init() {
         uplinksReceived = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_received_total", help: "MQTT messages received, duplicates included"))
@@ -43,6 +45,11 @@ public final class GatewayMetrics: Sendable {
             descriptor: Self.metric("citygate_store_commit_seconds", help: "Time to commit one raw uplink before its PUBACK"),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
+        ingestLatency = registry.makeDurationHistogram(
+            descriptor: Self.metric("citygate_uplink_ingest_latency_seconds", help: "Commit time minus the envelope's time (network server or simulator stamp)"),
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+                      .seconds(30), .seconds(60), .seconds(300)])
         devicesSilent = registry.makeGauge(descriptor: Self.metric("citygate_devices_silent", help: "Registered devices silent for longer than silent_after_intervals of their interval"))
     }
 

@@ -69,6 +69,11 @@ final class ProcessingService: Service, @unchecked Sendable {
         var diagnostics: [Int64: UplinkPipeline.Diagnostics] = [:]
         for raw in batch {
             let (outcome, diagnostic) = pipeline.process(raw)
+            // Commit time minus the envelope's time (the network server's, or
+            // the simulator's stamp at publish): how long an uplink took to be safe.
+            if case let .decoded(facts, _) = outcome, let sent = facts.networkTime, raw.receivedAt >= sent {
+                metrics.ingestLatency.record(.milliseconds(raw.receivedAt - sent))
+            }
             results.append(ProcessedUplink(uplinkID: raw.id, outcome: outcome))
             diagnostics[raw.id] = diagnostic
         }
