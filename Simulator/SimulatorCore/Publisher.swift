@@ -45,13 +45,19 @@ public final class Publisher: @unchecked Sendable {
     /// Publishes `count` messages made by `make(index)`, at `rate` per second
     /// (0 = as fast as the in-flight cap allows). Waits up to `drainTimeout`
     /// for the last acknowledgements. `progress` is called about once a second.
-    public func publish(count: Int, rate: Double, drainTimeout: Duration = .seconds(30),
+    /// With `until`, publishing stops at that instant even if fewer than `count` went.
+    public func publish(count: Int, rate: Double, until deadline: ContinuousClock.Instant? = nil, drainTimeout: Duration = .seconds(30),
                         make: (Int) -> (topic: String, payload: [UInt8]),
-                        progress: ((Int, Int, Double) -> Void)? = nil) async -> Report {
+                        progress: ((_ sent: Int, _ acknowledged: Int, _ errors: Int, _ seconds: Double) -> Void)? = nil) async -> Report {
         let start = ContinuousClock.now
         var errors = 0
         var lastProgress = start
+        var count = count
         for index in 0..<count {
+            if let deadline, ContinuousClock.now >= deadline {
+                count = index
+                break
+            }
             if rate > 0 {
                 let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
@@ -67,7 +73,7 @@ public final class Publisher: @unchecked Sendable {
             }
             if let progress, ContinuousClock.now - lastProgress > .seconds(1) {
                 lastProgress = ContinuousClock.now
-                progress(index + 1, acknowledgedCount, seconds(since: start))
+                progress(index + 1 - errors, acknowledgedCount, errors, seconds(since: start))
             }
         }
         let deadline = ContinuousClock.now + drainTimeout

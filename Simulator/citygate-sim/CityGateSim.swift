@@ -9,7 +9,7 @@ struct CityGateSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "citygate-sim",
         abstract: "Plays a city's LoRaWAN sensors to an MQTT broker in ChirpStack v4 JSON, with real vendor payloads.",
-        subcommands: [Run.self, Registry.self])
+        subcommands: [Run.self, Load.self, Registry.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -44,24 +44,15 @@ struct Run: AsyncParsableCommand {
             FileHandle.standardError.write(Data("citygate-sim: cannot connect to \(broker)\n".utf8))
             throw ExitCode.failure
         }
-        var model = SignalModel(seed: seed)
-        let devices = DemoDistrict.fleet(size: self.devices)
         let start = simulatedStart.flatMap(RFC3339.parseMillis)
-        let step = DurationText.parseMillis(interval) ?? 900_000
-        var fCnt = [UInt32](repeating: 0, count: devices.count)
+        var traffic = FleetTraffic(devices: DemoDistrict.fleet(size: devices), seed: seed, simulatedStart: start,
+                                   stepMillis: DurationText.parseMillis(interval) ?? 900_000)
         var manifestText = ""
         let report = await publisher.publish(count: count, rate: rate, make: { index in
-            let slot = index % devices.count
-            let device = devices[slot]
-            // Time compression: round r of the fleet happens at start + r·interval.
-            let now = start.map { $0 + Int64(index / devices.count) * step } ?? EpochMillis(Date().timeIntervalSince1970 * 1000)
-            let frame = model.frame(for: device, fCnt: fCnt[slot], time: now)
-            fCnt[slot] &+= 1
-            if manifest != nil { manifestText += Manifest.line(frame) + "\n" }
-            let snr = "\(Int.random(in: 3...9)).\(Int.random(in: 0...9))"
-            let payload = ChirpStackEncoder.event(frame, deduplicationID: model.uuid(), gatewayRSSI: -60 - Int.random(in: 0...50), gatewaySNR: snr)
-            return (ChirpStackEncoder.topic(for: device), payload)
-        }, progress: { sent, acked, seconds in
+            let next = traffic.next(index)
+            if manifest != nil { manifestText += Manifest.line(next.frame) + "\n" }
+            return (next.topic, next.payload)
+        }, progress: { sent, acked, _, seconds in
             FileHandle.standardError.write(Data("citygate-sim: sent \(sent)/\(count) acked \(acked) in \(String(format: "%.1f", seconds))s\n".utf8))
         })
         publisher.stop()
@@ -80,5 +71,125 @@ struct Registry: ParsableCommand {
 
     func run() throws {
         print(DemoDistrict.registryTOML(DemoDistrict.fleet(size: devices)), terminator: "")
+    }
+}
+
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish as fast as asked (in-flight capped) and report like a load tool.",
+        discussion: """
+            Plays the fleet (no faults, no extra copies) for --count uplinks or for --duration, at --rate \
+            per second (0: as fast as the in-flight cap allows). With --metrics (the gateway's /metrics URL) \
+            it reads the gateway's counters before and after, waits (bounded) for the gateway to drain, and \
+            reports what it received, stored, deduplicated and quarantined, the loss (distinct uplinks \
+            acknowledged minus distinct uplinks stored) and the ingest latency percentiles from \
+            citygate_uplink_ingest_latency_seconds. --json prints one JSON document on stdout.
+            """)
+
+    @Option(help: "Broker URL, mqtt://HOST:PORT.") var broker: String
+    @Option(help: "Uplinks to publish.") var count: Int?
+    @Option(help: "Publish for this long instead (e.g. 30s).") var duration: String?
+    @Option(help: "Uplinks per second (0 = as fast as the in-flight cap allows).") var rate: Double = 0
+    @Option(help: "MQTT QoS, 0 or 1.") var qos: Int = 1
+    @Option(help: "Devices in the fleet.") var devices: Int = 100
+    @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 1
+    @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
+    @Option(help: "The gateway's metrics URL, e.g. http://127.0.0.1:9464/metrics.") var metrics: String?
+    @Option(name: .customLong("drain-timeout"), help: "How long to wait for the gateway to drain.") var drainTimeout: String = "60s"
+    @Flag(help: "Print one JSON document on stdout.") var json = false
+
+    func validate() throws {
+        guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
+        guard (count == nil) != (duration == nil) else { throw ValidationError("give --count N or --duration D") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if let duration, (DurationText.parseMillis(duration) ?? 0) <= 0 { throw ValidationError("--duration: '\(duration)' is not a duration") }
+        guard (DurationText.parseMillis(drainTimeout) ?? -1) >= 0 else { throw ValidationError("--drain-timeout: '\(drainTimeout)' is not a duration") }
+        guard rate >= 0 else { throw ValidationError("--rate must be 0 or more") }
+        guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
+        guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
+        guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
+        if let metrics, !metrics.hasPrefix("http://") { throw ValidationError("--metrics: '\(metrics)' is not an http:// URL") }
+    }
+
+    func run() async throws {
+        let (host, port) = MQTTOptions.parseURL(broker)!
+        let before = try metrics.map { url in
+            guard let text = MetricsScrape.get(url) else { throw ValidationError("--metrics: cannot read \(url)") }
+            return GatewaySnapshot.parse(text)
+        }
+        let publisher = try Publisher(host: host, port: port, qos: qos, clientID: "citygate-sim-load-\(getpid())", maxInFlight: maxInFlight)
+        guard try await publisher.connect(timeout: .seconds(10)) else {
+            FileHandle.standardError.write(Data("citygate-sim: cannot connect to \(broker)\n".utf8))
+            throw ExitCode.failure
+        }
+        var traffic = FleetTraffic(devices: DemoDistrict.fleet(size: devices), seed: seed, simulatedStart: nil, stepMillis: 900_000)
+        let deadline = duration.flatMap(DurationText.parseMillis).map { ContinuousClock.now + .milliseconds($0) }
+        let interactive = isatty(STDERR_FILENO) == 1
+        let target = count
+        let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { index in
+            let next = traffic.next(index)
+            return (next.topic, next.payload)
+        }, progress: { sent, acked, errors, seconds in
+            let rateNow = seconds > 0 ? Double(sent) / seconds : 0
+            var line = "sent \(sent) acked \(acked) \(Int(rateNow)) msg/s errors \(errors) elapsed \(String(format: "%.0f", seconds)) s"
+            if let target, rateNow > 0 { line += " eta \(String(format: "%.0f", Double(target - sent) / rateNow)) s" }
+            // On a terminal one line rewritten in place; otherwise a plain line each time.
+            let text = (interactive ? "\r\u{1B}[K" : "") + "citygate-sim: " + line + (interactive ? "" : "\n")
+            FileHandle.standardError.write(Data(text.utf8))
+        })
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        publisher.stop()
+
+        // Distinct uplinks the broker took: acknowledged at QoS 1, sent at QoS 0.
+        let expected = qos == 1 ? report.acknowledged : report.sent
+        var fields: [(String, JSONText)] = [
+            ("sent", .integer(Int64(report.sent))), ("acknowledged", .integer(Int64(report.acknowledged))),
+            ("errors", .integer(Int64(report.errors))), ("seconds", .number(String(format: "%.3f", report.seconds))),
+            ("rate_per_s", .number(String(format: "%.1f", report.ratePerSecond))), ("qos", .integer(Int64(qos))),
+        ]
+        var lines = ["sent \(report.sent), acknowledged \(report.acknowledged), errors \(report.errors), \(String(format: "%.1f", report.ratePerSecond)) msg/s over \(String(format: "%.2f", report.seconds)) s (qos \(qos))"]
+        var loss: Int?
+        if let metrics, let before {
+            let run = drain(metrics, before: before, expected: expected)
+            let stored = Int(run.committed - run.frameDuplicates)
+            loss = expected - stored
+            func ms(_ value: Double?) -> JSONText { value.map { .number(String(format: "%.1f", $0)) } ?? .null }
+            fields.append(("loss", .integer(Int64(loss!))))
+            fields.append(("gateway", .object([
+                ("received", .integer(Int64(run.received))), ("stored", .integer(Int64(stored))),
+                ("duplicates", .integer(Int64(run.redeliveries + run.frameDuplicates))), ("quarantined", .integer(Int64(run.quarantined))),
+            ])))
+            fields.append(("latency_ms", .object([
+                ("p50", ms(run.latencyQuantileMillis(0.5))), ("p90", ms(run.latencyQuantileMillis(0.9))),
+                ("p99", ms(run.latencyQuantileMillis(0.99))), ("max", ms(run.latencyMaxMillis)),
+            ])))
+            func text(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "-" }
+            lines.append("gateway: received \(Int(run.received)), stored \(stored), duplicates \(Int(run.redeliveries + run.frameDuplicates)), quarantined \(Int(run.quarantined)); loss \(loss!)")
+            lines.append("ingest latency: p50 \(text(run.latencyQuantileMillis(0.5))), p90 \(text(run.latencyQuantileMillis(0.9))), p99 \(text(run.latencyQuantileMillis(0.99))), max ≤ \(text(run.latencyMaxMillis))")
+        }
+        if json {
+            print(JSONText.object(fields).serialized())
+        } else {
+            for line in lines { print("citygate-sim: " + line) }
+        }
+        if report.errors > 0 || (loss ?? 0) != 0 { throw ExitCode.failure }
+    }
+
+    /// Waits until the gateway has taken what the run sent (or stops changing),
+    /// bounded by --drain-timeout; returns the run's share of its counters.
+    func drain(_ url: String, before: GatewaySnapshot, expected: Int) -> GatewaySnapshot {
+        let deadline = ContinuousClock.now + .milliseconds(DurationText.parseMillis(drainTimeout) ?? 60_000)
+        var last = GatewaySnapshot()
+        var stableSince = ContinuousClock.now
+        while true {
+            let now = MetricsScrape.get(url).map { GatewaySnapshot.delta(GatewaySnapshot.parse($0), before) } ?? last
+            if now != last { stableSince = ContinuousClock.now }
+            last = now
+            // Everything the broker took has reached the gateway (a QoS 1 redelivery
+            // counts as reached) and nothing waits to be decoded.
+            let taken = Int(now.committed + now.redeliveries) >= expected && now.pending == 0
+            if taken || ContinuousClock.now >= deadline || (ContinuousClock.now - stableSince > .seconds(5) && now.pending == 0) { return now }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
     }
 }

@@ -1,0 +1,38 @@
+import SimulatorCore
+import Testing
+
+@Suite struct GatewayReportTests {
+    static let before = """
+        # TYPE citygate_uplinks_committed_total counter
+        citygate_uplinks_committed_total 10
+        citygate_uplinks_duplicate_total{stage="frame"} 1
+        citygate_uplinks_duplicate_total{stage="redelivery"} 2
+        citygate_uplink_ingest_latency_seconds_bucket{le="0.01"} 10
+        citygate_uplink_ingest_latency_seconds_bucket{le="0.1"} 10
+        citygate_uplink_ingest_latency_seconds_bucket{le="1.0"} 10
+        citygate_uplink_ingest_latency_seconds_bucket{le="+Inf"} 10
+        """
+    static let after = """
+        citygate_uplinks_committed_total 110
+        citygate_uplinks_received_total 113
+        citygate_uplinks_duplicate_total{stage="frame"} 1
+        citygate_uplinks_duplicate_total{stage="redelivery"} 5
+        citygate_uplinks_quarantined_total{reason="implausible"} 4
+        citygate_uplinks_pending 0
+        citygate_uplink_ingest_latency_seconds_bucket{le="0.01"} 60
+        citygate_uplink_ingest_latency_seconds_bucket{le="0.1"} 100
+        citygate_uplink_ingest_latency_seconds_bucket{le="1.0"} 110
+        citygate_uplink_ingest_latency_seconds_bucket{le="+Inf"} 110
+        """
+
+    @Test func theRunsShareAndItsLatencyQuantiles() throws {
+        let run = GatewaySnapshot.delta(GatewaySnapshot.parse(Self.after), GatewaySnapshot.parse(Self.before))
+        #expect(run.committed == 100 && run.redeliveries == 3 && run.frameDuplicates == 0 && run.quarantined == 4)
+        // 100 samples: 50 under 10 ms, 40 in 10..100 ms, 10 in 100..1000 ms.
+        #expect(try #require(run.latencyQuantileMillis(0.5)) == 10)
+        #expect(abs(try #require(run.latencyQuantileMillis(0.9)) - 100) < 1e-9)
+        #expect(abs(try #require(run.latencyQuantileMillis(0.99)) - 910) < 1e-9)
+        #expect(run.latencyMaxMillis == 1000)
+        #expect(GatewaySnapshot().latencyQuantileMillis(0.5) == nil)
+    }
+}
