@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The load test that proves the gateway (issue 7), in one run on this machine:
+#   1. the broker's own ceiling: citygate-sim load -> mosquitto -> a subscriber
+#      that only counts (mosquitto_sub), at QoS 0 and at QoS 1
+#   2. the same load through citygate (commit before PUBACK), with its
+#      /metrics: loss, ingest latency percentiles
+#   3. both rates, their ratio, loss, latency, citygate's CPU per uplink and peak RSS
+# Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
+# shipped Config/mosquitto.conf queue limits. Release build.
+# Usage: bash Benchmarks/load-vs-broker.sh [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-50000}"
+swift build -c release --product citygate >/dev/null
+swift build -c release --product citygate-sim >/dev/null
+bin="$(swift build -c release --show-bin-path)"
+work="$(mktemp -d /tmp/citygate-loadbench.XXXXXX)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+now() { date +%s.%N; }
+port="$(free_port)"
+# The shipped broker settings, on a free port, without persistence files.
+sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" -e 's/^persistence true/persistence false/' -e '/^persistence_location/d' \
+    Config/mosquitto.conf >"$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+broker=$!
+gateway=""
+trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; true' EXIT
+sleep 0.5
+"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
+printf '[gateway]\ndevice_registry = "devices.toml"\n' >"$work/citygate.toml"
+
+ceiling() {  # $1: QoS; prints seconds for COUNT messages to reach a counting subscriber
+    mosquitto_sub -h 127.0.0.1 -p "$port" -q "$1" -t 'application/#' -C "$count" >/dev/null &
+    local subscriber=$!
+    sleep 0.5
+    local start; start="$(now)"
+    "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 >/dev/null 2>&1
+    wait "$subscriber"
+    python3 -c "print($(now) - $start)"
+}
+ceiling0="$(ceiling 0)"
+ceiling1="$(ceiling 1)"
+
+through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib json"
+    local http; http="$(free_port)"
+    rm -rf "$work/state"
+    STATE_DIRECTORY="$work/state" "$bin/citygate" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
+        --http-listen "127.0.0.1:$http" --log-level warning 2>>"$work/citygate.log" &
+    gateway=$!
+    until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.1; done
+    local cpu_before; cpu_before="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"
+    local start; start="$(now)"
+    local report
+    report="$("$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
+        --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json 2>/dev/null || true)"
+    local seconds; seconds="$(python3 -c "print($(now) - $start)")"
+    local ticks=$(( $(awk '{ print $14 + $15 }' /proc/$gateway/stat) - cpu_before ))
+    local rss; rss="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
+    kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
+    echo "$seconds $ticks $rss $report"
+}
+read -r seconds0 ticks0 rss0 report0 <<<"$(through 0)"
+read -r seconds1 ticks1 rss1 report1 <<<"$(through 1)"
+python3 - "$count" "$(getconf CLK_TCK)" "$ceiling0" "$ceiling1" "$seconds0" "$ticks0" "$rss0" "$report0" "$seconds1" "$ticks1" "$rss1" "$report1" <<'PY'
+import json, sys
+count, hz = int(sys.argv[1]), int(sys.argv[2])
+ceilings = {0: float(sys.argv[3]), 1: float(sys.argv[4])}
+runs = {0: sys.argv[5:9], 1: sys.argv[9:13]}
+print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows")
+for qos in (0, 1):
+    seconds, ticks, rss, report = float(runs[qos][0]), int(runs[qos][1]), int(runs[qos][2]), json.loads(runs[qos][3] or "{}")
+    broker_rate = count / ceilings[qos]
+    stored = report.get("gateway", {}).get("stored", 0)
+    rate = stored / seconds if seconds > 0 else 0
+    latency = report.get("latency_ms", {})
+    print(f"QoS {qos}: broker ceiling {broker_rate:,.0f} msg/s; citygate stored {stored} in {seconds:.2f} s = {rate:,.0f}/s, "
+          f"ratio {rate / broker_rate:.2f}; loss {report.get('loss')}; latency p50 {latency.get('p50')} p90 {latency.get('p90')} "
+          f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {ticks / hz / max(stored, 1) * 1e6:.0f} µs/uplink; peak RSS {rss / 1024:.1f} MiB")
+PY
