@@ -26,3 +26,27 @@ import Testing
         broker.process.forceStop()
     }
 }
+
+extension LoadModeTests {
+    @Test func theSimulatorRidesOutABrokerRestartAndNothingIsLost() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("load-restart")
+        var broker = try await Broker(directory: directory, persistence: true)
+        let config = try await TestConfig.fleet(directory, devices: 20, "")
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, config: config.path)
+        let load = try ManagedProcess(TestEnvironment.simulator, [
+            "load", "--broker", broker.url, "--count", "3000", "--rate", "600", "--devices", "20", "--json",
+            "--metrics", "http://127.0.0.1:\(gateway.httpPort)/metrics", "--drain-timeout", "60s"], directory: directory, logName: "load.log")
+        try await Task.sleep(for: .seconds(2))
+        broker.process.signal(SIGTERM)
+        _ = await broker.process.waitForExit(timeout: .seconds(10))
+        broker = try await Broker(directory: directory, port: broker.port, persistence: true)
+        #expect(await load.waitForExit(timeout: .seconds(120)) == 0, "\(load.log)")
+        let json = try #require(load.log.split(separator: "\n").first { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(report["acknowledged"] as? Int == 3000, "every publish acknowledged in the end: \(json)")
+        #expect(report["loss"] as? Int == 0, "\(json)")
+        #expect(try gateway.status()["uplinks_stored"] as? Int == 3000)
+        #expect(await gateway.process.stop() == 0)
+        broker.process.forceStop()
+    }
+}
