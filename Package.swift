@@ -64,7 +64,7 @@ let package = Package(
             ]),
 
         // The simulator: its own encoders, written from the vendor specs.
-        .target(name: "SimulatorCore", dependencies: ["Readings", "MQTT"], path: "Simulator/SimulatorCore"),
+        .target(name: "SimulatorCore", dependencies: ["Readings", "MQTT", "TOML"], path: "Simulator/SimulatorCore"),
         .executableTarget(
             name: "citygate-sim",
             dependencies: [

@@ -9,6 +9,8 @@ public struct GatewaySnapshot: Sendable, Equatable {
     public var redeliveries: Double = 0
     public var quarantined: Double = 0
     public var pending: Double = 0
+    /// Uplinks through the gateway's envelope stage (decoded, quarantined or deduplicated).
+    public var processed: Double = 0
     /// `citygate_uplink_ingest_latency_seconds` buckets: (upper bound s, cumulative count).
     public var latencyBuckets: [(le: Double, count: Double)] = []
 
@@ -16,7 +18,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
 
     public static func == (a: GatewaySnapshot, b: GatewaySnapshot) -> Bool {
         a.received == b.received && a.committed == b.committed && a.frameDuplicates == b.frameDuplicates
-            && a.quarantined == b.quarantined && a.pending == b.pending
+            && a.quarantined == b.quarantined && a.pending == b.pending && a.processed == b.processed
     }
 
     /// Reads the Prometheus text format (`name{labels} value` lines).
@@ -35,6 +37,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
                 if series.contains("stage=\"frame\"") { snapshot.frameDuplicates += value } else { snapshot.redeliveries += value }
             case "citygate_uplinks_quarantined_total": snapshot.quarantined += value
             case "citygate_uplinks_pending": snapshot.pending = value
+            case "citygate_uplinks_processed_total": snapshot.processed += value
             case "citygate_uplink_ingest_latency_seconds_bucket":
                 guard let range = series.range(of: "le=\""), let end = series[range.upperBound...].firstIndex(of: "\"") else { continue }
                 let bound = String(series[range.upperBound..<end])
@@ -54,6 +57,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
         d.frameDuplicates -= before.frameDuplicates
         d.redeliveries -= before.redeliveries
         d.quarantined -= before.quarantined
+        d.processed -= before.processed
         let earlier = Dictionary(before.latencyBuckets.map { ($0.le, $0.count) }, uniquingKeysWith: +)
         d.latencyBuckets = after.latencyBuckets.map { (le: $0.le, count: $0.count - (earlier[$0.le] ?? 0)) }
         return d

@@ -7,6 +7,9 @@ import Readings
 /// unbounded in-flight queue), and counts acknowledgements.
 public final class Publisher: @unchecked Sendable {
     public struct Report: Sendable {
+        /// Distinct frames (a network-server copy is a second message of one frame).
+        public var frames: Int
+        /// MQTT messages published.
         public var sent: Int
         public var acknowledged: Int
         public var errors: Int
@@ -48,42 +51,47 @@ public final class Publisher: @unchecked Sendable {
     /// Publishes `count` messages made by `make(index)`, at `rate` per second
     /// (0 = as fast as the in-flight cap allows). Waits up to `drainTimeout`
     /// for the last acknowledgements. `progress` is called about once a second.
-    /// With `until`, publishing stops at that instant even if fewer than `count` went.
+    /// Publishes `count` frames, each as the messages `make(index)` returns
+    /// (a frame and its copies), at `rate` frames per second (0 = as fast as
+    /// the in-flight cap allows). With `until`, publishing stops at that
+    /// instant. Waits up to `drainTimeout` for the last acknowledgements.
+    /// `progress` is called about once a second.
     public func publish(count: Int, rate: Double, until deadline: ContinuousClock.Instant? = nil, drainTimeout: Duration = .seconds(30),
-                        make: (Int) -> (topic: String, payload: [UInt8]),
+                        make: (Int) -> [(topic: String, payload: [UInt8])],
                         progress: ((_ sent: Int, _ acknowledged: Int, _ errors: Int, _ seconds: Double) -> Void)? = nil) async -> Report {
         let start = ContinuousClock.now
         var errors = 0
+        var sent = 0
+        var frames = 0
         var lastProgress = start
-        var count = count
         for index in 0..<count {
-            if let deadline, ContinuousClock.now >= deadline {
-                count = index
-                break
-            }
+            if let deadline, ContinuousClock.now >= deadline { break }
             if rate > 0 {
                 let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             }
-            while index - acknowledgedCount >= maxInFlight {
-                try? await Task.sleep(for: .milliseconds(1))
+            for message in make(index) {
+                while sent - acknowledgedCount >= maxInFlight {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                do {
+                    try client.publish(message.topic, payload: message.payload, qos: qos)
+                    sent += 1
+                } catch {
+                    errors += 1
+                }
             }
-            let message = make(index)
-            do {
-                try client.publish(message.topic, payload: message.payload, qos: qos)
-            } catch {
-                errors += 1
-            }
+            frames += 1
             if let progress, ContinuousClock.now - lastProgress > .seconds(1) {
                 lastProgress = ContinuousClock.now
-                progress(index + 1 - errors, acknowledgedCount, errors, seconds(since: start))
+                progress(sent, acknowledgedCount, errors, seconds(since: start))
             }
         }
-        let deadline = ContinuousClock.now + drainTimeout
-        while acknowledgedCount < count - errors && ContinuousClock.now < deadline {
+        let drainUntil = ContinuousClock.now + drainTimeout
+        while acknowledgedCount < sent && ContinuousClock.now < drainUntil {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return Report(sent: count - errors, acknowledged: acknowledgedCount, errors: errors, seconds: seconds(since: start))
+        return Report(frames: frames, sent: sent, acknowledged: acknowledgedCount, errors: errors, seconds: seconds(since: start))
     }
 
     func seconds(since start: ContinuousClock.Instant) -> Double {

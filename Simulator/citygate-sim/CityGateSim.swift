@@ -19,12 +19,13 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Number of uplinks (distinct frames) to publish.") var count: Int = 100
     @Option(help: "Uplinks per second (0 = as fast as the in-flight cap allows).") var rate: Double = 10
     @Option(help: "MQTT QoS, 0 or 1.") var qos: Int = 1
-    @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 1
-    @Option(help: "Write one JSON line per frame with the values it encodes.") var manifest: String?
+    @Option(help: "Seed for repeatable signals (default: the scenario's, else 1).") var seed: UInt64?
+    @Option(help: "Scenario file (Simulator/scenarios/*.toml): fleet, interval, faults. Default: the demo district, no faults.") var scenario: String?
+    @Option(help: "Write one JSON line per fault-free frame with the values it encodes.") var manifest: String?
     @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
     @Option(help: "Devices in the fleet: the demo district (5) or more of the same models.") var devices: Int = 5
     @Option(name: .customLong("simulated-start"), help: "Simulated time of the first round (RFC 3339); default: real time.") var simulatedStart: String?
-    @Option(help: "Simulated time between two reports of one device, with --simulated-start (e.g. 1h).") var interval: String = "15m"
+    @Option(help: "Simulated time between two reports of one device, with --simulated-start (e.g. 1h; default: the scenario's, else 15m).") var interval: String?
 
     func validate() throws {
         guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
@@ -34,7 +35,7 @@ struct Run: AsyncParsableCommand {
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
         if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
-        guard (DurationText.parseMillis(interval) ?? 0) > 0 else { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
+        if let interval, (DurationText.parseMillis(interval) ?? 0) <= 0 { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
     }
 
     func run() async throws {
@@ -45,13 +46,16 @@ struct Run: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let start = simulatedStart.flatMap(RFC3339.parseMillis)
-        var traffic = FleetTraffic(devices: DemoDistrict.fleet(size: devices), seed: seed, simulatedStart: start,
-                                   stepMillis: DurationText.parseMillis(interval) ?? 900_000)
+        let plan = try scenario.map(loadScenario)
+        var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
+                                   simulatedStart: start,
+                                   stepMillis: interval.flatMap(DurationText.parseMillis) ?? plan?.intervalMillis ?? 900_000,
+                                   faults: plan?.faults ?? FaultPlan())
         var manifestText = ""
         let report = await publisher.publish(count: count, rate: rate, make: { index in
-            let next = traffic.next(index)
-            if manifest != nil { manifestText += Manifest.line(next.frame) + "\n" }
-            return (next.topic, next.payload)
+            let next = traffic.messages(index)
+            if manifest != nil && next.faults.isEmpty { manifestText += Manifest.line(next.frame) + "\n" }
+            return next.messages
         }, progress: { sent, acked, _, seconds in
             FileHandle.standardError.write(Data("citygate-sim: sent \(sent)/\(count) acked \(acked) in \(String(format: "%.1f", seconds))s\n".utf8))
         })
@@ -68,9 +72,11 @@ struct Registry: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the device registry (devices.toml) for the simulated fleet.")
 
     @Option(help: "Devices in the fleet (as for run).") var devices: Int = 5
+    @Option(help: "Print the registry of this scenario's fleet instead.") var scenario: String?
 
     func run() throws {
-        print(DemoDistrict.registryTOML(DemoDistrict.fleet(size: devices)), terminator: "")
+        let fleet = try scenario.map(loadScenario)?.devices ?? DemoDistrict.fleet(size: devices)
+        print(DemoDistrict.registryTOML(fleet), terminator: "")
     }
 }
 
@@ -92,7 +98,8 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Uplinks per second (0 = as fast as the in-flight cap allows).") var rate: Double = 0
     @Option(help: "MQTT QoS, 0 or 1.") var qos: Int = 1
     @Option(help: "Devices in the fleet.") var devices: Int = 100
-    @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 1
+    @Option(help: "Seed for repeatable signals (default: the scenario's, else 1).") var seed: UInt64?
+    @Option(help: "Scenario file: fleet and faults (default: --devices of the demo models, no faults).") var scenario: String?
     @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
     @Option(help: "The gateway's metrics URL, e.g. http://127.0.0.1:9464/metrics.") var metrics: String?
     @Option(name: .customLong("drain-timeout"), help: "How long to wait for the gateway to drain.") var drainTimeout: String = "60s"
@@ -122,13 +129,14 @@ struct Load: AsyncParsableCommand {
             FileHandle.standardError.write(Data("citygate-sim: cannot connect to \(broker)\n".utf8))
             throw ExitCode.failure
         }
-        var traffic = FleetTraffic(devices: DemoDistrict.fleet(size: devices), seed: seed, simulatedStart: nil, stepMillis: 900_000)
+        let plan = try scenario.map(loadScenario)
+        var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
+                                   simulatedStart: nil, stepMillis: 900_000, faults: plan?.faults ?? FaultPlan())
         let deadline = duration.flatMap(DurationText.parseMillis).map { ContinuousClock.now + .milliseconds($0) }
         let interactive = isatty(STDERR_FILENO) == 1
         let target = count
         let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { index in
-            let next = traffic.next(index)
-            return (next.topic, next.payload)
+            traffic.messages(index).messages
         }, progress: { sent, acked, errors, seconds in
             let rateNow = seconds > 0 ? Double(sent) / seconds : 0
             var line = "sent \(sent) acked \(acked) \(Int(rateNow)) msg/s errors \(errors) elapsed \(String(format: "%.0f", seconds)) s"
@@ -140,17 +148,22 @@ struct Load: AsyncParsableCommand {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         publisher.stop()
 
-        // Distinct uplinks the broker took: acknowledged at QoS 1, sent at QoS 0.
-        let expected = qos == 1 ? report.acknowledged : report.sent
+        // Distinct uplinks the broker took: every frame (faulty ones too: the
+        // gateway must keep them, quarantined if need be), less what was never
+        // acknowledged at QoS 1; a network-server copy is not a new uplink.
+        let unacknowledged = qos == 1 ? max(0, report.sent - report.acknowledged) : 0
+        let expected = report.frames - unacknowledged
         var fields: [(String, JSONText)] = [
-            ("sent", .integer(Int64(report.sent))), ("acknowledged", .integer(Int64(report.acknowledged))),
+            ("sent", .integer(Int64(report.sent))), ("frames", .integer(Int64(report.frames))), ("acknowledged", .integer(Int64(report.acknowledged))),
+            ("faults", .object(traffic.injected.sorted { $0.key < $1.key }.map { ($0.key, JSONText.integer(Int64($0.value))) })),
             ("errors", .integer(Int64(report.errors))), ("seconds", .number(String(format: "%.3f", report.seconds))),
             ("rate_per_s", .number(String(format: "%.1f", report.ratePerSecond))), ("qos", .integer(Int64(qos))),
         ]
         var lines = ["sent \(report.sent), acknowledged \(report.acknowledged), errors \(report.errors), \(String(format: "%.1f", report.ratePerSecond)) msg/s over \(String(format: "%.2f", report.seconds)) s (qos \(qos))"]
         var loss: Int?
         if let metrics, let before {
-            let run = drain(metrics, before: before, expected: expected)
+            // Wait for every message the broker took (copies included) to reach the gateway.
+            let run = drain(metrics, before: before, expected: qos == 1 ? report.acknowledged : report.sent)
             let stored = Int(run.committed - run.frameDuplicates)
             loss = expected - stored
             func ms(_ value: Double?) -> JSONText { value.map { .number(String(format: "%.1f", $0)) } ?? .null }
@@ -186,10 +199,20 @@ struct Load: AsyncParsableCommand {
             if now != last { stableSince = ContinuousClock.now }
             last = now
             // Everything the broker took has reached the gateway (a QoS 1 redelivery
-            // counts as reached) and nothing waits to be decoded.
-            let taken = Int(now.committed + now.redeliveries) >= expected && now.pending == 0
+            // counts as reached) and every committed uplink went through decoding.
+            let taken = Int(now.committed + now.redeliveries) >= expected && now.processed >= now.committed
             if taken || ContinuousClock.now >= deadline || (ContinuousClock.now - stableSince > .seconds(5) && now.pending == 0) { return now }
             Thread.sleep(forTimeInterval: 0.2)
         }
+    }
+}
+
+/// Loads a scenario file or exits with its errors (each names the line).
+func loadScenario(_ path: String) throws -> Scenario {
+    do {
+        return try Scenario.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("citygate-sim: scenario error: \(error)\n".utf8))
+        throw ExitCode(78)
     }
 }

@@ -198,6 +198,17 @@ public final class GatewayStore: @unchecked Sendable {
             try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, category, reason):
+            // A second network-server copy of a frame already quarantined (same
+            // device and counter) is a duplicate, not a second quarantine row.
+            if let facts, let fCnt = facts.fCnt, try connection.scalar(
+                "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id <> ? AND received_ms > ?",
+                [.text(facts.device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(id),
+                 .integer(now - frameDuplicateWindow)]) ?? 0 > 0 {
+                try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+                try bump("frames_duplicate")
+                summary.duplicateFrames.append(id)
+                return
+            }
             if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
             else { try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?", [.integer(UplinkState.quarantined.rawValue), device.map { .text($0) } ?? .null, .integer(id)]) }
             try connection.run(

@@ -50,3 +50,44 @@ extension LoadModeTests {
         broker.process.forceStop()
     }
 }
+
+extension LoadModeTests {
+    @Test func aScenarioWithFaultsLosesNothingAndTheGatewayCountsTheFaults() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("load-faults")
+        let broker = try await Broker(directory: directory)
+        try """
+            name = "faulty"
+            seed = 3
+            [[group]]
+            model = "bosch:tps110"
+            count = 20
+            [[group]]
+            model = "dragino:lht65"
+            count = 10
+            [faults]
+            copies = 0.1
+            truncated = 0.05
+            unknown_device = 0.05
+            """.write(toFile: directory + "/scenario.toml", atomically: true, encoding: .utf8)
+        let registry = try capture(TestEnvironment.simulator, ["registry", "--scenario", directory + "/scenario.toml"])
+        try registry.output.write(to: URL(fileURLWithPath: directory + "/devices.toml"))
+        try "[gateway]\ndevice_registry = \"devices.toml\"\n".write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, config: directory + "/citygate.toml")
+        let run = try capture(TestEnvironment.simulator, [
+            "load", "--broker", broker.url, "--scenario", directory + "/scenario.toml", "--count", "1500", "--json",
+            "--metrics", "http://127.0.0.1:\(gateway.httpPort)/metrics"])
+        let report = try #require(try JSONSerialization.jsonObject(with: run.output) as? [String: Any], "\(String(decoding: run.output, as: UTF8.self))")
+        #expect(run.status == 0)
+        let faults = report["faults"] as? [String: Int] ?? [:]
+        let figures = report["gateway"] as? [String: Any] ?? [:]
+        #expect(report["frames"] as? Int == 1500 && report["sent"] as? Int == 1500 + (faults["copies"] ?? 0))
+        #expect(report["loss"] as? Int == 0, "every distinct frame stored, faulty ones included")
+        #expect(figures["stored"] as? Int == 1500)
+        #expect(figures["duplicates"] as? Int == faults["copies"], "each copy recognised as a duplicate frame, quarantined ones too")
+        // Truncated frames may still decode (a shorter valid payload); unknown devices never do.
+        let quarantined = figures["quarantined"] as? Int ?? 0
+        #expect(quarantined >= (faults["unknown_device"] ?? 0) && quarantined <= (faults["unknown_device"] ?? 0) + (faults["truncated"] ?? 0), "\(faults) \(figures)")
+        #expect(await gateway.process.stop() == 0)
+        broker.process.forceStop()
+    }
+}

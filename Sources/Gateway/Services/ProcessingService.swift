@@ -116,7 +116,8 @@ final class ProcessingService: Service, @unchecked Sendable {
                 metrics.readingsByKind(kind).increment(by: Int64(readings.count))
             }
             if let gap = summary.frameGaps[id] { metrics.frameCounterGaps(kind: kind).increment(by: gap) }
-            let isQuarantine: Bool = { if case .quarantined = result.outcome { return true } else { return false } }()
+            // A copy of a frame already quarantined was stored as a duplicate, not quarantined again.
+            let isQuarantine: Bool = { if case .quarantined = result.outcome { return !duplicates.contains(id) } else { return false } }()
             // Per-uplink lines other than quarantine are debug: build them only when shown.
             guard isQuarantine || logger.logLevel <= .debug else { continue }
             var fields: Logger.Metadata = ["uplink": "\(id)"]
@@ -133,6 +134,10 @@ final class ProcessingService: Service, @unchecked Sendable {
                     logger.debug("uplink decoded", metadata: fields.merging(["readings": "\(readings.count)"]) { a, _ in a })
                 }
             case let .quarantined(device, _, category, reason):
+                guard isQuarantine else {
+                    logger.debug("copy of a quarantined frame dropped", metadata: fields.merging(["device": "\(device ?? "-")"]) { a, _ in a })
+                    continue
+                }
                 metrics.quarantined(reason: category).increment()
                 // Counted always; logged at most a few times a minute per reason.
                 guard let held = quarantineLines.admit(category) else { continue }

@@ -17,6 +17,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let interval: Duration
+    private var warnedBoundTooSmall = false
     /// File outputs: their day files count against the size bound, and are
     /// deleted after their retention.
     let fileOutputs: [FileHub]
@@ -82,18 +83,42 @@ final class StorageGuardService: Service, @unchecked Sendable {
         metrics.storeUsedBytes.set(usage.usedBytes)
         let lowDisk = (freeDiskBytes() ?? .max) < minimumFreeDiskBytes
         var fraction = usage.fractionOfBound
+        var nothingPrunable = false
         if fraction >= Self.pruneAt || lowDisk || ingest.isPaused {
-            prune(aggressive: true)
+            nothingPrunable = prune(aggressive: true) == 0
             fraction = currentUsage()?.fractionOfBound ?? fraction
         }
         if ingest.isPaused {
-            if fraction < Self.resumeBelow && !lowDisk { _ = ingest.resume() }
+            // Uplink rows stay for the duplicate window; if they alone hold the
+            // store above the resume mark, waiting would never end. Resume with
+            // the headroom there is (the broker's queue drains in steps) and say
+            // that the bound is too small for the window.
+            // Only when nothing waits for a hub or a decoder: undelivered data
+            // holding the store is the pause's very reason.
+            let stuckAboveMark = nothingPrunable && fraction < Self.pauseAt - 0.02 && onlyDeduplicationMemoryLeft()
+            if (fraction < Self.resumeBelow || stuckAboveMark) && !lowDisk {
+                if stuckAboveMark && !warnedBoundTooSmall {
+                    logger.warning("the store's size bound barely holds the uplinks kept for deduplication; resuming with little headroom (raise [store] max_size or shorten duplicate_window)",
+                                   metadata: ["used_of_bound": "\(Int(fraction * 100)) %"])
+                    warnedBoundTooSmall = true
+                }
+                _ = ingest.resume()
+            }
         } else if fraction >= Self.pauseAt || lowDisk {
             ingest.pause(reason: lowDisk ? "free disk below \(minimumFreeDiskBytes) bytes" : "store at \(Int(fraction * 100)) % of its size bound")
         }
     }
 
-    func prune(aggressive: Bool) {
+    /// Nothing is waiting to be decoded or delivered: what fills the store is
+    /// the uplink rows kept for the duplicate window (and quarantine).
+    func onlyDeduplicationMemoryLeft() -> Bool {
+        guard let statistics = try? store.statistics() else { return false }
+        return statistics.uplinksPending == 0 && statistics.hubs.values.allSatisfy { $0.backlog == 0 }
+    }
+
+    /// Returns how many rows and bytes went.
+    @discardableResult
+    func prune(aggressive: Bool) -> Int {
         var total = PruneSummary()
         // Bounded passes so intake never waits long on the store's lock.
         for _ in 0..<50 {
@@ -104,7 +129,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
             total.aggregatesDeleted += pass.aggregatesDeleted
             if aggressive, let usage = currentUsage(), usage.fractionOfBound < Self.resumeBelow { break }
         }
-        guard total.total > 0 else { return }
+        guard total.total > 0 else { return 0 }
         metrics.pruned("raw_bytes").increment(by: Int64(total.rawBytesStripped))
         metrics.pruned("readings").increment(by: Int64(total.readingsDeleted))
         metrics.pruned("uplinks").increment(by: Int64(total.uplinksDeleted))
@@ -112,5 +137,6 @@ final class StorageGuardService: Service, @unchecked Sendable {
         logger.info(aggressive ? "pruned to stay within the size bound" : "pruned by retention", metadata: [
             "raw_bytes": "\(total.rawBytesStripped)", "readings": "\(total.readingsDeleted)",
             "uplinks": "\(total.uplinksDeleted)", "aggregates": "\(total.aggregatesDeleted)"])
+        return total.total
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import SimulatorCore
+import Testing
+
+@Suite struct ScenarioTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func theShippedScenariosLoad() throws {
+        let demo = try Scenario.load(path: Self.root + "/Simulator/scenarios/demo-district.toml")
+        #expect(demo.devices == DemoDistrict.devices, "the demo scenario is the demo district Config/devices.toml registers")
+        #expect(demo.faults.isEmpty && demo.intervalMillis == 900_000)
+        let city = try Scenario.load(path: Self.root + "/Simulator/scenarios/city-10k.toml")
+        #expect(city.devices.count == 10_000)
+        #expect(Set(city.devices.map(\.devEUI)).count == 10_000)
+        #expect(city.devices.filter { $0.model == .boschTPS110 }.count == 4000)
+        #expect(city.faults.copies == 0.05 && city.faults.late == 0.01)
+    }
+
+    @Test func badScenariosNameTheLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString.prefix(6)).toml").path
+        try "seed = 1\n[[group]]\nmodel = \"bosch:tps110\"\ncount = 0\n[faults]\ncopies = 1.5\nlate = \"often\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try Scenario.load(path: path)
+            Issue.record("must fail")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(":4: group[1].count"), "\(text)")
+            #expect(text.contains(":6: faults.copies") && text.contains(":7: faults.late"), "\(text)")
+        }
+    }
+
+    @Test func faultsAreInjectedAtTheirRatesAndRepeatWithTheSeed() {
+        let devices = DemoDistrict.devices
+        func run(_ plan: FaultPlan, seed: UInt64 = 7) -> (messages: Int, frames: [SimulatedFrame], faults: [String: Int]) {
+            var traffic = FleetTraffic(devices: devices, seed: seed, simulatedStart: 1_795_000_000_000, stepMillis: 900_000, faults: plan)
+            var messages = 0
+            var frames: [SimulatedFrame] = []
+            for index in 0..<1000 {
+                let next = traffic.messages(index)
+                messages += next.messages.count
+                frames.append(next.frame)
+            }
+            return (messages, frames, traffic.injected)
+        }
+        let clean = run(FaultPlan())
+        #expect(clean.messages == 1000 && clean.faults.isEmpty)
+        let copies = run(FaultPlan(copies: 1))
+        #expect(copies.messages == 2000)
+        let unknown = run(FaultPlan(unknownDevice: 1))
+        #expect(unknown.frames.allSatisfy { $0.device.devEUI.hasPrefix("ffff") && $0.device.devEUI.count == 16 })
+        let truncated = run(FaultPlan(truncated: 1))
+        #expect(zip(truncated.frames, clean.frames).allSatisfy { $0.payload.count == $1.payload.count / 2 || $1.payload.count <= 1 })
+        let late = run(FaultPlan(late: 1))
+        #expect(zip(late.frames, clean.frames).allSatisfy { $0.time == $1.time - 7_200_000 })
+        // About the rate asked for, and the same every time with the same seed.
+        let mixed = run(FaultPlan(copies: 0.05, corrupt: 0.02))
+        #expect((30...70).contains(mixed.faults["copies"] ?? 0) && (8...35).contains(mixed.faults["corrupt"] ?? 0), "\(mixed.faults)")
+        #expect(run(FaultPlan(copies: 0.05, corrupt: 0.02)).frames.map(\.payload) == mixed.frames.map(\.payload))
+    }
+}
