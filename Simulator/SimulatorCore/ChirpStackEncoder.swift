@@ -12,7 +12,30 @@ public enum ChirpStackEncoder {
         "application/\(applicationID)/device/\(device.devEUI)/event/up"
     }
 
+    public static func joinTopic(for device: SimulatedDevice) -> String {
+        "application/\(applicationID)/device/\(device.devEUI)/event/join"
+    }
+
+    /// A `join` event (OTAA join accepted): the device starts a new session.
+    public static func join(_ device: SimulatedDevice, deduplicationID: String, time millis: EpochMillis) -> [UInt8] {
+        Array(JSONText.object([
+            ("deduplicationId", .string(deduplicationID)),
+            ("time", .string(timeWithNanoseconds(millis))),
+            ("deviceInfo", .object([
+                ("tenantId", .string(tenantID)), ("applicationId", .string(applicationID)),
+                ("deviceProfileName", .string(device.model.profileName)), ("deviceName", .string(device.name)),
+                ("devEui", .string(device.devEUI)),
+            ])),
+            ("devAddr", .string(String(device.devEUI.suffix(8)))),
+        ]).serialized().utf8)
+    }
+
     public static func event(_ frame: SimulatedFrame, deduplicationID: String, gatewayRSSI: Int, gatewaySNR: String) -> [UInt8] {
+        event(frame, deduplicationID: deduplicationID, gateways: [("0016c001ff10a235", gatewayRSSI, gatewaySNR)])
+    }
+
+    /// With one `rxInfo` entry per gateway that heard the frame.
+    public static func event(_ frame: SimulatedFrame, deduplicationID: String, gateways: [(id: String, rssi: Int, snr: String)]) -> [UInt8] {
         let device = frame.device
         let time = timeWithNanoseconds(frame.time)
         let body = JSONText.object([
@@ -31,13 +54,13 @@ public enum ChirpStackEncoder {
             ("fCnt", .integer(Int64(frame.fCnt))), ("fPort", .integer(Int64(frame.fPort))),
             ("confirmed", .bool(false)),
             ("data", .string(Data(frame.payload).base64EncodedString())),
-            ("rxInfo", .array([.object([
-                ("gatewayId", .string("0016c001ff10a235")), ("uplinkId", .integer(Int64(frame.fCnt % 65_536))),
-                ("nsTime", .string(time)), ("rssi", .integer(Int64(gatewayRSSI))), ("snr", .number(gatewaySNR)),
+            ("rxInfo", .array(gateways.map { gateway in .object([
+                ("gatewayId", .string(gateway.id)), ("uplinkId", .integer(Int64(frame.fCnt % 65_536))),
+                ("nsTime", .string(time)), ("rssi", .integer(Int64(gateway.rssi))), ("snr", .number(gateway.snr)),
                 ("channel", .integer(2)), ("location", .object([])), ("context", .string("EFwFRA==")),
                 ("metadata", .object([("region_config_id", .string("eu868")), ("region_common_name", .string("EU868"))])),
                 ("crcStatus", .string("CRC_OK")),
-            ])])),
+            ]) })),
             ("txInfo", .object([
                 ("frequency", .integer(868_300_000)),
                 ("modulation", .object([("lora", .object([("bandwidth", .integer(125_000)), ("spreadingFactor", .integer(7)), ("codeRate", .string("CR_4_5"))]))])),

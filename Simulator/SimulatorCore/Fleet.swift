@@ -48,6 +48,20 @@ public struct SimulatedDevice: Sendable, Equatable {
     public var zone: String
     public var longitude: String
     public var latitude: String
+    /// Which network server's envelope carries its uplinks.
+    public var envelope: Envelope = .chirpstack
+
+    public enum Envelope: String, Sendable, CaseIterable { case chirpstack, tts }
+
+    public init(devEUI: DeviceID, name: String, model: Model, zone: String, longitude: String, latitude: String, envelope: Envelope = .chirpstack) {
+        self.devEUI = devEUI
+        self.name = name
+        self.model = model
+        self.zone = zone
+        self.longitude = longitude
+        self.latitude = latitude
+        self.envelope = envelope
+    }
 }
 
 /// The demo district: one device of every kind (and a Cayenne LPP node).

@@ -11,6 +11,8 @@ public struct GatewaySnapshot: Sendable, Equatable {
     public var pending: Double = 0
     /// Uplinks through the gateway's envelope stage (decoded, quarantined or deduplicated).
     public var processed: Double = 0
+    /// Network-server events (join, status, ...): committed, but not uplinks.
+    public var events: Double = 0
     /// `citygate_uplink_ingest_latency_seconds` buckets: (upper bound s, cumulative count).
     public var latencyBuckets: [(le: Double, count: Double)] = []
 
@@ -38,6 +40,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
             case "citygate_uplinks_quarantined_total": snapshot.quarantined += value
             case "citygate_uplinks_pending": snapshot.pending = value
             case "citygate_uplinks_processed_total": snapshot.processed += value
+            case "citygate_network_events_total": snapshot.events += value
             case "citygate_uplink_ingest_latency_seconds_bucket":
                 guard let range = series.range(of: "le=\""), let end = series[range.upperBound...].firstIndex(of: "\"") else { continue }
                 let bound = String(series[range.upperBound..<end])
@@ -58,6 +61,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
         d.redeliveries -= before.redeliveries
         d.quarantined -= before.quarantined
         d.processed -= before.processed
+        d.events -= before.events
         let earlier = Dictionary(before.latencyBuckets.map { ($0.le, $0.count) }, uniquingKeysWith: +)
         d.latencyBuckets = after.latencyBuckets.map { (le: $0.le, count: $0.count - (earlier[$0.le] ?? 0)) }
         return d

@@ -70,10 +70,17 @@ public struct Scenario: Sendable, Equatable {
             }
             return model
         }
+        func envelope(_ entry: TOMLTable, at path: String) -> SimulatedDevice.Envelope {
+            guard let name = string(entry, "envelope", at: path) else { return .chirpstack }
+            guard let envelope = SimulatedDevice.Envelope(rawValue: name) else {
+                fail("\(path)envelope", entry.entry("envelope")?.line, "'\(name)' is not chirpstack or tts"); return .chirpstack
+            }
+            return envelope
+        }
         // Devices listed one by one (the demo district), then groups by model and count.
         for (index, entry) in tables("device").enumerated() {
             let at = "device[\(index + 1)]."
-            check(entry, allowed: ["id", "name", "model", "zone", "longitude", "latitude"], at: "device[\(index + 1)]")
+            check(entry, allowed: ["id", "name", "model", "zone", "longitude", "latitude", "envelope"], at: "device[\(index + 1)]")
             guard let model = model(entry, at: at), let id = string(entry, "id", at: at), let zone = string(entry, "zone", at: at) else {
                 if entry["id"] == nil { fail("\(at)id", entry.line, "required") }
                 if entry["zone"] == nil { fail("\(at)zone", entry.line, "required") }
@@ -83,11 +90,13 @@ public struct Scenario: Sendable, Equatable {
                 switch entry[key] { case let .float(t)?: return t; case let .integer(n)?: return String(n); default: return "0" }
             }
             scenario.devices.append(SimulatedDevice(devEUI: id.lowercased(), name: string(entry, "name", at: at) ?? id, model: model, zone: zone,
-                                                    longitude: coordinate("longitude"), latitude: coordinate("latitude")))
+                                                    longitude: coordinate("longitude"), latitude: coordinate("latitude"),
+                                                    envelope: envelope(entry, at: at)))
         }
         for (index, entry) in tables("group").enumerated() {
             let at = "group[\(index + 1)]."
-            check(entry, allowed: ["model", "count", "zones"], at: "group[\(index + 1)]")
+            check(entry, allowed: ["model", "count", "zones", "envelope"], at: "group[\(index + 1)]")
+            let groupEnvelope = envelope(entry, at: at)
             guard let model = model(entry, at: at), let count = integer(entry, "count", at: at, in: 1...1_000_000) else {
                 if entry["count"] == nil { fail("\(at)count", entry.line, "required") }
                 continue
@@ -104,13 +113,13 @@ public struct Scenario: Sendable, Equatable {
                 func offset(_ base: Int, _ delta: Int) -> String { FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4) }
                 scenario.devices.append(SimulatedDevice(devEUI: eui, name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(serial)",
                                                         model: model, zone: zones[member % zones.count],
-                                                        longitude: offset(-37_074, dx), latitude: offset(404_155, dy)))
+                                                        longitude: offset(-37_074, dx), latitude: offset(404_155, dy), envelope: groupEnvelope))
             }
         }
         if case let .table(faults)? = table["faults"] {
-            check(faults, allowed: ["copies", "corrupt", "truncated", "unknown_device", "late"], at: "faults")
+            check(faults, allowed: ["copies", "corrupt", "truncated", "unknown_device", "late", "fcnt_reset"], at: "faults")
             scenario.faults = FaultPlan(copies: rate(faults, "copies"), corrupt: rate(faults, "corrupt"), truncated: rate(faults, "truncated"),
-                                        unknownDevice: rate(faults, "unknown_device"), late: rate(faults, "late"))
+                                        unknownDevice: rate(faults, "unknown_device"), late: rate(faults, "late"), fcntReset: rate(faults, "fcnt_reset"))
         }
         if scenario.devices.isEmpty { fail("device", nil, "a scenario needs at least one [[device]] or [[group]]") }
         let ids = scenario.devices.map(\.devEUI)
@@ -134,8 +143,11 @@ public struct FaultPlan: Sendable, Equatable {
     public var unknownDevice = 0.0
     /// Envelope time two hours in the past (late for the windows it belongs to).
     public var late = 0.0
+    /// The device's frame counter restarts at 0 (a battery swap and rejoin).
+    public var fcntReset = 0.0
 
-    public init(copies: Double = 0, corrupt: Double = 0, truncated: Double = 0, unknownDevice: Double = 0, late: Double = 0) {
+    public init(copies: Double = 0, corrupt: Double = 0, truncated: Double = 0, unknownDevice: Double = 0, late: Double = 0, fcntReset: Double = 0) {
+        self.fcntReset = fcntReset
         self.copies = copies
         self.corrupt = corrupt
         self.truncated = truncated

@@ -164,7 +164,9 @@ struct Load: AsyncParsableCommand {
         if let metrics, let before {
             // Wait for every message the broker took (copies included) to reach the gateway.
             let run = drain(metrics, before: before, expected: qos == 1 ? report.acknowledged : report.sent)
-            let stored = Int(run.committed - run.frameDuplicates)
+            // Distinct uplinks kept: committed messages, less copies recognised as
+            // duplicate frames and network events (joins are not uplinks).
+            let stored = Int(run.committed - run.frameDuplicates - run.events)
             loss = expected - stored
             func ms(_ value: Double?) -> JSONText { value.map { .number(String(format: "%.1f", $0)) } ?? .null }
             fields.append(("loss", .integer(Int64(loss!))))

@@ -64,7 +64,12 @@ extension LoadModeTests {
             [[group]]
             model = "dragino:lht65"
             count = 10
+            [[group]]
+            model = "cayenne-lpp"
+            count = 5
+            envelope = "tts"
             [faults]
+            fcnt_reset = 0.02
             copies = 0.1
             truncated = 0.05
             unknown_device = 0.05
@@ -80,7 +85,8 @@ extension LoadModeTests {
         #expect(run.status == 0)
         let faults = report["faults"] as? [String: Int] ?? [:]
         let figures = report["gateway"] as? [String: Any] ?? [:]
-        #expect(report["frames"] as? Int == 1500 && report["sent"] as? Int == 1500 + (faults["copies"] ?? 0))
+        #expect(report["frames"] as? Int == 1500 && report["sent"] as? Int == 1500 + (faults["copies"] ?? 0) + (faults["join_events"] ?? 0))
+        #expect((faults["fcnt_reset"] ?? 0) > 0, "\(faults)")
         #expect(report["loss"] as? Int == 0, "every distinct frame stored, faulty ones included")
         #expect(figures["stored"] as? Int == 1500)
         #expect(figures["duplicates"] as? Int == faults["copies"], "each copy recognised as a duplicate frame, quarantined ones too")

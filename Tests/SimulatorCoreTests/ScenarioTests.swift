@@ -1,4 +1,5 @@
 import Foundation
+import Codecs
 import SimulatorCore
 import Testing
 
@@ -56,5 +57,43 @@ import Testing
         let mixed = run(FaultPlan(copies: 0.05, corrupt: 0.02))
         #expect((30...70).contains(mixed.faults["copies"] ?? 0) && (8...35).contains(mixed.faults["corrupt"] ?? 0), "\(mixed.faults)")
         #expect(run(FaultPlan(copies: 0.05, corrupt: 0.02)).frames.map(\.payload) == mixed.frames.map(\.payload))
+    }
+}
+
+@Suite struct EnvelopeEncodingTests {
+    /// The simulator's envelopes, read back by the gateway's own parsers.
+    @Test func ttsAndMultiGatewayChirpStackEnvelopesParse() throws {
+        var device = DemoDistrict.devices[2]
+        device.envelope = .tts
+        var traffic = FleetTraffic(devices: [device], seed: 5, simulatedStart: 1_795_000_000_000, stepMillis: 900_000)
+        let tts = traffic.messages(0)
+        let topic = tts.messages[0].topic
+        #expect(topic == "v3/city-pilot@ttn/devices/eui-\(device.devEUI)/up")
+        guard case let .uplink(uplink)? = try? TTSEnvelope().parse(topic: topic, message: tts.messages[0].payload) else {
+            Issue.record("TTS envelope did not parse"); return
+        }
+        #expect(uplink.device == device.devEUI && uplink.fCnt == 0 && uplink.fPort == tts.frame.fPort && uplink.payload == tts.frame.payload)
+        #expect(uplink.networkTime == 1_795_000_000_000)
+
+        var chirp = FleetTraffic(devices: DemoDistrict.devices, seed: 5, simulatedStart: 1_795_000_000_000, stepMillis: 900_000)
+        var gatewaysSeen: Set<Int> = []
+        for index in 0..<30 {
+            let next = chirp.messages(index)
+            guard case let .uplink(uplink)? = try? ChirpStackEnvelope().parse(topic: next.messages[0].topic, message: next.messages[0].payload) else {
+                Issue.record("ChirpStack envelope did not parse"); return
+            }
+            #expect(uplink.payload == next.frame.payload)
+            gatewaysSeen.insert(String(decoding: next.messages[0].payload, as: UTF8.self).components(separatedBy: "\"gatewayId\"").count - 1)
+        }
+        #expect(gatewaysSeen == [1, 2, 3], "one to three gateways hear a frame")
+    }
+
+    @Test func aBatterySwapRestartsTheFrameCounter() {
+        var traffic = FleetTraffic(devices: [DemoDistrict.devices[0]], seed: 9, simulatedStart: 1_795_000_000_000, stepMillis: 900_000,
+                                   faults: FaultPlan(fcntReset: 0.2))
+        let counters = (0..<50).map { traffic.messages($0).frame.fCnt }
+        #expect(counters.first == 0 && counters.contains { $0 > 3 })
+        #expect(zip(counters, counters.dropFirst()).contains { $1 == 0 && $0 > 0 }, "\(counters)")
+        #expect((traffic.injected["fcnt_reset"] ?? 0) > 0)
     }
 }
