@@ -84,14 +84,15 @@ import Testing
         var observations: [[String: Any]] = []
         var rollups: [String] = []
         try await gateway.waitFor("\(expected.count) observations at the hub", timeout: .seconds(60)) {
+            // The ledger first, then the hub: what the ledger calls delivered is at the hub when read.
+            let database = try SQLiteRows(path: gateway.database)
+            let settled = try database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
+                && database.strings("SELECT count(*) FROM deliveries WHERE state <> 2") == ["0"]
             let all = try await hub.observations()
             func key(_ o: [String: Any]) -> String { (o["parameters"] as? [String: Any])?["windowKey"] as? String ?? "" }
             observations = all.filter { !key($0).hasPrefix("zone:") }
             rollups = all.map(key).filter { $0.hasPrefix("zone:") }
-            let database = try SQLiteRows(path: gateway.database)
-            return try observations.count >= expected.count
-                && database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
-                && database.strings("SELECT count(*) FROM deliveries WHERE state <> 2") == ["0"]
+            return settled && observations.count >= expected.count
         }
         #expect(observations.count == expected.count, "each window exactly once")
         #expect(!rollups.isEmpty && !rollups.contains { $0.contains(":damp/") }, "\(rollups.filter { $0.contains(":damp/") })")
