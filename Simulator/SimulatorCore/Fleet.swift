@@ -64,6 +64,19 @@ public struct SimulatedDevice: Sendable, Equatable {
     }
 }
 
+extension SimulatedDevice {
+    /// Device number `serial` of a generated fleet: DevEUI `euiPrefix` + 8 hex
+    /// digits of the serial, named `<kind>-<serial>`, placed at exact decimal
+    /// offsets of up to ±0.0499° around the demo district's centre.
+    public static func generated(serial: Int, model: Model, zone: String, euiPrefix: String, envelope: Envelope = .chirpstack) -> SimulatedDevice {
+        let dx = serial % 100 - 50, dy = serial / 100 % 100 - 50
+        func offset(_ base: Int, _ delta: Int) -> String { FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4) }
+        return SimulatedDevice(devEUI: euiPrefix + Hex.digits(UInt64(serial), count: 8),
+                               name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(serial)", model: model, zone: zone,
+                               longitude: offset(-37_074, dx), latitude: offset(404_155, dy), envelope: envelope)
+    }
+}
+
 /// The demo district: one device of every kind (and a Cayenne LPP node).
 /// `Config/devices.toml` registers exactly these; a test keeps them in step.
 public enum DemoDistrict {
@@ -82,16 +95,7 @@ public enum DemoDistrict {
         var fleet = devices
         let models = SimulatedDevice.Model.allCases
         for index in devices.count..<size {
-            let model = models[index % models.count]
-            let hex = String(index, radix: 16)
-            let eui = "a8404101" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex
-            // Exact decimal offsets of up to ±0.0499° from the demo district's centre.
-            let dx = index % 100 - 50, dy = index / 100 % 100 - 50
-            func offset(_ base: Int, _ delta: Int) -> String {
-                FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4)
-            }
-            fleet.append(SimulatedDevice(devEUI: eui, name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(index)", model: model,
-                                         zone: "zone-\(index % 10)", longitude: offset(-37_074, dx), latitude: offset(404_155, dy)))
+            fleet.append(.generated(serial: index, model: models[index % models.count], zone: "zone-\(index % 10)", euiPrefix: "a8404101"))
         }
         return fleet
     }

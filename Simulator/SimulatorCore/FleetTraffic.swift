@@ -54,8 +54,7 @@ public struct FleetTraffic {
         }
         var frame = self.frame(index)
         if roll(faults.unknownDevice, "unknown_device") {
-            frame.device.devEUI = "ffff" + String(UInt64.random(in: 0...UInt64(0xFFFF_FFFF_FFFF), using: &faultGenerator), radix: 16)
-                .leftPadded(to: 12)
+            frame.device.devEUI = "ffff" + Hex.digits(UInt64.random(in: 0...0xFFFF_FFFF_FFFF, using: &faultGenerator), count: 12)
             applied.append("unknown_device")
         }
         if roll(faults.corrupt, "corrupt") {
@@ -101,8 +100,4 @@ public struct FleetTraffic {
         fCnt[slot] &+= 1
         return frame
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

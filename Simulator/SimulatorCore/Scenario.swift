@@ -105,15 +105,8 @@ public struct Scenario: Sendable, Equatable {
             if case let .array(items)? = entry["zones"] { zones = items.compactMap { if case let .string(z) = $0 { return z } else { return nil } } }
             if zones.isEmpty { zones = (0..<10).map { "zone-\($0)" } }
             for member in 0..<Int(count) {
-                let serial = scenario.devices.count
-                let hex = String(serial, radix: 16)
-                let eui = "a8404102" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex
-                // Exact decimal offsets of up to ±0.0499° around the demo district's centre.
-                let dx = serial % 100 - 50, dy = serial / 100 % 100 - 50
-                func offset(_ base: Int, _ delta: Int) -> String { FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4) }
-                scenario.devices.append(SimulatedDevice(devEUI: eui, name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(serial)",
-                                                        model: model, zone: zones[member % zones.count],
-                                                        longitude: offset(-37_074, dx), latitude: offset(404_155, dy), envelope: groupEnvelope))
+                scenario.devices.append(.generated(serial: scenario.devices.count, model: model, zone: zones[member % zones.count],
+                                                   euiPrefix: "a8404102", envelope: groupEnvelope))
             }
         }
         if case let .table(faults)? = table["faults"] {

@@ -161,13 +161,9 @@ public struct NGSILDEntityBuilder: Sendable {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"):
                 out.unicodeScalars.append(UnicodeScalar(byte))
             default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                out += "%" + Hex.digits(UInt64(byte), count: 2, uppercase: true)
             }
         }
         return out
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

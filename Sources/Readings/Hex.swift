@@ -1,5 +1,12 @@
 /// Hex text to bytes, for command-line payloads, test vectors and benchmarks.
 public enum Hex {
+    /// `value` as exactly `count` hex digits, zero-padded on the left (a
+    /// longer value keeps all its digits): DevEUIs, %-escapes.
+    public static func digits(_ value: UInt64, count: Int, uppercase: Bool = false) -> String {
+        let text = String(value, radix: 16, uppercase: uppercase)
+        return text.count >= count ? text : String(repeating: "0", count: count - text.count) + text
+    }
+
     /// Decodes an even number of hex digits (either case); nil for anything else.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         decode(ascii: Array(text.utf8)[...])
