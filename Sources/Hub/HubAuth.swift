@@ -53,6 +53,17 @@ public actor HubCredentials {
     /// The hub answered 401/403: a cached token is no good any more.
     public func invalidate() { cachedToken = nil }
 
+    /// One request to the hub with the auth headers added to `headers`; a
+    /// 401/403 answer drops a cached token. Throws `HubAuthError` (nothing was
+    /// sent) when no credentials could be made, and the client's error when
+    /// the request got no answer.
+    public func send(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil) async throws -> HTTPResponse {
+        let auth = try await self.headers()
+        let response = try await client.send(method, url, headers: headers.merging(auth) { _, fromAuth in fromAuth }, body: body)
+        if response.status == 401 || response.status == 403 { invalidate() }
+        return response
+    }
+
     private func oauthToken() async throws -> String {
         if let cached = cachedToken, Date() < cached.refreshAt { return cached.value }
         guard case let .oauth2(tokenURL, clientID, secretFile, scope) = auth else { throw HubAuthError(description: "not OAuth2") }

@@ -19,7 +19,6 @@ public struct NGSILDHub: Hub {
     public let baseURL: String
     public let tenant: String?
     public let builder: NGSILDEntityBuilder
-    let client: HTTPClient
     let credentials: HubCredentials
 
     public init(name: String, baseURL: String, isPrivate: Bool = false, tenant: String? = nil, gatewayID: String,
@@ -29,7 +28,6 @@ public struct NGSILDHub: Hub {
         self.isPrivate = isPrivate
         self.tenant = tenant
         self.builder = NGSILDEntityBuilder(gatewayID: gatewayID, contexts: contexts)
-        self.client = client
         self.credentials = HubCredentials(auth: auth, client: client)
     }
 
@@ -82,10 +80,9 @@ public struct NGSILDHub: Hub {
         return results.map { $0 ?? .retry(reason: "not attempted", afterSeconds: nil) }
     }
 
-    func requestHeaders() async throws -> [String: String] {
-        var headers = try await credentials.headers()
-        headers["Content-Type"] = "application/ld+json"
-        headers["Accept"] = "application/json"
+    /// Headers of every request (the auth headers are added by `credentials`).
+    var requestHeaders: [String: String] {
+        var headers = ["Accept": "application/json"]
         if let tenant { headers["NGSILD-Tenant"] = tenant }
         return headers
     }
@@ -93,15 +90,13 @@ public struct NGSILDHub: Hub {
     /// One upsert request; one result per draft.
     func upsert(_ drafts: [Draft], _ batch: [OutboundAggregate]) async -> [DeliveryResult] {
         let body = JSONText.array(drafts.map { draft in builder.entity(draft.indices.map { batch[$0] }) }).serialized()
-        let headers: [String: String]
-        do {
-            headers = try await requestHeaders()
-        } catch {
-            return drafts.map { _ in .unauthorized(reason: "\(error)") }
-        }
+        var headers = requestHeaders
+        headers["Content-Type"] = "application/ld+json"
         let response: HTTPResponse
         do {
-            response = try await client.send("POST", baseURL + "/ngsi-ld/v1/entityOperations/upsert?options=update", headers: headers, body: body)
+            response = try await credentials.send("POST", baseURL + "/ngsi-ld/v1/entityOperations/upsert?options=update", headers: headers, body: body)
+        } catch let error as HubAuthError {
+            return drafts.map { _ in .unauthorized(reason: "\(error)") }
         } catch {
             return drafts.map { _ in .unknown(reason: "upsert: no answer: \(error)") }
         }
@@ -111,7 +106,6 @@ public struct NGSILDHub: Hub {
         case 207:
             return Self.partial(response, drafts)
         case 401, 403:
-            await credentials.invalidate()
             return drafts.map { _ in .unauthorized(reason: "upsert: HTTP \(response.status) \(Self.problem(response))") }
         case 408, 429, 500...599:
             return drafts.map { _ in .retry(reason: "upsert: HTTP \(response.status) \(Self.problem(response))", afterSeconds: response.retryAfterSeconds) }
@@ -167,10 +161,14 @@ public struct NGSILDHub: Hub {
             guard aggregate.hubRef == nil else { results.append(nil); continue }
             let id = builder.entityID(aggregate)
             let attribute = builder.attributeName(aggregate)
-            let headers: [String: String]
-            do { headers = try await requestHeaders() } catch { results.append(.unauthorized(reason: "\(error)")); continue }
             let url = "\(baseURL)/ngsi-ld/v1/entities/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?attrs=\(attribute)"
-            guard let response = try? await client.send("GET", url, headers: headers.filter { $0.key != "Content-Type" }) else {
+            let response: HTTPResponse
+            do {
+                response = try await credentials.send("GET", url, headers: requestHeaders)
+            } catch let error as HubAuthError {
+                results.append(.unauthorized(reason: "\(error)"))
+                continue
+            } catch {
                 results.append(.retry(reason: "reconcile: \(name) unreachable", afterSeconds: nil))
                 continue
             }

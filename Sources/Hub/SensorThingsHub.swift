@@ -16,7 +16,6 @@ public struct SensorThingsHub: Hub {
     public let isPrivate: Bool
     /// Service root including the version: `http://host:port/sensorthings/v1.1`.
     public let serviceRoot: String
-    let client: HTTPClient
     let references: any HubReferenceStore
     let gatewayID: String
     let credentials: HubCredentials
@@ -29,7 +28,6 @@ public struct SensorThingsHub: Hub {
         self.isPrivate = isPrivate
         self.references = references
         self.gatewayID = gatewayID
-        self.client = client
     }
 
     /// Why one request failed, mapped to what the delivery ledger does.
@@ -49,11 +47,11 @@ public struct SensorThingsHub: Hub {
 
     /// One request with the hub's auth headers. A 401/403 drops a cached token.
     func send(_ method: String, _ url: String, body: String? = nil) async throws -> HTTPResponse {
-        let headers: [String: String]
-        do { headers = try await credentials.headers() } catch { throw Failure.unauthorized("\(error)") }
-        let response = try await client.send(method, url, headers: headers, body: body)
-        if response.status == 401 || response.status == 403 { await credentials.invalidate() }
-        return response
+        do {
+            return try await credentials.send(method, url, body: body)
+        } catch let error as HubAuthError {
+            throw Failure.unauthorized("\(error)")
+        }
     }
 
     public func deliver(_ batch: [OutboundAggregate]) async -> [DeliveryResult] {
