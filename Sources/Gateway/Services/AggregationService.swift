@@ -79,9 +79,10 @@ final class AggregationService: Service, @unchecked Sendable {
         guard !groups.isEmpty else { return 0 }
         var byEligibility: [[String]: [AggregateRecord]] = [:]
         var closed = 0
+        let registry = self.registry
         for group in groups {
             guard let metric = Metric.named(group.metric) else { continue }
-            let (kind, rollupGroup) = try describe(group.device)
+            let (kind, rollupGroup) = try describe(group.device, registry: registry)
             let key = WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength)
             let lateCutoff = group.windowStart + group.windowLength + graceMillis + latenessMillis
             let late = try store.setAsideLateReadings(group, windowKey: key, receivedAfter: lateCutoff)
@@ -91,11 +92,8 @@ final class AggregationService: Service, @unchecked Sendable {
             guard let statistics = WindowStatistics.of(window.values) else { continue }
             let record = AggregateRecord(windowKey: key, group: group, kind: kind.rawValue, statistics: statistics,
                                          throughReadingID: window.throughReadingID, zone: rollupGroup)
-            let eligible = hubs.filter { $0.isPrivate || kind != .damp }.map(\.name)
-            if eligible.count < hubs.count {
-                metrics.suppressed(reason: "privacy").increment(by: Int64(hubs.count - eligible.count))
-            }
-            byEligibility[eligible, default: []].append(record)
+            // Damp windows are per-home data: private hubs only.
+            byEligibility[eligibleHubs(publishable: kind != .damp, reason: "privacy"), default: []].append(record)
             closed += 1
         }
         for (eligible, records) in byEligibility {
@@ -130,11 +128,7 @@ final class AggregationService: Service, @unchecked Sendable {
                 group: group, kind: window.kind, statistics: rollup.statistics, throughReadingID: 0,
                 scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
             let publishable = ZoneRollup.isPublishable(kind: kind, members: rollup.statistics.count, minimumHomes: minimumZoneHomes)
-            let eligible = hubs.filter { $0.isPrivate || publishable }.map(\.name)
-            if eligible.count < hubs.count {
-                metrics.suppressed(reason: "k_anonymity").increment(by: Int64(hubs.count - eligible.count))
-            }
-            byEligibility[eligible, default: []].append(record)
+            byEligibility[eligibleHubs(publishable: publishable, reason: "k_anonymity"), default: []].append(record)
         }
         for (eligible, records) in byEligibility {
             try store.saveAggregates(records, hubs: eligible, now: now)
@@ -144,9 +138,19 @@ final class AggregationService: Service, @unchecked Sendable {
         return pending.count
     }
 
+    /// The hubs an aggregate may go to: all of them when it is publishable,
+    /// else the private ones, with the public ones it is withheld from counted.
+    func eligibleHubs(publishable: Bool, reason: String) -> [String] {
+        let eligible = hubs.filter { $0.isPrivate || publishable }.map(\.name)
+        if eligible.count < hubs.count {
+            metrics.suppressed(reason: reason).increment(by: Int64(hubs.count - eligible.count))
+        }
+        return eligible
+    }
+
     /// Kind and roll-up group of a device: from the registry, or what a codec
     /// rule made of it (recorded by the processing stage).
-    func describe(_ device: DeviceID) throws -> (SensorKind, String?) {
+    func describe(_ device: DeviceID, registry: DeviceRegistry) throws -> (SensorKind, String?) {
         if let listed = registry.device(device) { return (listed.kind, zoneRollups ? listed.rollupGroup : nil) }
         if let learned = try store.ruleDevice(device) {
             return (SensorKind(rawValue: learned.kind) ?? .generic, zoneRollups ? learned.zone : nil)

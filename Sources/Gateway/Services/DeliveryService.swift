@@ -108,7 +108,7 @@ final class DeliveryService: Service, @unchecked Sendable {
             if pending.isEmpty { return .more }
         }
 
-        let batch = pending.compactMap(outbound)
+        let batch = outbound(pending)
         do {
             try store.markInFlight(hub: hub.name, pending.map(\.aggregateID), now: now)
         } catch {
@@ -220,7 +220,7 @@ final class DeliveryService: Service, @unchecked Sendable {
 
     /// Asks the hub which uncertain aggregates it holds; marks those delivered.
     func reconcile(_ uncertain: [PendingDelivery]) async -> Reconciliation {
-        let aggregates = uncertain.compactMap(outbound)
+        let aggregates = outbound(uncertain)
         let answers = await hub.reconcile(aggregates)
         var outcome = Outcome()
         var held: Set<Int64> = []
@@ -247,8 +247,7 @@ final class DeliveryService: Service, @unchecked Sendable {
         }
         if outcome.failed {
             // Cannot tell now: leave them in flight and try again later.
-            return .stop(next(after: Outcome(retry: outcome.retry, unknown: outcome.unknown, unauthorized: outcome.unauthorized,
-                                              reason: outcome.reason, retryAfter: outcome.retryAfter), batchWasFull: false))
+            return .stop(next(after: outcome, batchWasFull: false))
         }
         return .held(held)
     }
@@ -263,7 +262,13 @@ final class DeliveryService: Service, @unchecked Sendable {
         return .milliseconds(max(jittered, floor))
     }
 
-    func outbound(_ item: PendingDelivery) -> OutboundAggregate? {
+    /// The aggregates as the hub sees them, labelled from one snapshot of the registry.
+    func outbound(_ items: [PendingDelivery]) -> [OutboundAggregate] {
+        let registry = self.registry
+        return items.compactMap { outbound($0, registry: registry) }
+    }
+
+    func outbound(_ item: PendingDelivery, registry: DeviceRegistry) -> OutboundAggregate? {
         let record = item.record
         guard let metric = Metric.named(record.group.metric) else { return nil }
         let device = registry.device(record.group.device)
