@@ -16,12 +16,9 @@ devices="${1:-100}"
 batch="${2:-500}"
 python="${CITYGATE_HUB_PYTHON:-$PWD/.venv-hub/bin/python}"
 [ -x "$python" ] || { echo "no hub Python at $python: run scripts/test.sh once (or set CITYGATE_HUB_PYTHON)" >&2; exit 1; }
-swift build -c release --product citygate >/dev/null
-swift build -c release --product citygate-sim >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+source scripts/lib.sh
+build_release
 work="$(mktemp -d /tmp/citygate-hubbench.XXXXXX)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-now() { date +%s.%N; }
 port="$(free_port)"; hub_port="$(free_port)"; http="$(free_port)"
 printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n' "$port" >"$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
@@ -70,20 +67,20 @@ aggregates="$(sqlite3 -readonly "$work/state/citygate.sqlite" "SELECT count(*) F
 start_hub "$work/hub.sqlite"
 # CITYGATE_BENCH_PERF=1: a perf profile of the gateway while it delivers (perf report -i $work/perf.data).
 [ -n "${CITYGATE_BENCH_PERF:-}" ] && { perf record -g -o "$work/perf.data" -p "$gateway" >/dev/null 2>&1 & perf=$!; }
-cpu_before="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"
+cpu_before="$(cpu_ticks $gateway)"
 start="$(now)"
 delivered() { sqlite3 -readonly -cmd '.timeout 5000' "$work/state/citygate.sqlite" "SELECT count(*) FROM deliveries WHERE state = 2"; }
 # Provisioning (a POST per Thing, Datastream, Sensor, ObservedProperty) happens
 # with the oldest windows; the second half of the backlog is the steady state.
 until [ "$(delivered)" -ge $(( aggregates / 2 )) ]; do sleep 0.05; done
-half_at="$(now)"; cpu_half="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"; half_count="$(delivered)"
+half_at="$(now)"; cpu_half="$(cpu_ticks $gateway)"; half_count="$(delivered)"
 until [ "$(delivered)" = "$aggregates" ]; do sleep 0.05; done
 [ -n "${CITYGATE_BENCH_PERF:-}" ] && { kill -INT $perf; wait $perf || true; echo "profile: $work/perf.data"; }
 end_at="$(now)"
 gateway_seconds="$(python3 -c "print($end_at - $start)")"
 steady_seconds="$(python3 -c "print($end_at - $half_at)")"
-cpu_end="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"
-cpu_ticks="$(( cpu_end - cpu_before ))"; steady_ticks="$(( cpu_end - cpu_half ))"; steady_count="$(( aggregates - half_count ))"
+cpu_end="$(cpu_ticks $gateway)"
+gateway_ticks="$(( cpu_end - cpu_before ))"; steady_ticks="$(( cpu_end - cpu_half ))"; steady_count="$(( aggregates - half_count ))"
 rss_kib="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
 held="$(sqlite3 -readonly -cmd '.timeout 5000' "$work/hub.sqlite" "SELECT count(*) || ' rows, ' || count(DISTINCT json_extract(parameters, '\$.windowKey')) || ' windows' FROM sensorthings_v1_1_django_backend_observation")"
 kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
@@ -140,7 +137,7 @@ print(spread, time.time() - start)
 PY
 )"
 read -r ceiling_seconds single_seconds <<<"$ceiling_seconds"
-python3 - "$devices" "$aggregates" "$batch" "$gateway_seconds" "$ceiling_seconds" "$cpu_ticks" "$(getconf CLK_TCK)" "$rss_kib" "$held" \
+python3 - "$devices" "$aggregates" "$batch" "$gateway_seconds" "$ceiling_seconds" "$gateway_ticks" "$(getconf CLK_TCK)" "$rss_kib" "$held" \
     "$steady_seconds" "$steady_ticks" "$steady_count" "$single_seconds" "$series" <<'PY'
 import sys
 devices, aggregates, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

@@ -9,12 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
-swift build -c release --product citygate >/dev/null
-swift build -c release --product citygate-sim >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+source scripts/lib.sh
+build_release
 work="$(mktemp -d /tmp/citygate-bench.XXXXXX)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-now() { date +%s.%N; }
 port="$(free_port)"
 printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n' "$port" >"$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
@@ -39,19 +36,19 @@ STATE_DIRECTORY="$work/state" "$bin/citygate" run --config Config/citygate.toml 
 gateway=$!
 until curl -sf "http://127.0.0.1:$http/health" >/dev/null 2>&1; do sleep 0.1; done
 committed() { curl -s "http://127.0.0.1:$http/metrics" | awk '$1 == "citygate_uplinks_committed_total" { print $2 + 0 }'; }
-cpu_before="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"
+cpu_before="$(cpu_ticks $gateway)"
 start="$(now)"
 "$bin/citygate-sim" run --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos 1 --seed 2 >/dev/null
 while [ "$(committed)" -lt "$count" ]; do sleep 0.02; done
 gateway_seconds="$(python3 -c "print($(now) - $start)")"
-cpu_ticks="$(( $(awk '{ print $14 + $15 }' /proc/$gateway/stat) - cpu_before ))"
+gateway_ticks="$(( $(cpu_ticks $gateway) - cpu_before ))"
 rss_kib="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
 kill "$gateway"; wait "$gateway" 2>/dev/null || true
 
 # 3. The store alone (commit path with its redelivery check), and a raw SQLite
 #    insert loop, one transaction per message, same disk.
 read -r _ store_seconds _ raw_seconds < <("$bin/citygate" benchmark-store --directory "$work/store-bench" --count "$count")
-python3 - "$count" "$ceiling_seconds" "$gateway_seconds" "$cpu_ticks" "$(getconf CLK_TCK)" "$rss_kib" "$store_seconds" "$raw_seconds" <<'PY'
+python3 - "$count" "$ceiling_seconds" "$gateway_seconds" "$gateway_ticks" "$(getconf CLK_TCK)" "$rss_kib" "$store_seconds" "$raw_seconds" <<'PY'
 import sys
 count, ceiling, gateway, ticks, hz, rss = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 store, raw = float(sys.argv[7]), float(sys.argv[8])

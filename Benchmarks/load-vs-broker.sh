@@ -11,12 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
-swift build -c release --product citygate >/dev/null
-swift build -c release --product citygate-sim >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+source scripts/lib.sh
+build_release
 work="$(mktemp -d /tmp/citygate-loadbench.XXXXXX)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-now() { date +%s.%N; }
 port="$(free_port)"
 # The shipped broker settings, on a free port, without persistence files.
 sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" -e 's/^persistence true/persistence false/' -e '/^persistence_location/d' \
@@ -48,13 +45,13 @@ through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_tick
         --http-listen "127.0.0.1:$http" --log-level warning 2>>"$work/citygate.log" &
     gateway=$!
     until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.1; done
-    local cpu_before; cpu_before="$(awk '{ print $14 + $15 }' /proc/$gateway/stat)"
+    local cpu_before; cpu_before="$(cpu_ticks $gateway)"
     local start; start="$(now)"
     local report
     report="$("$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
         --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json 2>/dev/null || true)"
     local seconds; seconds="$(python3 -c "print($(now) - $start)")"
-    local ticks=$(( $(awk '{ print $14 + $15 }' /proc/$gateway/stat) - cpu_before ))
+    local ticks=$(( $(cpu_ticks $gateway) - cpu_before ))
     local rss; rss="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
     kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
     echo "$seconds $ticks $rss $report"

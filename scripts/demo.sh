@@ -10,14 +10,12 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 echo "demo: building (release)..." >&2
-swift build -c release --product citygate >/dev/null
-swift build -c release --product citygate-sim >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+source scripts/lib.sh
+build_release
 
 count="${DEMO_COUNT:-600}"
 rate="${DEMO_RATE:-10}"
 demo="$(mktemp -d /tmp/citygate-demo.XXXXXX)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 mqtt_port="$(free_port)"
 http_port="$(free_port)"
 

@@ -1,0 +1,18 @@
+# Shared by scripts/demo.sh and the Benchmarks/ scripts (sourced from the
+# repository root): a release build of both programs, and small helpers.
+
+# Builds citygate and citygate-sim (release) and sets $bin to where they are.
+build_release() {
+    swift build -c release --product citygate >/dev/null
+    swift build -c release --product citygate-sim >/dev/null
+    bin="$(swift build -c release --show-bin-path)"
+}
+
+# A TCP port on 127.0.0.1 that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# Seconds since the epoch, with nanoseconds.
+now() { date +%s.%N; }
+
+# User + system CPU of a process so far, in clock ticks (getconf CLK_TCK per second).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
