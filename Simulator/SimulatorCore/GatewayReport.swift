@@ -29,7 +29,9 @@ public struct GatewaySnapshot: Sendable, Equatable {
         var buckets: [(Double, Double)] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
-            guard parts.count >= 2, let value = Double(parts[1]) else { continue }
+            // Counts are reported as Int: a sample that is not a finite count
+            // (NaN, +Inf, absurdly large) is not taken rather than trapping later.
+            guard parts.count >= 2, let value = Double(parts[1]), value.isFinite, abs(value) < 1e15 else { continue }
             let series = String(parts[0])
             let name = series.split(separator: "{").first.map(String.init) ?? series
             switch name {

@@ -21,8 +21,12 @@ public struct HTTPResponse: Sendable {
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
-    /// `Retry-After` in seconds (the delta-seconds form).
-    public var retryAfterSeconds: Int? { header("Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    /// `Retry-After` in seconds (the delta-seconds form), held to 0...86,400:
+    /// the hub's text must not overflow the backoff arithmetic, and a day is
+    /// the longest wait a hub gets to impose before the next try.
+    public var retryAfterSeconds: Int? {
+        header("Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { min(max($0, 0), 86_400) }
+    }
 }
 
 /// A small HTTP client for the hubs over one process-wide AsyncHTTPClient

@@ -207,6 +207,10 @@ struct ConfigDirectory {
         let config = try GatewayConfig.load(path: directory.configPath, environment: ["BROKER_HOST": "10.0.0.5", "HUB_HOST": "hub.example"])
         #expect(config.brokerHost == "10.0.0.5")
         #expect(config.hubs.first?.url == "https://hub.example/v1.1?x=${literal}")
+        for bad in ["${", "${}", "${1HOST}", "${HOST"] {
+            let broken = try ConfigDirectory(config: "[mqtt]\nbroker = \"mqtt://\(bad):1883\"\n")
+            #expect(broken.errors().contains { $0.contains("mqtt.broker") }, "\(bad): \(broken.errors())")
+        }
         do {
             _ = try GatewayConfig.load(path: directory.configPath, environment: ["BROKER_HOST": "10.0.0.5"])
             Issue.record("an unset variable must be an error")

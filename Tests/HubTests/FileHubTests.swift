@@ -37,3 +37,15 @@ import Testing
         #expect(FileHub(directory: directory).pruneOldFiles(now: RFC3339.parseMillis("2030-01-01T00:00:00Z")!) == 0, "no retention: kept")
     }
 }
+
+@Suite struct HTTPResponseTests {
+    @Test func retryAfterFromTheHubIsBounded() {
+        func after(_ text: String) -> Int? { HTTPResponse(status: 503, headers: ["retry-after": text], body: []).retryAfterSeconds }
+        #expect(after("7") == 7)
+        #expect(after(" 120 ") == 120)
+        #expect(after("99999999999999999") == 86_400, "would overflow the backoff's milliseconds")
+        #expect(after("-3") == 0)
+        #expect(after("Wed, 21 Oct 2026 07:28:00 GMT") == nil, "the date form is not taken")
+        #expect(after("9223372036854775808") == nil, "not an Int at all")
+    }
+}

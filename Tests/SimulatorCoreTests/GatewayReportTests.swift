@@ -35,4 +35,9 @@ import Testing
         #expect(run.latencyMaxMillis == 1000)
         #expect(GatewaySnapshot().latencyQuantileMillis(0.5) == nil)
     }
+
+    @Test func samplesThatAreNotCountsAreIgnored() {
+        let snapshot = GatewaySnapshot.parse("citygate_uplinks_committed_total NaN\ncitygate_uplinks_received_total +Inf\ncitygate_uplinks_quarantined_total 1e300\ngarbage\ncitygate_uplinks_pending 3\n")
+        #expect(snapshot.committed == 0 && snapshot.received == 0 && snapshot.quarantined == 0 && snapshot.pending == 3)
+    }
 }
