@@ -252,3 +252,19 @@ struct ConfigDirectory {
         #expect(errors.contains { $0.contains("sol.toml") && $0.contains("device a840410000000001 is listed twice (also in") && $0.contains("centro.toml") }, "\(errors)")
     }
 }
+
+@Suite struct SecretFileTests {
+    @Test func aCredentialIsAFileUnderTheCredentialsDirectory() throws {
+        let directory = try ConfigDirectory(config: "[mqtt]\nusername = \"citygate\"\npassword_credential = \"mqtt-password\"\n")
+        let config = try GatewayConfig.load(path: directory.configPath, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/citygate.service"])
+        #expect(config.passwordFile == "/run/credentials/citygate.service/mqtt-password")
+        do {
+            _ = try GatewayConfig.load(path: directory.configPath, environment: [:])
+            Issue.record("no credentials directory must be an error")
+        } catch let errors as ConfigErrors {
+            #expect(errors.errors.contains { "\($0)".contains("mqtt.password_credential: $CREDENTIALS_DIRECTORY is not set") })
+        }
+        let both = try ConfigDirectory(config: "[mqtt]\npassword_file = \"p\"\npassword_credential = \"p\"\n")
+        #expect(both.errors().contains { $0.contains("mqtt.password_file: give password_file or password_credential, not both") })
+    }
+}

@@ -177,3 +177,21 @@ struct TableReader {
         }
     }
 }
+
+extension TableReader {
+    /// Where a secret is: `<key>_file` (a path, relative to the config) or
+    /// `<key>_credential` (the name of a systemd `LoadCredential=`, a file
+    /// under `$CREDENTIALS_DIRECTORY`). Never the secret itself.
+    mutating func secretFile(_ key: String, baseDirectory: String) -> String? {
+        let file = string(key + "_file")
+        let credential = string(key + "_credential")
+        if file != nil && credential != nil { fail(key + "_file", "give \(key)_file or \(key)_credential, not both"); return nil }
+        if let file { return GatewayConfig.resolve(file, against: baseDirectory) }
+        guard let credential else { return nil }
+        guard let directory = issues.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+            fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")
+            return nil
+        }
+        return (directory as NSString).appendingPathComponent(credential)
+    }
+}

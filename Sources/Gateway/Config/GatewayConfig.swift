@@ -183,13 +183,7 @@ public struct GatewayConfig: Sendable {
             if let keepAlive = mqtt.integer("keepalive_seconds", in: 5...3600) { config.keepAliveSeconds = Int(keepAlive) }
             if let qos = mqtt.integer("qos", in: 0...1) { config.subscribeQoS = Int(qos) }
             config.username = mqtt.string("username")
-            if let file = mqtt.string("password_file") { config.passwordFile = resolve(file, against: baseDirectory) }
-            if let credential = mqtt.string("password_credential") {
-                if config.passwordFile != nil { mqtt.fail("password_credential", "give password_file or password_credential, not both") }
-                else if let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-                    config.passwordFile = (directory as NSString).appendingPathComponent(credential)
-                } else { mqtt.fail("password_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)") }
-            }
+            config.passwordFile = mqtt.secretFile("password", baseDirectory: baseDirectory)
             var subscriptions: [Subscription] = []
             for var item in mqtt.tables("subscription") {
                 let topic = item.string("topic")

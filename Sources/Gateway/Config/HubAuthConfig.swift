@@ -17,23 +17,9 @@ extension HubAuth {
     /// file of that name under `$CREDENTIALS_DIRECTORY`.
     static func read(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
         let kind = hub.string("auth", oneOf: ["none", "bearer", "x-auth-token", "oauth2"]) ?? "none"
-        func secretPath(_ key: String) -> String? {
-            let file = hub.string(key + "_file")
-            let credential = hub.string(key + "_credential")
-            if file != nil && credential != nil { hub.fail(key + "_file", "give \(key)_file or \(key)_credential, not both"); return nil }
-            if let file { return GatewayConfig.resolve(file, against: baseDirectory) }
-            if let credential {
-                guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-                    hub.fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")
-                    return nil
-                }
-                return (directory as NSString).appendingPathComponent(credential)
-            }
-            return nil
-        }
         switch kind {
         case "bearer", "x-auth-token":
-            guard let path = secretPath("token") else {
+            guard let path = hub.secretFile("token", baseDirectory: baseDirectory) else {
                 if hub.table["token_file"] == nil && hub.table["token_credential"] == nil { hub.fail("token_file", "required with auth = \"\(kind)\"") }
                 return .none
             }
@@ -42,7 +28,7 @@ extension HubAuth {
             let url = hub.string("token_url")
             let client = hub.string("client_id")
             let scope = hub.string("scope")
-            let secret = secretPath("client_secret")
+            let secret = hub.secretFile("client_secret", baseDirectory: baseDirectory)
             if url == nil { hub.fail("token_url", "required with auth = \"oauth2\"") }
             if client == nil { hub.fail("client_id", "required with auth = \"oauth2\"") }
             if secret == nil && hub.table["client_secret_file"] == nil && hub.table["client_secret_credential"] == nil {
