@@ -4,7 +4,7 @@
 # tools the tests use. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 libcurl4 curl python3-venv)
+packages=(mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 libcurl4 curl python3-venv openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
