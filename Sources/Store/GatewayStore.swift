@@ -200,14 +200,22 @@ public final class GatewayStore: @unchecked Sendable {
         case let .quarantined(device, facts, category, reason):
             // A second network-server copy of a frame already quarantined (same
             // device and counter) is a duplicate, not a second quarantine row.
-            if let facts, let fCnt = facts.fCnt, try connection.scalar(
-                "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id <> ? AND received_ms > ?",
-                [.text(facts.device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(id),
-                 .integer(now - frameDuplicateWindow)]) ?? 0 > 0 {
-                try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
-                try bump("frames_duplicate")
-                summary.duplicateFrames.append(id)
-                return
+            // Only within the device's session: after a rejoin or battery swap
+            // the same counter is a new frame (and a quarantined frame's
+            // counter, from the network server, still marks the session).
+            if let facts, let fCnt = facts.fCnt {
+                let sessionStart = try session(of: facts.device, fCnt: fCnt, id: id).start
+                if try connection.scalar(
+                    "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?",
+                    [.text(facts.device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(sessionStart), .integer(id),
+                     .integer(now - frameDuplicateWindow)]) ?? 0 > 0 {
+                    try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+                    try bump("frames_duplicate")
+                    summary.duplicateFrames.append(id)
+                    return
+                }
+                // Not for devices nobody registered: random DevEUIs must not grow the table.
+                if category != "unknown_device" { try noteSession(of: facts.device, start: sessionStart, fCnt: fCnt) }
             }
             if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
             else { try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?", [.integer(UplinkState.quarantined.rawValue), device.map { .text($0) } ?? .null, .integer(id)]) }
@@ -279,25 +287,37 @@ public final class GatewayStore: @unchecked Sendable {
              facts.networkTime.map { .integer($0) } ?? .null, frameKey.map { .text($0) } ?? .null, .integer(id)])
     }
 
+    /// The first uplink id of the device's session as of frame `id`: the
+    /// recorded one (the last join), or `id` itself when the counter restarts
+    /// near zero after a higher value. Also the recorded start and last counter.
+    private func session(of device: DeviceID, fCnt: UInt32, id: Int64) throws -> (start: Int64, recordedStart: Int64, lastFCnt: Int64?) {
+        let row = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
+        let recorded = row?[0].int ?? 0
+        let lastFCnt = row?[1].int
+        if let lastFCnt, fCnt < deduplication.sessionResetBelow, Int64(fCnt) < lastFCnt { return (id, recorded, lastFCnt) }
+        return (recorded, recorded, lastFCnt)
+    }
+
     /// (device, fCnt) seen before in the device's current session and within
     /// the duplicate window. An fCnt that restarts near zero after a higher
     /// value starts a new session (battery swap, rejoin without a join event).
     /// Also returns the frames missing between the device's last counter in
     /// this session and this one (uplinks lost before they reached the gateway).
     private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis) throws -> (duplicate: Bool, gap: Int64) {
-        let session = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
-        var sessionStart = session?[0].int ?? 0
-        let lastFCnt = session?[1].int
-        if let lastFCnt, fCnt < deduplication.sessionResetBelow, Int64(fCnt) < lastFCnt {
-            sessionStart = id
-        }
+        let (sessionStart, recordedStart, lastFCnt) = try session(of: device, fCnt: fCnt, id: id)
         let seen = try connection.scalar(
             "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
             [.text(frameKey), .integer(sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
         if seen > 0 { return (true, 0) }
         // Same session, counter ahead by more than one: frames in between never came.
         var gap: Int64 = 0
-        if let lastFCnt, sessionStart == (session?[0].int ?? 0), Int64(fCnt) > lastFCnt + 1 { gap = Int64(fCnt) - lastFCnt - 1 }
+        if let lastFCnt, sessionStart == recordedStart, Int64(fCnt) > lastFCnt + 1 { gap = Int64(fCnt) - lastFCnt - 1 }
+        try noteSession(of: device, start: sessionStart, fCnt: fCnt)
+        return (false, gap)
+    }
+
+    /// Records a frame's counter in the device's session (a new session when `start` changed).
+    private func noteSession(of device: DeviceID, start: Int64, fCnt: UInt32) throws {
         try connection.run(
             """
             INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, ?)
@@ -305,8 +325,7 @@ public final class GatewayStore: @unchecked Sendable {
                 last_fcnt = CASE WHEN excluded.session_start_id <> device_sessions.session_start_id
                                  THEN excluded.last_fcnt ELSE max(coalesce(device_sessions.last_fcnt, 0), excluded.last_fcnt) END
             """,
-            [.text(device), .integer(sessionStart), .integer(Int64(fCnt))])
-        return (false, gap)
+            [.text(device), .integer(start), .integer(Int64(fCnt))])
     }
 
     // MARK: - Aggregation

@@ -49,6 +49,33 @@ import Testing
         #expect(summary.duplicateFrames == [ids[1], ids[4]])
     }
 
+    /// A copy of a quarantined frame is a duplicate, but after a rejoin (join
+    /// event) or a counter restart the same counter quarantined again is a
+    /// new frame (found by the simulator: the second one was counted as a copy).
+    @Test func quarantinedCopiesAreDuplicatesOnlyWithinTheSession() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func commit(_ index: UInt8) throws -> Int64 {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [index], receivedAt: 1_000) else { throw CancellationError() }
+            return id
+        }
+        func bad(_ fCnt: UInt32) -> ProcessedOutcome { .quarantined(device: "d1", facts: Self.facts("d1", fCnt), category: "implausible", reason: "x") }
+        let ids = try (0..<9).map { try commit(UInt8($0)) }
+        let summary = try store.record([
+            ProcessedUplink(uplinkID: ids[0], outcome: bad(0)),
+            ProcessedUplink(uplinkID: ids[1], outcome: bad(0)),                                   // a copy
+            ProcessedUplink(uplinkID: ids[2], outcome: .decoded(Self.facts("d1", 1), [])),
+            ProcessedUplink(uplinkID: ids[3], outcome: .event(type: "join", device: "d1", readings: [])),
+            ProcessedUplink(uplinkID: ids[4], outcome: bad(0)),                                   // new session: a new frame
+            ProcessedUplink(uplinkID: ids[5], outcome: .decoded(Self.facts("d1", 1), [])),
+            ProcessedUplink(uplinkID: ids[6], outcome: .decoded(Self.facts("d1", 40), [])),
+            ProcessedUplink(uplinkID: ids[7], outcome: bad(1)),                                   // counter restart, no join: new
+            ProcessedUplink(uplinkID: ids[8], outcome: bad(1)),                                   // its copy
+        ], now: 2_000)
+        #expect(summary.duplicateFrames == [ids[1], ids[8]])
+        #expect(summary.quarantined == 3)
+    }
+
     @Test func framesWithoutCounterDeduplicateOnPayloadWithinTheWindow() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
