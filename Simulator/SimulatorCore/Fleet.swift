@@ -10,23 +10,26 @@ public struct SimulatedDevice: Sendable, Equatable {
         case boschTPS110 = "bosch:tps110"
         case draginoLHT65 = "dragino:lht65"
         case cayenne = "cayenne-lpp"
+        case draginoLDDS75 = "dragino:ldds75"
+        case nwaveNPS405 = "nwave:nps405"
+        case milesightEM300TH = "milesight:em300-th"
+        case milesightEM400UDL = "milesight:em400-udl"
 
         public var kind: SensorKind {
             switch self {
             case .elsysERSCO2: return .airQuality
-            case .milesightEM310: return .wasteBin
-            case .boschTPS110: return .parking
-            case .draginoLHT65: return .damp
+            case .milesightEM310, .draginoLDDS75, .milesightEM400UDL: return .wasteBin
+            case .boschTPS110, .nwaveNPS405: return .parking
+            case .draginoLHT65, .milesightEM300TH: return .damp
             case .cayenne: return .generic
             }
         }
 
         var fPort: Int {
             switch self {
-            case .elsysERSCO2: return 1
-            case .milesightEM310: return 85
-            case .boschTPS110: return 1
-            case .draginoLHT65: return 2
+            case .elsysERSCO2, .boschTPS110, .nwaveNPS405: return 1
+            case .milesightEM310, .milesightEM300TH, .milesightEM400UDL: return 85
+            case .draginoLHT65, .draginoLDDS75: return 2
             case .cayenne: return 3
             }
         }
@@ -38,8 +41,16 @@ public struct SimulatedDevice: Sendable, Equatable {
             case .boschTPS110: return "Bosch TPS110"
             case .draginoLHT65: return "Dragino LHT65"
             case .cayenne: return "Cayenne LPP"
+            case .draginoLDDS75: return "Dragino LDDS75"
+            case .nwaveNPS405: return "Nwave NPS405"
+            case .milesightEM300TH: return "Milesight EM300-TH"
+            case .milesightEM400UDL: return "Milesight EM400-UDL"
             }
         }
+
+        /// Milesight sensors also come as NB-IoT ("-cellular") models whose
+        /// frame carries the IMEI; the others are LoRaWAN only.
+        public var hasCellularVariant: Bool { [.milesightEM310, .milesightEM300TH, .milesightEM400UDL].contains(self) }
     }
 
     public var devEUI: DeviceID
@@ -50,8 +61,18 @@ public struct SimulatedDevice: Sendable, Equatable {
     public var latitude: String
     /// Which network server's envelope carries its uplinks.
     public var envelope: Envelope = .chirpstack
+    /// Time between two reports when it is not the fleet's (a scenario group's `interval`).
+    public var intervalMillis: Int64?
 
-    public enum Envelope: String, Sendable, CaseIterable { case chirpstack, tts }
+    /// ChirpStack v4 or TTS v3 JSON events, or an NB-IoT device publishing
+    /// its own Milesight frame (raw bytes, or ASCII hex as modems' "hexstring"
+    /// modes send it) to `nbiot/{IMEI}`; an NB-IoT device's id is its IMEI.
+    public enum Envelope: String, Sendable, CaseIterable {
+        case chirpstack, tts, nbiot
+        case nbiotHex = "nbiot-hex"
+
+        public var isCellular: Bool { self == .nbiot || self == .nbiotHex }
+    }
 
     public init(devEUI: DeviceID, name: String, model: Model, zone: String, longitude: String, latitude: String, envelope: Envelope = .chirpstack) {
         self.devEUI = devEUI
@@ -66,14 +87,31 @@ public struct SimulatedDevice: Sendable, Equatable {
 
 extension SimulatedDevice {
     /// Device number `serial` of a generated fleet: DevEUI `euiPrefix` + 8 hex
-    /// digits of the serial, named `<kind>-<serial>`, placed at exact decimal
-    /// offsets of up to ±0.0499° around the demo district's centre.
+    /// digits of the serial (an NB-IoT device: IMEI 86850806 + 7 decimal
+    /// digits), named `<kind>-<serial>`, placed at exact decimal offsets of up
+    /// to ±0.0499° around the demo district's centre.
     public static func generated(serial: Int, model: Model, zone: String, euiPrefix: String, envelope: Envelope = .chirpstack) -> SimulatedDevice {
         let dx = serial % 100 - 50, dy = serial / 100 % 100 - 50
         func offset(_ base: Int, _ delta: Int) -> String { FixedPoint.decimalString(Int64(base + delta * 10), decimals: 4) }
-        return SimulatedDevice(devEUI: euiPrefix + Hex.digits(UInt64(serial), count: 8),
+        let id = envelope.isCellular ? "86850806" + decimalDigits(serial % 10_000_000, count: 7) : euiPrefix + Hex.digits(UInt64(serial), count: 8)
+        return SimulatedDevice(devEUI: id,
                                name: "\(model.kind.rawValue.replacingOccurrences(of: "_", with: "-"))-\(serial)", model: model, zone: zone,
                                longitude: offset(-37_074, dx), latitude: offset(404_155, dy), envelope: envelope)
+    }
+}
+
+/// `value` as exactly `count` decimal digits, zero-padded.
+func decimalDigits(_ value: Int, count: Int) -> String {
+    let text = String(value)
+    return String(repeating: "0", count: max(0, count - text.count)) + text
+}
+
+extension SimulatedDevice {
+    /// The identity fields an NB-IoT device writes into its frame header,
+    /// derived from its IMEI (IMSI and ICCID of a test SIM range).
+    var cellularIdentity: VendorEncoders.CellularIdentity {
+        let digits = String(devEUI.suffix(10))
+        return VendorEncoders.CellularIdentity(serial: "6749D1" + digits, imei: devEUI, imsi: "46004" + digits, iccid: "8986041210" + digits)
     }
 }
 
@@ -93,7 +131,7 @@ public enum DemoDistrict {
     public static func fleet(size: Int) -> [SimulatedDevice] {
         guard size > devices.count else { return Array(devices.prefix(max(size, 0))) }
         var fleet = devices
-        let models = SimulatedDevice.Model.allCases
+        let models = devices.map(\.model)
         for index in devices.count..<size {
             fleet.append(.generated(serial: index, model: models[index % models.count], zone: "zone-\(index % 10)", euiPrefix: "a8404101"))
         }

@@ -48,45 +48,65 @@ public final class Publisher: @unchecked Sendable {
         return await client.waitUntilConnected(timeout: timeout)
     }
 
-    /// Publishes `count` messages made by `make(index)`, at `rate` per second
-    /// (0 = as fast as the in-flight cap allows). Waits up to `drainTimeout`
-    /// for the last acknowledgements. `progress` is called about once a second.
-    /// Publishes `count` frames, each as the messages `make(index)` returns
-    /// (a frame and its copies), at `rate` frames per second (0 = as fast as
-    /// the in-flight cap allows). With `until`, publishing stops at that
-    /// instant. Waits up to `drainTimeout` for the last acknowledgements.
-    /// `progress` is called about once a second.
+    /// What one call of `make` publishes: the messages of one step of the
+    /// fleet, how many distinct frames they carry, and, for paced runs
+    /// (`--speed`), when after the start of the run they are due.
+    public struct Outgoing {
+        public var messages: [(topic: String, payload: [UInt8])]
+        public var frames: Int
+        public var due: Duration?
+
+        public init(messages: [(topic: String, payload: [UInt8])], frames: Int = 1, due: Duration? = nil) {
+            self.messages = messages
+            self.frames = frames
+            self.due = due
+        }
+    }
+
+    /// Publishes `count` steps made by `make(index)`, at `rate` steps per
+    /// second (0 = as fast as the in-flight cap allows) unless a step says
+    /// when it is due. With `until`, publishing stops at that instant. Then
+    /// publishes what `finish` returns (frames held back for out-of-order
+    /// delivery) and waits up to `drainTimeout` for the last
+    /// acknowledgements. `progress` is called about once a second.
     public func publish(count: Int, rate: Double, until deadline: ContinuousClock.Instant? = nil, drainTimeout: Duration = .seconds(30),
-                        make: (Int) -> [(topic: String, payload: [UInt8])],
+                        make: (Int) -> Outgoing, finish: () -> [(topic: String, payload: [UInt8])] = { [] },
                         progress: ((_ sent: Int, _ acknowledged: Int, _ errors: Int, _ seconds: Double) -> Void)? = nil) async -> Report {
         let start = ContinuousClock.now
         var errors = 0
         var sent = 0
         var frames = 0
         var lastProgress = start
+        func send(_ message: (topic: String, payload: [UInt8])) async {
+            while sent - acknowledgedCount >= maxInFlight {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            do {
+                try client.publish(message.topic, payload: message.payload, qos: qos)
+                sent += 1
+            } catch {
+                errors += 1
+            }
+        }
         for index in 0..<count {
             if let deadline, ContinuousClock.now >= deadline { break }
             if rate > 0 {
                 let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             }
-            for message in make(index) {
-                while sent - acknowledgedCount >= maxInFlight {
-                    try? await Task.sleep(for: .milliseconds(1))
-                }
-                do {
-                    try client.publish(message.topic, payload: message.payload, qos: qos)
-                    sent += 1
-                } catch {
-                    errors += 1
-                }
+            let step = make(index)
+            if let due = step.due.map({ start + $0 }) {
+                if let deadline, due > deadline { break }
+                if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             }
-            frames += 1
+            for message in step.messages { await send(message) }
+            frames += step.frames
             if let progress, ContinuousClock.now - lastProgress > .seconds(1) {
                 lastProgress = ContinuousClock.now
                 progress(sent, acknowledgedCount, errors, seconds(since: start))
             }
         }
+        for message in finish() { await send(message) }
         let drainUntil = ContinuousClock.now + drainTimeout
         while acknowledgedCount < sent && ContinuousClock.now < drainUntil {
             try? await Task.sleep(for: .milliseconds(5))

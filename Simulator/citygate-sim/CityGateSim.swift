@@ -8,16 +8,20 @@ import SimulatorCore
 struct CityGateSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "citygate-sim",
-        abstract: "Plays a city's LoRaWAN sensors to an MQTT broker in ChirpStack v4 JSON, with real vendor payloads.",
+        abstract: "Plays a city's LoRaWAN and NB-IoT sensors to an MQTT broker (ChirpStack v4, TTS v3, Milesight NB-IoT frames) with real vendor payloads.",
         subcommands: [Run.self, Load.self, Registry.self])
 }
 
 struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Publish uplinks for the demo district.")
+    static let configuration = CommandConfiguration(
+        abstract: "Publish uplinks for a demo: the demo district (or a scenario) at --rate, or on its own schedule with --speed.")
 
     @Option(help: "Broker URL, mqtt://HOST:PORT.") var broker: String
     @Option(help: "Number of uplinks (distinct frames) to publish.") var count: Int = 100
-    @Option(help: "Uplinks per second (0 = as fast as the in-flight cap allows).") var rate: Double = 10
+    @Option(help: "Uplinks per second (0 = as fast as the in-flight cap allows; default 10). Not with --speed.") var rate: Double?
+    @Option(help: ArgumentHelp("Play the fleet's own schedule in simulated time, this many times faster than real time (1440: a day in a minute).",
+                               discussion: "Device timestamps follow simulated time from --simulated-start (default: now); give the gateway a [aggregation] max_clock_skew covering the simulated span, or it stamps arrival time."))
+    var speed: Double?
     @Option(help: "MQTT QoS, 0 or 1.") var qos: Int = 1
     @Option(help: "Seed for repeatable signals (default: the scenario's, else 1).") var seed: UInt64?
     @Option(help: "Scenario file (Simulator/scenarios/*.toml): fleet, interval, faults. Default: the demo district, no faults.") var scenario: String?
@@ -30,7 +34,11 @@ struct Run: AsyncParsableCommand {
     func validate() throws {
         guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
         guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
-        guard rate >= 0 else { throw ValidationError("--rate must be 0 or more") }
+        guard (rate ?? 0) >= 0 else { throw ValidationError("--rate must be 0 or more") }
+        if let speed {
+            guard speed > 0 && speed <= 10_000_000 else { throw ValidationError("--speed must be more than 0 (1 = real time)") }
+            guard rate == nil else { throw ValidationError("--speed plays the fleet's schedule; it does not take --rate") }
+        }
         guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
@@ -45,18 +53,22 @@ struct Run: AsyncParsableCommand {
             FileHandle.standardError.write(Data("citygate-sim: cannot connect to \(broker)\n".utf8))
             throw ExitCode.failure
         }
-        let start = simulatedStart.flatMap(RFC3339.parseMillis)
+        // With --speed the clock is simulated from the start (now by default).
+        let start = simulatedStart.flatMap(RFC3339.parseMillis) ?? (speed != nil ? EpochMillis(Date().timeIntervalSince1970 * 1000) : nil)
         let plan = try scenario.map(loadScenario)
         var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
                                    simulatedStart: start,
                                    stepMillis: interval.flatMap(DurationText.parseMillis) ?? plan?.intervalMillis ?? 900_000,
+                                   jitterMillis: plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
         var manifestText = ""
-        let report = await publisher.publish(count: count, rate: rate, make: { index in
-            let next = traffic.messages(index)
+        let report = await publisher.publish(count: count, rate: speed == nil ? rate ?? 10 : 0, make: { _ in
+            let next = traffic.next()
             if manifest != nil && next.faults.isEmpty { manifestText += Manifest.line(next.frame) + "\n" }
-            return next.messages
-        }, progress: { sent, acked, _, seconds in
+            // Simulated time elapsed, compressed by --speed, is when the step is due.
+            let due = speed.map { speed in Duration.nanoseconds(Int64(Double(next.time - (start ?? next.time)) / speed * 1e6)) }
+            return Publisher.Outgoing(messages: next.messages, frames: next.frames, due: due)
+        }, finish: { traffic.flush() }, progress: { sent, acked, _, seconds in
             FileHandle.standardError.write(Data("citygate-sim: sent \(sent)/\(count) acked \(acked) in \(String(format: "%.1f", seconds))s\n".utf8))
         })
         publisher.stop()
@@ -131,13 +143,15 @@ struct Load: AsyncParsableCommand {
         }
         let plan = try scenario.map(loadScenario)
         var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
-                                   simulatedStart: nil, stepMillis: 900_000, faults: plan?.faults ?? FaultPlan())
+                                   simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000, jitterMillis: plan?.jitterMillis ?? 0,
+                                   faults: plan?.faults ?? FaultPlan())
         let deadline = duration.flatMap(DurationText.parseMillis).map { ContinuousClock.now + .milliseconds($0) }
         let interactive = isatty(STDERR_FILENO) == 1
         let target = count
-        let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { index in
-            traffic.messages(index).messages
-        }, progress: { sent, acked, errors, seconds in
+        let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { _ in
+            let next = traffic.next()
+            return Publisher.Outgoing(messages: next.messages, frames: next.frames)
+        }, finish: { traffic.flush() }, progress: { sent, acked, errors, seconds in
             let rateNow = seconds > 0 ? Double(sent) / seconds : 0
             var line = "sent \(sent) acked \(acked) \(Int(rateNow)) msg/s errors \(errors) elapsed \(String(format: "%.0f", seconds)) s"
             if let target, rateNow > 0 { line += " eta \(String(format: "%.0f", Double(target - sent) / rateNow)) s" }

@@ -68,15 +68,47 @@ extension LoadModeTests {
             model = "cayenne-lpp"
             count = 5
             envelope = "tts"
+            [[group]]
+            model = "milesight:em300-th"
+            count = 5
+            envelope = "nbiot"
+            [[group]]
+            model = "milesight:em400-udl"
+            count = 5
+            envelope = "nbiot-hex"
+            [[group]]
+            model = "dragino:ldds75"
+            count = 5
+            [[group]]
+            model = "nwave:nps405"
+            count = 5
             [faults]
             fcnt_reset = 0.02
             copies = 0.1
             truncated = 0.05
             unknown_device = 0.05
+            sentinel = 0.1
+            out_of_range = 0.05
+            out_of_order = 0.05
+            burst = 0.02
+            burst_size = 3
             """.write(toFile: directory + "/scenario.toml", atomically: true, encoding: .utf8)
         let registry = try capture(TestEnvironment.simulator, ["registry", "--scenario", directory + "/scenario.toml"])
         try registry.output.write(to: URL(fileURLWithPath: directory + "/devices.toml"))
-        try "[gateway]\ndevice_registry = \"devices.toml\"\n".write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        // The shipped subscriptions: ChirpStack, TTS and NB-IoT frames on nbiot/{IMEI}.
+        try """
+            [gateway]
+            device_registry = "devices.toml"
+            [[mqtt.subscription]]
+            topic = "application/+/device/+/event/+"
+            envelope = "chirpstack"
+            [[mqtt.subscription]]
+            topic = "v3/+/devices/+/up"
+            envelope = "tts"
+            [[mqtt.subscription]]
+            topic = "nbiot/+"
+            envelope = "nbiot"
+            """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess(broker: broker, directory: directory, config: directory + "/citygate.toml")
         let run = try capture(TestEnvironment.simulator, [
             "load", "--broker", broker.url, "--scenario", directory + "/scenario.toml", "--count", "1500", "--json",
@@ -85,15 +117,51 @@ extension LoadModeTests {
         #expect(run.status == 0)
         let faults = report["faults"] as? [String: Int] ?? [:]
         let figures = report["gateway"] as? [String: Any] ?? [:]
-        #expect(report["frames"] as? Int == 1500 && report["sent"] as? Int == 1500 + (faults["copies"] ?? 0) + (faults["join_events"] ?? 0))
-        #expect((faults["fcnt_reset"] ?? 0) > 0, "\(faults)")
+        // A burst adds distinct frames beyond --count; an out-of-order frame is sent once, later.
+        let frames = 1500 + (faults["burst_frames"] ?? 0)
+        #expect(report["frames"] as? Int == frames && report["sent"] as? Int == frames + (faults["copies"] ?? 0) + (faults["join_events"] ?? 0), "\(report)")
+        for fault in ["fcnt_reset", "sentinel", "out_of_range", "out_of_order", "burst"] { #expect((faults[fault] ?? 0) > 0, "\(fault): \(faults)") }
         #expect(report["loss"] as? Int == 0, "every distinct frame stored, faulty ones included")
-        #expect(figures["stored"] as? Int == 1500)
+        #expect(figures["stored"] as? Int == frames)
         #expect(figures["duplicates"] as? Int == faults["copies"], "each copy recognised as a duplicate frame, quarantined ones too")
-        // Truncated frames may still decode (a shorter valid payload); unknown devices never do.
+        // Truncated frames may still decode (a shorter valid payload); unknown devices never do; an
+        // out-of-range value is quarantined as implausible (a frame can carry two faults, counted once).
         let quarantined = figures["quarantined"] as? Int ?? 0
-        #expect(quarantined >= (faults["unknown_device"] ?? 0) && quarantined <= (faults["unknown_device"] ?? 0) + (faults["truncated"] ?? 0), "\(faults) \(figures)")
+        let unknown = faults["unknown_device"] ?? 0, outOfRange = faults["out_of_range"] ?? 0
+        #expect(quarantined >= max(unknown, outOfRange) && quarantined <= unknown + outOfRange + (faults["truncated"] ?? 0) + (faults["corrupt"] ?? 0), "\(faults) \(figures)")
+        #expect(try await gateway.metric("citygate_uplinks_quarantined_total{reason=\"implausible\"}") > 0)
+        // A sentinel is a reading the device could not take: the frame is kept, the value counted.
+        #expect(try await gateway.metric("citygate_sentinel_values_total") >= Double(faults["sentinel"] ?? 0) / 2)
+        // NB-IoT frames (raw and hex text) reached the gateway as their own envelope.
+        #expect(try await gateway.metric("citygate_uplinks_processed_total{envelope=\"nbiot\"}") > 0)
         #expect(await gateway.process.stop() == 0)
+        broker.process.forceStop()
+    }
+}
+
+extension LoadModeTests {
+    /// `run --speed`: the fleet's own schedule in compressed time; device
+    /// timestamps follow simulated time and the run takes (about) the
+    /// simulated span divided by the speed, never less.
+    @Test func runWithSpeedPlaysSimulatedTimeCompressed() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("run-speed")
+        let broker = try await Broker(directory: directory)
+        let start = ContinuousClock.now
+        // The demo district (5 devices, every 15 simulated minutes) at 7,200×: 40 frames = 8 rounds = 1h45 simulated, 0.875 s.
+        let run = try capture(TestEnvironment.simulator, [
+            "run", "--broker", broker.url, "--count", "40", "--speed", "7200", "--simulated-start", "2026-11-23T00:00:00Z",
+            "--manifest", directory + "/manifest.jsonl"])
+        let elapsed = ContinuousClock.now - start
+        #expect(run.status == 0)
+        #expect(elapsed >= .milliseconds(875), "paced by simulated time: \(elapsed)")
+        let lines = try String(contentsOfFile: directory + "/manifest.jsonl", encoding: .utf8).split(separator: "\n")
+        let times = try lines.map { line in
+            try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["timeMs"] as? Int)
+        }
+        #expect(times.count == 40)
+        #expect(times.first == 1_795_392_000_000 && times.last == 1_795_392_000_000 + 7 * 900_000, "rounds every 15 simulated minutes")
+        // --speed plays a schedule: it takes no --rate.
+        #expect(try capture(TestEnvironment.simulator, ["run", "--broker", broker.url, "--speed", "10", "--rate", "5"]).status != 0)
         broker.process.forceStop()
     }
 }

@@ -13,13 +13,19 @@ import Testing
         let city = try Scenario.load(path: Self.root + "/Simulator/scenarios/city-10k.toml")
         #expect(city.devices.count == 10_000)
         #expect(Set(city.devices.map(\.devEUI)).count == 10_000)
-        #expect(city.devices.filter { $0.model == .boschTPS110 }.count == 4000)
-        #expect(city.faults.copies == 0.05 && city.faults.late == 0.01)
+        #expect(city.devices.filter { $0.model == .boschTPS110 }.count == 3000 && city.devices.filter { $0.model.kind == .parking }.count == 4000)
+        #expect(city.devices.filter { $0.envelope.isCellular }.count == 1000 && city.devices.filter { $0.envelope.isCellular }.allSatisfy { $0.devEUI.count == 15 })
+        #expect(city.devices.first { $0.model == .nwaveNPS405 }?.intervalMillis == 300_000 && city.jitterMillis == 60_000)
+        #expect(city.faults.copies == 0.05 && city.faults.late == 0.01 && city.faults.outOfOrder == 0.005 && city.faults.burstFrames == 5)
+        let pilot = try Scenario.load(path: Self.root + "/Simulator/scenarios/pilot-district.toml")
+        #expect(Set(pilot.devices.map(\.model)) == Set(SimulatedDevice.Model.allCases), "the pilot shows every model")
+        #expect(Set(pilot.devices.map(\.envelope)) == Set(SimulatedDevice.Envelope.allCases), "and every network")
     }
 
     @Test func badScenariosNameTheLine() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString.prefix(6)).toml").path
-        try "seed = 1\n[[group]]\nmodel = \"bosch:tps110\"\ncount = 0\n[faults]\ncopies = 1.5\nlate = \"often\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "seed = 1\n[[group]]\nmodel = \"bosch:tps110\"\ncount = 0\n[faults]\ncopies = 1.5\nlate = \"often\"\n[[group]]\nmodel = \"bosch:tps110\"\ncount = 2\nenvelope = \"nbiot\"\ninterval = \"soon\"\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
         do {
             _ = try Scenario.load(path: path)
             Issue.record("must fail")
@@ -27,6 +33,8 @@ import Testing
             let text = "\(error)"
             #expect(text.contains(":4: group[1].count"), "\(text)")
             #expect(text.contains(":6: faults.copies") && text.contains(":7: faults.late"), "\(text)")
+            #expect(text.contains(":11: group[2].envelope: bosch:tps110 has no NB-IoT variant"), "\(text)")
+            #expect(text.contains(":12: group[2].interval"), "\(text)")
         }
     }
 
@@ -36,8 +44,8 @@ import Testing
             var traffic = FleetTraffic(devices: devices, seed: seed, simulatedStart: 1_795_000_000_000, stepMillis: 900_000, faults: plan)
             var messages = 0
             var frames: [SimulatedFrame] = []
-            for index in 0..<1000 {
-                let next = traffic.messages(index)
+            for _ in 0..<1000 {
+                let next = traffic.next()
                 messages += next.messages.count
                 frames.append(next.frame)
             }
@@ -66,7 +74,7 @@ import Testing
         var device = DemoDistrict.devices[2]
         device.envelope = .tts
         var traffic = FleetTraffic(devices: [device], seed: 5, simulatedStart: 1_795_000_000_000, stepMillis: 900_000)
-        let tts = traffic.messages(0)
+        let tts = traffic.next()
         let topic = tts.messages[0].topic
         #expect(topic == "v3/city-pilot@ttn/devices/eui-\(device.devEUI)/up")
         guard case let .uplink(uplink)? = try? TTSEnvelope().parse(topic: topic, message: tts.messages[0].payload) else {
@@ -77,8 +85,8 @@ import Testing
 
         var chirp = FleetTraffic(devices: DemoDistrict.devices, seed: 5, simulatedStart: 1_795_000_000_000, stepMillis: 900_000)
         var gatewaysSeen: Set<Int> = []
-        for index in 0..<30 {
-            let next = chirp.messages(index)
+        for _ in 0..<30 {
+            let next = chirp.next()
             guard case let .uplink(uplink)? = try? ChirpStackEnvelope().parse(topic: next.messages[0].topic, message: next.messages[0].payload) else {
                 Issue.record("ChirpStack envelope did not parse"); return
             }
@@ -91,7 +99,7 @@ import Testing
     @Test func aBatterySwapRestartsTheFrameCounter() {
         var traffic = FleetTraffic(devices: [DemoDistrict.devices[0]], seed: 9, simulatedStart: 1_795_000_000_000, stepMillis: 900_000,
                                    faults: FaultPlan(fcntReset: 0.2))
-        let counters = (0..<50).map { traffic.messages($0).frame.fCnt }
+        let counters = (0..<50).map { _ in traffic.next().frame.fCnt }
         #expect(counters.first == 0 && counters.contains { $0 > 3 })
         #expect(zip(counters, counters.dropFirst()).contains { $1 == 0 && $0 > 0 }, "\(counters)")
         #expect((traffic.injected["fcnt_reset"] ?? 0) > 0)
