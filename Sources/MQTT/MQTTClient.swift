@@ -117,6 +117,20 @@ public final class MQTTClient: @unchecked Sendable {
     private var pendingSubscribes: Set<Int32> = []
     /// Called when a QoS ≥ 1 publish was acknowledged (or a QoS 0 one sent).
     public var onPublished: (@Sendable (Int32) -> Void)?
+    /// With `start(readBursts: true)`: called on the network thread after
+    /// every burst of messages read and before any acknowledgement of them is
+    /// written, so a subscriber can commit a whole burst in one transaction.
+    public var onReadBurstEnd: (@Sendable () -> Void)?
+
+    /// The network loop this client runs itself (`start(readBursts: true)`).
+    private var ownLoop: OwnLoop?
+    private final class OwnLoop: @unchecked Sendable {
+        let finished = DispatchSemaphore(value: 0)
+        /// Set by `stop()`: leave the loop once the DISCONNECT is out.
+        var stopRequested = false
+        /// Cleared by `disconnect()`: do not reconnect after the connection closes.
+        var wantConnection = true
+    }
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
@@ -165,6 +179,8 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     deinit {
+        // An own loop holds a strong reference to this client until it ends,
+        // so by now only libmosquitto's thread can still be running.
         mosquitto_loop_stop(handle, true)
         mosquitto_destroy(handle)
     }
@@ -232,6 +248,111 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Starts the network thread and connects in the background. A broker
     /// that is down is not an error here: the thread keeps retrying.
+    ///
+    /// `readBursts`: run the client's own loop instead of libmosquitto's: it
+    /// reads every message the socket holds (a burst), calls
+    /// `onReadBurstEnd`, and only then writes what libmosquitto queued
+    /// (the QoS 1 PUBACKs of that burst). libmosquitto's loop reads one
+    /// packet and writes its PUBACK before reading the next, so a subscriber
+    /// that must commit before acknowledging pays one transaction per message.
+    public func start(readBursts: Bool) throws {
+        guard readBursts else { return try start() }
+        lock.lock()
+        let running = ownLoop != nil
+        lock.unlock()
+        guard !running else { return }
+        // Queued packets wait for our loop's write step instead of being
+        // written from whichever thread queued them.
+        try check(mosquitto_threaded_set(handle, true), "threaded_set")
+        let loop = OwnLoop()
+        lock.lock()
+        ownLoop = loop
+        lock.unlock()
+        let thread = Thread { [self] in
+            runOwnLoop(loop)
+            loop.finished.signal()
+        }
+        thread.name = "citygate-mqtt"
+        thread.start()
+    }
+
+    /// Connects (the CONNECT properties of MQTT 5 each time), then polls the
+    /// socket: reads a burst, hands it over, writes, keeps the connection
+    /// alive; reconnects with backoff and jitter when it drops.
+    private func runOwnLoop(_ loop: OwnLoop) {
+        var failures = 0
+        func stopping() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return loop.stopRequested
+        }
+        func wantsConnection() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return loop.wantConnection && !loop.stopRequested
+        }
+        /// Sleeps up to `seconds`, waking early when asked to stop.
+        func pause(_ seconds: Double) {
+            let until = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+            while ContinuousClock.now < until && !stopping() { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        while true {
+            var socket = mosquitto_socket(handle)
+            if socket < 0 {
+                guard wantsConnection() else { return }
+                let rc = connectNow()
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    if failures == 0 { noteStartFailure(rc) }
+                    failures += 1
+                    // Exponential from a jittered base, capped: gateways restarted
+                    // together do not reconnect in step.
+                    let base = Double(max(options.reconnectMinSeconds, 1)) * Double.random(in: 1...2)
+                    pause(min(base * pow(2, Double(min(failures - 1, 16))), Double(max(options.reconnectMaxSeconds, 1))))
+                    continue
+                }
+                failures = 0
+                socket = mosquitto_socket(handle)
+                if socket < 0 { continue }
+            }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0)
+            let ready = poll(&descriptor, 1, 100)
+            if ready > 0 && descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                // Read while the socket holds more (bounded): one burst.
+                var packets = 0
+                while true {
+                    if mosquitto_loop_read(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { break }  // closed; on_disconnect has run
+                    packets += 1
+                    var more = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                    guard packets < 1_000, mosquitto_socket(handle) == socket, poll(&more, 1, 0) > 0, more.revents & Int16(POLLIN) != 0 else { break }
+                }
+                onReadBurstEnd?()
+            }
+            if mosquitto_socket(handle) >= 0 && mosquitto_want_write(handle) {
+                _ = mosquitto_loop_write(handle, 1)
+            }
+            if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
+            if stopping() && (mosquitto_socket(handle) < 0 || !mosquitto_want_write(handle)) {
+                // Stopped while a connection was being made: say goodbye on it too.
+                if mosquitto_socket(handle) >= 0 {
+                    mosquitto_disconnect(handle)
+                    _ = mosquitto_loop_write(handle, 1)
+                }
+                return
+            }
+        }
+    }
+
+    /// One connection attempt: MQTT 5 with its CONNECT properties, else 3.1.1.
+    private func connectNow() -> Int32 {
+        guard options.protocolVersion == 5 else {
+            return mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+        }
+        var properties: OpaquePointer?
+        mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
+        defer { mosquitto_property_free_all(&properties) }
+        return mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+    }
+
     public func start() throws {
         guard options.protocolVersion == 5 else {
             let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
@@ -298,13 +419,25 @@ public final class MQTTClient: @unchecked Sendable {
     /// Sends DISCONNECT without waiting for the network thread: safe from a
     /// callback. Follow with `stop()` from another thread before `start()`.
     public func disconnect() {
+        lock.lock()
+        ownLoop?.wantConnection = false
+        lock.unlock()
         mosquitto_disconnect(handle)
     }
 
     /// Disconnects cleanly and stops the network thread.
     public func stop() {
+        lock.lock()
+        let loop = ownLoop
+        ownLoop = nil
+        loop?.stopRequested = true
+        lock.unlock()
         mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
+        if let loop {
+            loop.finished.wait()
+        } else {
+            mosquitto_loop_stop(handle, false)
+        }
     }
 
     /// Waits up to `timeout` for the first successful connection.

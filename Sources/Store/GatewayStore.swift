@@ -105,28 +105,43 @@ public final class GatewayStore: @unchecked Sendable {
     /// whose topic and bytes equal one committed in the last day is a
     /// redelivery: nothing is written but a counter.
     public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis) throws -> IngestResult {
-        let hash = Self.messageHash(topic: topic, message: message)
-        return try locked {
+        try locked {
+            try connection.transaction { try insertUplink(topic: topic, message: message, receivedAt: receivedAt) }
+        }
+    }
+
+    /// A burst of MQTT messages in one transaction (one WAL commit instead of
+    /// one per message), in order, each with the same redelivery check as
+    /// `commitUplink` (a copy inside the burst is a duplicate too). All or
+    /// nothing: an error leaves none of them committed.
+    public func commitUplinks(_ messages: [(topic: String, message: [UInt8], receivedAt: EpochMillis)]) throws -> [IngestResult] {
+        try locked {
             try connection.transaction {
-                let candidates = try connection.query(
-                    """
-                    SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
-                    WHERE u.message_hash = ? AND u.received_ms > ?
-                    """,
-                    [.integer(hash), .integer(receivedAt - frameDuplicateWindow)])
-                // A row whose raw bytes were pruned (size bound) matches on topic and hash alone.
-                for row in candidates where row[1].string == topic && ((row[2].bytes ?? []) == message || (row[2].bytes ?? []).isEmpty) {
-                    try bump("uplinks_duplicate")
-                    return .duplicate(of: row[0].int ?? 0)
-                }
-                try connection.run(
-                    "INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (?, ?, ?)",
-                    [.integer(receivedAt), .text(topic), .integer(hash)])
-                let id = connection.lastInsertRowID
-                try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(message)])
-                return .stored(id)
+                try messages.map { try insertUplink(topic: $0.topic, message: $0.message, receivedAt: $0.receivedAt) }
             }
         }
+    }
+
+    /// Inside the writer's transaction: the redelivery check, then the uplink and its bytes.
+    private func insertUplink(topic: String, message: [UInt8], receivedAt: EpochMillis) throws -> IngestResult {
+        let hash = Self.messageHash(topic: topic, message: message)
+        let candidates = try connection.query(
+            """
+            SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
+            WHERE u.message_hash = ? AND u.received_ms > ?
+            """,
+            [.integer(hash), .integer(receivedAt - frameDuplicateWindow)])
+        // A row whose raw bytes were pruned (size bound) matches on topic and hash alone.
+        for row in candidates where row[1].string == topic && ((row[2].bytes ?? []) == message || (row[2].bytes ?? []).isEmpty) {
+            try bump("uplinks_duplicate")
+            return .duplicate(of: row[0].int ?? 0)
+        }
+        try connection.run(
+            "INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (?, ?, ?)",
+            [.integer(receivedAt), .text(topic), .integer(hash)])
+        let id = connection.lastInsertRowID
+        try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(message)])
+        return .stored(id)
     }
 
     /// A 64-bit FNV-1a fingerprint of a payload (frames without a counter).
