@@ -4,7 +4,8 @@
 #      that only counts (mosquitto_sub), at QoS 0 and at QoS 1
 #   2. the same load through citygate (commit before PUBACK), with its
 #      /metrics: loss, ingest latency percentiles
-#   3. both rates, their ratio, loss, latency, citygate's CPU per uplink and peak RSS
+#   3. both rates, their ratio, loss, latency, citygate's CPU per uplink, bytes it
+#      wrote and read per uplink (/proc/PID/io: steadier than time on a shared box) and peak RSS
 # Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
 # shipped Config/mosquitto.conf queue limits. Release build.
 # Usage: bash Benchmarks/load-vs-broker.sh [COUNT]
@@ -46,23 +47,28 @@ through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_tick
     gateway=$!
     until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.1; done
     local cpu_before; cpu_before="$(cpu_ticks $gateway)"
+    local io_before; io_before="$(io_bytes $gateway)"
     local start; start="$(now)"
     local report
     report="$("$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
         --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json 2>/dev/null || true)"
     local seconds; seconds="$(python3 -c "print($(now) - $start)")"
     local ticks=$(( $(cpu_ticks $gateway) - cpu_before ))
+    local io_after; io_after="$(io_bytes $gateway)"
+    local written=$(( ${io_after% *} - ${io_before% *} )) read_bytes=$(( ${io_after#* } - ${io_before#* } ))
     local rss; rss="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
     kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
-    echo "$seconds $ticks $rss $report"
+    echo "$seconds $ticks $rss $written $read_bytes $report"
 }
-read -r seconds0 ticks0 rss0 report0 <<<"$(through 0)"
-read -r seconds1 ticks1 rss1 report1 <<<"$(through 1)"
-python3 - "$count" "$(getconf CLK_TCK)" "$ceiling0" "$ceiling1" "$seconds0" "$ticks0" "$rss0" "$report0" "$seconds1" "$ticks1" "$rss1" "$report1" <<'PY'
+read -r seconds0 ticks0 rss0 written0 read0 report0 <<<"$(through 0)"
+read -r seconds1 ticks1 rss1 written1 read1 report1 <<<"$(through 1)"
+python3 - "$count" "$(getconf CLK_TCK)" "$ceiling0" "$ceiling1" "$seconds0" "$ticks0" "$rss0" "$report0" "$seconds1" "$ticks1" "$rss1" "$report1" \
+    "$written0" "$read0" "$written1" "$read1" <<'PY'
 import json, sys
 count, hz = int(sys.argv[1]), int(sys.argv[2])
 ceilings = {0: float(sys.argv[3]), 1: float(sys.argv[4])}
 runs = {0: sys.argv[5:9], 1: sys.argv[9:13]}
+io = {0: (int(sys.argv[13]), int(sys.argv[14])), 1: (int(sys.argv[15]), int(sys.argv[16]))}
 print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows")
 for qos in (0, 1):
     seconds, ticks, rss, report = float(runs[qos][0]), int(runs[qos][1]), int(runs[qos][2]), json.loads(runs[qos][3] or "{}")
@@ -72,5 +78,6 @@ for qos in (0, 1):
     latency = report.get("latency_ms", {})
     print(f"QoS {qos}: broker ceiling {broker_rate:,.0f} msg/s; citygate stored {stored} in {seconds:.2f} s = {rate:,.0f}/s, "
           f"ratio {rate / broker_rate:.2f}; loss {report.get('loss')}; latency p50 {latency.get('p50')} p90 {latency.get('p90')} "
-          f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {ticks / hz / max(stored, 1) * 1e6:.0f} µs/uplink; peak RSS {rss / 1024:.1f} MiB")
+          f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {ticks / hz / max(stored, 1) * 1e6:.0f} µs/uplink; "
+          f"written {io[qos][0] / max(stored, 1) / 1024:.1f} KiB/uplink, read {io[qos][1] / max(stored, 1) / 1024:.1f} KiB/uplink; peak RSS {rss / 1024:.1f} MiB")
 PY

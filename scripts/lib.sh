@@ -16,3 +16,7 @@ now() { date +%s.%N; }
 
 # User + system CPU of a process so far, in clock ticks (getconf CLK_TCK per second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Bytes a process has written and read through system calls so far ("wchar rchar"
+# from /proc/PID/io): the store's WAL, checkpoints and page reads.
+io_bytes() { awk '/^wchar/ { w = $2 } /^rchar/ { r = $2 } END { print w, r }' "/proc/$1/io"; }
