@@ -47,12 +47,13 @@ public final class GatewayStore: @unchecked Sendable {
         // storage guard, so ingest commits never pay for them; the writer
         // checkpoints itself only if the WAL grows past ~80 MB regardless.
         try connection.execute("PRAGMA wal_autocheckpoint=20000")
-        // 8 MiB of page cache (SQLite's default is 2): processing inserts into
-        // per-device indexes all over their pages; with 2 MiB the pages were
-        // read back from the file and spilt to the WAL mid-transaction.
+        // 4 MiB of page cache (SQLite's default is 2): processing inserts into
+        // per-device indexes all over their pages; with 2 MiB dirty pages
+        // spilt to the WAL mid-transaction and were read back from the file.
         // Measured with 500-uplink processing batches (Benchmarks/RESULTS.md):
-        // 33 → 15 KB written and 27 → 8 KB read per uplink, +9 MiB peak RSS.
-        try connection.execute("PRAGMA cache_size=-8192")
+        // 33 → 15 KB written and 27 → 20 KB read per uplink; 8 MiB read only
+        // 9 KB but cost 6 MiB more peak RSS in the day-long outage test.
+        try connection.execute("PRAGMA cache_size=-4096")
         try migrate()
     }
 

@@ -20,7 +20,7 @@ final class ProcessingService: Service, @unchecked Sendable {
     /// batch. Ingest waits for the lock meanwhile, and reads a bigger burst
     /// (it commits bursts since the MQTT client reads them whole). Measured:
     /// 50 → 500 took the bytes written per uplink from 33 KB to 15 KB (with
-    /// the 8 MiB page cache); when ingest committed per message, 500 cost it
+    /// the 4 MiB page cache); when ingest committed per message, 500 cost it
     /// 15 % of its rate.
     let batchSize: Int
     /// The batch in effect: halved while the store is full (a big batch may
