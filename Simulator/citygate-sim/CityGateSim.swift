@@ -62,15 +62,15 @@ struct Run: AsyncParsableCommand {
                                    jitterMillis: plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
         var manifestText = ""
+        let progress = ProgressLine(target: count)
         let report = await publisher.publish(count: count, rate: speed == nil ? rate ?? 10 : 0, make: { _ in
             let next = traffic.next()
             if manifest != nil && next.faults.isEmpty { manifestText += Manifest.line(next.frame) + "\n" }
             // Simulated time elapsed, compressed by --speed, is when the step is due.
             let due = speed.map { speed in Duration.nanoseconds(Int64(Double(next.time - (start ?? next.time)) / speed * 1e6)) }
             return Publisher.Outgoing(messages: next.messages, frames: next.frames, due: due)
-        }, finish: { traffic.flush() }, progress: { sent, acked, _, seconds in
-            FileHandle.standardError.write(Data("citygate-sim: sent \(sent)/\(count) acked \(acked) in \(String(format: "%.1f", seconds))s\n".utf8))
-        })
+        }, finish: { traffic.flush() }, progress: progress.show)
+        progress.finish()
         publisher.stop()
         if let manifest {
             try manifestText.write(toFile: manifest, atomically: true, encoding: .utf8)
@@ -146,20 +146,12 @@ struct Load: AsyncParsableCommand {
                                    simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000, jitterMillis: plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
         let deadline = duration.flatMap(DurationText.parseMillis).map { ContinuousClock.now + .milliseconds($0) }
-        let interactive = isatty(STDERR_FILENO) == 1
-        let target = count
+        let progress = ProgressLine(target: count)
         let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { _ in
             let next = traffic.next()
             return Publisher.Outgoing(messages: next.messages, frames: next.frames)
-        }, finish: { traffic.flush() }, progress: { sent, acked, errors, seconds in
-            let rateNow = seconds > 0 ? Double(sent) / seconds : 0
-            var line = "sent \(sent) acked \(acked) \(Int(rateNow)) msg/s errors \(errors) elapsed \(String(format: "%.0f", seconds)) s"
-            if let target, rateNow > 0 { line += " eta \(String(format: "%.0f", Double(target - sent) / rateNow)) s" }
-            // On a terminal one line rewritten in place; otherwise a plain line each time.
-            let text = (interactive ? "\r\u{1B}[K" : "") + "citygate-sim: " + line + (interactive ? "" : "\n")
-            FileHandle.standardError.write(Data(text.utf8))
-        })
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        }, finish: { traffic.flush() }, progress: progress.show)
+        progress.finish()
         publisher.stop()
 
         // Distinct uplinks the broker took: every frame (faulty ones too: the
