@@ -8,7 +8,7 @@
 #      wrote and read per uplink (/proc/PID/io: steadier than time on a shared box) and peak RSS
 # Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
 # shipped Config/mosquitto.conf queue limits. Release build.
-# Usage: bash Benchmarks/load-vs-broker.sh [COUNT]
+# Usage: [ROUNDS=3] bash Benchmarks/load-vs-broker.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
@@ -25,7 +25,9 @@ gateway=""
 trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; true' EXIT
 sleep 0.5
 "$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
-printf '[gateway]\ndevice_registry = "devices.toml"\n' >"$work/citygate.toml"
+# A clean session: a persistent one would have the broker queue the next
+# ceiling run's messages for the stopped gateway (and hand them to the next run).
+printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
 
 ceiling() {  # $1: QoS; prints seconds for COUNT messages to reach a counting subscriber
     mosquitto_sub -h 127.0.0.1 -p "$port" -q "$1" -t 'application/#' -C "$count" >/dev/null &
@@ -36,8 +38,6 @@ ceiling() {  # $1: QoS; prints seconds for COUNT messages to reach a counting su
     wait "$subscriber"
     python3 -c "print($(now) - $start)"
 }
-ceiling0="$(ceiling 0)"
-ceiling1="$(ceiling 1)"
 
 through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib json"
     local http; http="$(free_port)"
@@ -60,24 +60,42 @@ through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_tick
     kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
     echo "$seconds $ticks $rss $written $read_bytes $report"
 }
-read -r seconds0 ticks0 rss0 written0 read0 report0 <<<"$(through 0)"
-read -r seconds1 ticks1 rss1 written1 read1 report1 <<<"$(through 1)"
-python3 - "$count" "$(getconf CLK_TCK)" "$ceiling0" "$ceiling1" "$seconds0" "$ticks0" "$rss0" "$report0" "$seconds1" "$ticks1" "$rss1" "$report1" \
-    "$written0" "$read0" "$written1" "$read1" <<'PY'
+# The broker's ceiling moves by a factor of two between minutes on a shared
+# machine: each round measures the ceiling and then citygate at the same QoS,
+# back to back, and the summary gives every round and the median ratio.
+rounds="${ROUNDS:-3}"
+results="$work/results.jsonl"
+for round in $(seq 1 "$rounds"); do
+    for qos in 0 1; do
+        ceiling_seconds="$(ceiling "$qos")"
+        read -r seconds ticks rss written read_bytes report <<<"$(through "$qos")"
+        python3 - "$round" "$qos" "$ceiling_seconds" "$seconds" "$ticks" "$rss" "$written" "$read_bytes" "$report" >>"$results" <<'PY'
 import json, sys
+round_, qos, ceiling, seconds, ticks, rss, written, read = sys.argv[1:9]
+print(json.dumps({"round": int(round_), "qos": int(qos), "ceiling_s": float(ceiling), "seconds": float(seconds), "ticks": int(ticks),
+                  "rss_kib": int(rss), "written": int(written), "read": int(read), "report": json.loads(sys.argv[9] or "{}")}))
+PY
+    done
+done
+python3 - "$count" "$(getconf CLK_TCK)" "$results" <<'PY'
+import json, statistics, sys
 count, hz = int(sys.argv[1]), int(sys.argv[2])
-ceilings = {0: float(sys.argv[3]), 1: float(sys.argv[4])}
-runs = {0: sys.argv[5:9], 1: sys.argv[9:13]}
-io = {0: (int(sys.argv[13]), int(sys.argv[14])), 1: (int(sys.argv[15]), int(sys.argv[16]))}
-print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows")
+runs = [json.loads(line) for line in open(sys.argv[3])]
+print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows; "
+      f"{max(r['round'] for r in runs)} rounds, each the broker's ceiling then citygate, back to back")
 for qos in (0, 1):
-    seconds, ticks, rss, report = float(runs[qos][0]), int(runs[qos][1]), int(runs[qos][2]), json.loads(runs[qos][3] or "{}")
-    broker_rate = count / ceilings[qos]
-    stored = report.get("gateway", {}).get("stored", 0)
-    rate = stored / seconds if seconds > 0 else 0
-    latency = report.get("latency_ms", {})
-    print(f"QoS {qos}: broker ceiling {broker_rate:,.0f} msg/s; citygate stored {stored} in {seconds:.2f} s = {rate:,.0f}/s, "
-          f"ratio {rate / broker_rate:.2f}; loss {report.get('loss')}; latency p50 {latency.get('p50')} p90 {latency.get('p90')} "
-          f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {ticks / hz / max(stored, 1) * 1e6:.0f} µs/uplink; "
-          f"written {io[qos][0] / max(stored, 1) / 1024:.1f} KiB/uplink, read {io[qos][1] / max(stored, 1) / 1024:.1f} KiB/uplink; peak RSS {rss / 1024:.1f} MiB")
+    ratios = []
+    for r in (r for r in runs if r["qos"] == qos):
+        report = r["report"]
+        broker_rate = count / r["ceiling_s"]
+        stored = report.get("gateway", {}).get("stored", 0)
+        rate = stored / r["seconds"] if r["seconds"] > 0 else 0
+        ratios.append(rate / broker_rate)
+        latency = report.get("latency_ms", {})
+        per = max(stored, 1)
+        print(f"QoS {qos} round {r['round']}: broker ceiling {broker_rate:,.0f} msg/s; citygate stored {stored} in {r['seconds']:.2f} s = {rate:,.0f}/s, "
+              f"ratio {rate / broker_rate:.2f}; loss {report.get('loss')}; latency p50 {latency.get('p50')} p90 {latency.get('p90')} "
+              f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {r['ticks'] / hz / per * 1e6:.0f} µs/uplink; "
+              f"written {r['written'] / per / 1024:.1f} KiB/uplink, read {r['read'] / per / 1024:.1f} KiB/uplink; peak RSS {r['rss_kib'] / 1024:.1f} MiB")
+    print(f"QoS {qos}: median ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
 PY
