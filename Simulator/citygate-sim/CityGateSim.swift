@@ -36,7 +36,7 @@ struct Run: AsyncParsableCommand {
         guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
         guard (rate ?? 0) >= 0 else { throw ValidationError("--rate must be 0 or more") }
         if let speed {
-            guard speed > 0 && speed <= 10_000_000 else { throw ValidationError("--speed must be more than 0 (1 = real time)") }
+            guard speed >= 0.001 && speed <= 10_000_000 else { throw ValidationError("--speed must be 0.001...10000000 (1 = real time)") }
             guard rate == nil else { throw ValidationError("--speed plays the fleet's schedule; it does not take --rate") }
         }
         guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
