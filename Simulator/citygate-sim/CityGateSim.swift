@@ -67,7 +67,7 @@ struct Run: AsyncParsableCommand {
             let next = traffic.next()
             if manifest != nil && next.faults.isEmpty { manifestText += Manifest.line(next.frame) + "\n" }
             // Simulated time elapsed, compressed by --speed, is when the step is due.
-            let due = speed.map { speed in Duration.nanoseconds(Int64(Double(next.time - (start ?? next.time)) / speed * 1e6)) }
+            let due = speed.map { speed in Duration.nanoseconds(Int64(min(9e18, max(0, Double(next.time - (start ?? next.time)) / speed * 1e6)))) }
             return Publisher.Outgoing(messages: next.messages, frames: next.frames, due: due)
         }, finish: { traffic.flush() }, progress: progress.show)
         progress.finish()
