@@ -88,13 +88,16 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(operation): \(String(cString: mosquitto_strerror(code))) (\(code))" }
 }
 
-/// A Swift face over one libmosquitto client running its own network thread
-/// (`mosquitto_loop_start`). libmosquitto reconnects by itself with the
-/// configured backoff; subscriptions are renewed on every (re)connect.
+/// A Swift face over one libmosquitto client running its own network thread:
+/// libmosquitto's (`mosquitto_loop_start`, `start()`), which reconnects by
+/// itself with the configured backoff, or the client's own
+/// (`start(readBursts: true)`), which reads whole bursts and reconnects with
+/// the same backoff plus jitter. Subscriptions are renewed on every (re)connect.
 ///
-/// Callbacks run on libmosquitto's thread. For QoS 1 the PUBACK of a received
-/// message is written only after `onMessage` returns, so whatever `onMessage`
-/// commits is durable before the broker forgets the message.
+/// Callbacks run on the network thread. For QoS 1 the PUBACK of a received
+/// message is written only after `onMessage` returns (and, with read bursts,
+/// after `onReadBurstEnd`), so whatever they commit is durable before the
+/// broker forgets the message.
 public final class MQTTClient: @unchecked Sendable {
     public typealias MessageHandler = @Sendable (_ topic: String, _ payload: UnsafeRawBufferPointer, _ qos: Int) -> Void
 
@@ -370,11 +373,8 @@ public final class MQTTClient: @unchecked Sendable {
         // blocking connect; libmosquitto keeps them for every reconnect. It
         // runs on a thread of its own so an unreachable broker cannot hold start-up.
         let thread = Thread { [self] in
-            var properties: OpaquePointer?
-            mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
-            let rc = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+            let rc = connectNow()
             if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc) }
-            mosquitto_property_free_all(&properties)
             // Connected or not, the loop thread takes over (and reconnects).
             mosquitto_loop_start(handle)
         }
