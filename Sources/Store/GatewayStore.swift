@@ -210,12 +210,7 @@ public final class GatewayStore: @unchecked Sendable {
         case let .decoded(facts, readings):
             let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now)
             if gap > 0 { summary.frameGaps[id] = gap }
-            if duplicate {
-                try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
-                try bump("frames_duplicate")
-                summary.duplicateFrames.append(id)
-                return
-            }
+            if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
             try setFacts(id, facts, state: .decoded, frameKey: frameKey)
             try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
@@ -231,13 +226,10 @@ public final class GatewayStore: @unchecked Sendable {
                     "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?",
                     [.text(facts.device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(sessionStart), .integer(id),
                      .integer(now - frameDuplicateWindow)]) ?? 0 > 0 {
-                    try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
-                    try bump("frames_duplicate")
-                    summary.duplicateFrames.append(id)
-                    return
+                    return try recordDuplicateFrame(id, facts, into: &summary)
                 }
                 // Not for devices nobody registered: random DevEUIs must not grow the table.
-                if category != "unknown_device" { try noteSession(of: facts.device, start: sessionStart, fCnt: fCnt) }
+                if category != ProcessedOutcome.unknownDevice { try noteSession(of: facts.device, start: sessionStart, fCnt: fCnt) }
             }
             if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
             else { try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?", [.integer(UplinkState.quarantined.rawValue), device.map { .text($0) } ?? .null, .integer(id)]) }
@@ -307,6 +299,13 @@ public final class GatewayStore: @unchecked Sendable {
             [.integer(state.rawValue), .text(facts.envelope), .text(facts.device),
              facts.fCnt.map { .integer(Int64($0)) } ?? .null, facts.fPort.map { .integer(Int64($0)) } ?? .null,
              facts.networkTime.map { .integer($0) } ?? .null, frameKey.map { .text($0) } ?? .null, .integer(id)])
+    }
+
+    /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
+    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
+        try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+        try bump("frames_duplicate")
+        summary.duplicateFrames.append(id)
     }
 
     /// The first uplink id of the device's session as of frame `id`: the

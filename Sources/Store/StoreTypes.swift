@@ -69,6 +69,8 @@ public enum ProcessedOutcome: Sendable, Equatable {
     case decoded(FrameFacts, [ReadingRow])
     /// Not usable: keep the bytes, say why.
     case quarantined(device: DeviceID?, facts: FrameFacts?, category: String, reason: String)
+    /// The quarantine category of a device in no registry (the store keeps no session for it).
+    public static let unknownDevice = "unknown_device"
     /// A network-server event that is not an uplink (join, status, ...),
     /// with readings when it carries some (a status event's battery level).
     case event(type: String, device: DeviceID?, readings: [ReadingRow])

@@ -63,7 +63,7 @@ public struct UplinkPipeline: Sendable {
                                fPort: uplink.fPort, networkTime: uplink.networkTime,
                                payloadFingerprint: uplink.fCnt == nil ? GatewayStore.fingerprint(uplink.payload) : nil)
         guard let device = registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
-            return (.quarantined(device: uplink.device, facts: facts, category: "unknown_device",
+            return (.quarantined(device: uplink.device, facts: facts, category: ProcessedOutcome.unknownDevice,
                                  reason: "device \(uplink.device) is not in the device registry and no codec rule matches"), diagnostics)
         }
         diagnostics.kind = device.kind
