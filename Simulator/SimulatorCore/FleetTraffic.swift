@@ -59,7 +59,8 @@ public struct FleetTraffic {
         return true
     }
 
-    static func realNow() -> EpochMillis { EpochMillis(Date().timeIntervalSince1970 * 1000) }
+    /// The wall clock in epoch milliseconds (frames without a simulated start carry it).
+    public static func realNow() -> EpochMillis { EpochMillis(Date().timeIntervalSince1970 * 1000) }
 
     /// The next step of the fleet.
     public mutating func next() -> Step {

@@ -54,7 +54,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode.failure
         }
         // With --speed the clock is simulated from the start (now by default).
-        let start = simulatedStart.flatMap(RFC3339.parseMillis) ?? (speed != nil ? EpochMillis(Date().timeIntervalSince1970 * 1000) : nil)
+        let start = simulatedStart.flatMap(RFC3339.parseMillis) ?? (speed != nil ? FleetTraffic.realNow() : nil)
         let plan = try scenario.map(loadScenario)
         var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
                                    simulatedStart: start,
