@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 3)
+        #expect(store.schemaVersion == 4)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 3)
+        #expect(again.schemaVersion == 4)
     }
 
     @Test func aRedeliveryIsADuplicateNotASecondRow() throws {

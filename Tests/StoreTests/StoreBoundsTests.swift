@@ -24,9 +24,27 @@ import Testing
             let store = try GatewayStore(path: path)
             #expect(store.schemaVersion == Schema.version, "from version \(version)")
             #expect(try store.statistics().uplinksStored == (version >= 1 ? 1 : 0))
-            let indexes = try store.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'aggregates_by_series'")
-            #expect(indexes.count == 1)
+            let indexes = try store.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_%'").compactMap(\.[0].string)
+            #expect(indexes.contains("aggregates_by_series") && indexes.contains("readings_by_device_window"))
+            #expect(!indexes.contains("readings_by_window"))
         }
+    }
+
+    /// The aggregation stage looks a window's readings up by device and
+    /// window (the metric filtered from those rows): planned as an index seek
+    /// on the three, never a scan of the readings.
+    @Test func aWindowsReadingsAreFoundThroughTheDeviceWindowIndex() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-plan-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/db.sqlite")
+        let plan = try store.connection.query(
+            """
+            EXPLAIN QUERY PLAN SELECT time_ms, value, id FROM readings
+            WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ? AND aggregated <> 2
+            ORDER BY time_ms, id
+            """, [.text("d"), .text("temperature"), .null, .integer(900_000), .integer(0)]).compactMap { $0[3].string }
+        #expect(plan.contains { $0.contains("USING INDEX readings_by_device_window (device=? AND window_ms=? AND window_start_ms=?)") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN readings") }, "\(plan)")
     }
 
     @Test func refusesADatabaseFromANewerCitygate() throws {
