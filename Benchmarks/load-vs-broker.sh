@@ -6,6 +6,10 @@
 #      /metrics: loss, ingest latency percentiles
 #   3. both rates, their ratio, loss, latency, citygate's CPU per uplink, bytes it
 #      wrote and read per uplink (/proc/PID/io: steadier than time on a shared box) and peak RSS
+#   4. the CPU per message of every process in both runs (simulator, broker,
+#      counting subscriber or citygate) and how many cores they kept busy: the
+#      three share two cores, so at equal cores busy the ratio is
+#      (sim + broker + subscriber) / (sim + broker + citygate)
 # Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
 # shipped Config/mosquitto.conf queue limits. Release build.
 # Usage: [ROUNDS=3] bash Benchmarks/load-vs-broker.sh [COUNT]
@@ -29,17 +33,19 @@ sleep 0.5
 # ceiling run's messages for the stopped gateway (and hand them to the next run).
 printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
 
-ceiling() {  # $1: QoS; prints seconds for COUNT messages to reach a counting subscriber
-    mosquitto_sub -h 127.0.0.1 -p "$port" -q "$1" -t 'application/#' -C "$count" >/dev/null &
+ceiling() {  # $1: QoS; prints "seconds sim_cpu_s broker_ticks subscriber_cpu_s" for COUNT messages to reach a counting subscriber
+    cpu_of "$work/subscriber.cpu" mosquitto_sub -h 127.0.0.1 -p "$port" -q "$1" -t 'application/#' -C "$count" >/dev/null &
     local subscriber=$!
     sleep 0.5
+    local broker_before; broker_before="$(cpu_ticks $broker)"
     local start; start="$(now)"
-    "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 >/dev/null 2>&1
+    cpu_of "$work/sim.cpu" "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 >/dev/null 2>&1
     wait "$subscriber"
-    python3 -c "print($(now) - $start)"
+    local seconds; seconds="$(python3 -c "print($(now) - $start)")"
+    echo "$seconds $(cat "$work/sim.cpu") $(( $(cpu_ticks $broker) - broker_before )) $(cat "$work/subscriber.cpu")"
 }
 
-through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib json"
+through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib written read sim_cpu_s broker_ticks json"
     local http; http="$(free_port)"
     rm -rf "$work/state"
     STATE_DIRECTORY="$work/state" "$bin/citygate" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
@@ -48,17 +54,19 @@ through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_tick
     until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.1; done
     local cpu_before; cpu_before="$(cpu_ticks $gateway)"
     local io_before; io_before="$(io_bytes $gateway)"
+    local broker_before; broker_before="$(cpu_ticks $broker)"
     local start; start="$(now)"
     local report
-    report="$("$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
+    report="$(cpu_of "$work/sim.cpu" "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
         --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json 2>/dev/null || true)"
     local seconds; seconds="$(python3 -c "print($(now) - $start)")"
     local ticks=$(( $(cpu_ticks $gateway) - cpu_before ))
+    local broker_ticks=$(( $(cpu_ticks $broker) - broker_before ))
     local io_after; io_after="$(io_bytes $gateway)"
     local written=$(( ${io_after% *} - ${io_before% *} )) read_bytes=$(( ${io_after#* } - ${io_before#* } ))
     local rss; rss="$(awk '/VmHWM/ { print $2 }' /proc/$gateway/status)"
     kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""
-    echo "$seconds $ticks $rss $written $read_bytes $report"
+    echo "$seconds $ticks $rss $written $read_bytes $(cat "$work/sim.cpu") $broker_ticks $report"
 }
 # The broker's ceiling moves by a factor of two between minutes on a shared
 # machine: each round measures the ceiling and then citygate at the same QoS,
@@ -67,13 +75,17 @@ rounds="${ROUNDS:-3}"
 results="$work/results.jsonl"
 for round in $(seq 1 "$rounds"); do
     for qos in 0 1; do
-        ceiling_seconds="$(ceiling "$qos")"
-        read -r seconds ticks rss written read_bytes report <<<"$(through "$qos")"
-        python3 - "$round" "$qos" "$ceiling_seconds" "$seconds" "$ticks" "$rss" "$written" "$read_bytes" "$report" >>"$results" <<'PY'
+        read -r ceiling_seconds ceiling_sim ceiling_broker ceiling_subscriber <<<"$(ceiling "$qos")"
+        read -r seconds ticks rss written read_bytes sim_cpu broker_ticks report <<<"$(through "$qos")"
+        python3 - "$round" "$qos" "$ceiling_seconds" "$ceiling_sim" "$ceiling_broker" "$ceiling_subscriber" \
+            "$seconds" "$ticks" "$rss" "$written" "$read_bytes" "$sim_cpu" "$broker_ticks" "$report" >>"$results" <<'PY'
 import json, sys
-round_, qos, ceiling, seconds, ticks, rss, written, read = sys.argv[1:9]
-print(json.dumps({"round": int(round_), "qos": int(qos), "ceiling_s": float(ceiling), "seconds": float(seconds), "ticks": int(ticks),
-                  "rss_kib": int(rss), "written": int(written), "read": int(read), "report": json.loads(sys.argv[9] or "{}")}))
+(round_, qos, ceiling, ceiling_sim, ceiling_broker, ceiling_subscriber,
+ seconds, ticks, rss, written, read, sim_cpu, broker_ticks, report) = sys.argv[1:15]
+print(json.dumps({"round": int(round_), "qos": int(qos), "ceiling_s": float(ceiling), "ceiling_sim_cpu_s": float(ceiling_sim),
+                  "ceiling_broker_ticks": int(ceiling_broker), "ceiling_subscriber_cpu_s": float(ceiling_subscriber),
+                  "seconds": float(seconds), "ticks": int(ticks), "rss_kib": int(rss), "written": int(written), "read": int(read),
+                  "sim_cpu_s": float(sim_cpu), "broker_ticks": int(broker_ticks), "report": json.loads(report or "{}")}))
 PY
     done
 done
@@ -84,7 +96,7 @@ runs = [json.loads(line) for line in open(sys.argv[3])]
 print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows; "
       f"{max(r['round'] for r in runs)} rounds, each the broker's ceiling then citygate, back to back")
 for qos in (0, 1):
-    ratios = []
+    ratios, bounds = [], []
     for r in (r for r in runs if r["qos"] == qos):
         report = r["report"]
         broker_rate = count / r["ceiling_s"]
@@ -97,5 +109,14 @@ for qos in (0, 1):
               f"ratio {rate / broker_rate:.2f}; loss {report.get('loss')}; latency p50 {latency.get('p50')} p90 {latency.get('p90')} "
               f"p99 {latency.get('p99')} max<= {latency.get('max')} ms; CPU {r['ticks'] / hz / per * 1e6:.0f} µs/uplink; "
               f"written {r['written'] / per / 1024:.1f} KiB/uplink, read {r['read'] / per / 1024:.1f} KiB/uplink; peak RSS {r['rss_kib'] / 1024:.1f} MiB")
-    print(f"QoS {qos}: median ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+        # CPU µs per message of each process; the two cores are the budget they share.
+        sim0, broker0, sub0 = r["ceiling_sim_cpu_s"] / count * 1e6, r["ceiling_broker_ticks"] / hz / count * 1e6, r["ceiling_subscriber_cpu_s"] / count * 1e6
+        sim1, broker1, gateway = r["sim_cpu_s"] / count * 1e6, r["broker_ticks"] / hz / count * 1e6, r["ticks"] / hz / per * 1e6
+        bounds.append((sim0 + broker0 + sub0) / (sim1 + broker1 + gateway))
+        print(f"    CPU µs/message: ceiling run simulator {sim0:.0f} + broker {broker0:.0f} + counting subscriber {sub0:.0f} = {sim0 + broker0 + sub0:.0f} "
+              f"(cores busy {(sim0 + broker0 + sub0) * count / 1e6 / r['ceiling_s']:.2f}); citygate run simulator {sim1:.0f} + broker {broker1:.0f} "
+              f"+ citygate {gateway:.0f} = {sim1 + broker1 + gateway:.0f} (cores busy {(sim1 + broker1 + gateway) * count / 1e6 / r['seconds']:.2f}); "
+              f"ratio at equal cores busy {bounds[-1]:.2f}")
+    print(f"QoS {qos}: median ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
+          f"median ratio at equal cores busy {statistics.median(bounds):.2f}")
 PY

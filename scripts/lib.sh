@@ -20,3 +20,16 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Bytes a process has written and read through system calls so far ("wchar rchar"
 # from /proc/PID/io): the store's WAL, checkpoints and page reads.
 io_bytes() { awk '/^wchar/ { w = $2 } /^rchar/ { r = $2 } END { print w, r }' "/proc/$1/io"; }
+
+# Runs a command and writes the user + system CPU seconds it (and its
+# children) used to FILE, for processes that exit before /proc can be read.
+# Usage: cpu_of FILE command [args...]; returns the command's status.
+cpu_of() {
+    local file="$1"; shift
+    python3 -c '
+import resource, subprocess, sys
+status = subprocess.call(sys.argv[2:])
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(f"{usage.ru_utime + usage.ru_stime}\n")
+sys.exit(status)' "$file" "$@"
+}
