@@ -196,19 +196,21 @@ public final class GatewayStore: @unchecked Sendable {
         try locked {
             try connection.transaction {
                 var summary = RecordSummary()
+                var sessions = DeviceSessionBatch(connection: connection)
                 for item in batch {
-                    try record(item, now: now, into: &summary)
+                    try record(item, now: now, sessions: &sessions, into: &summary)
                 }
+                try sessions.write()
                 return summary
             }
         }
     }
 
-    private func record(_ item: ProcessedUplink, now: EpochMillis, into summary: inout RecordSummary) throws {
+    private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, into summary: inout RecordSummary) throws {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
-            let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now)
+            let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now, sessions: &sessions)
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
             try setFacts(id, facts, state: .decoded, frameKey: frameKey)
@@ -221,7 +223,7 @@ public final class GatewayStore: @unchecked Sendable {
             // the same counter is a new frame (and a quarantined frame's
             // counter, from the network server, still marks the session).
             if let facts, let fCnt = facts.fCnt {
-                let sessionStart = try session(of: facts.device, fCnt: fCnt, id: id).start
+                let sessionStart = try session(of: facts.device, fCnt: fCnt, id: id, in: &sessions).start
                 if try connection.scalar(
                     "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?",
                     [.text(facts.device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(sessionStart), .integer(id),
@@ -229,7 +231,7 @@ public final class GatewayStore: @unchecked Sendable {
                     return try recordDuplicateFrame(id, facts, into: &summary)
                 }
                 // Not for devices nobody registered: random DevEUIs must not grow the table.
-                if category != ProcessedOutcome.unknownDevice { try noteSession(of: facts.device, start: sessionStart, fCnt: fCnt) }
+                if category != ProcessedOutcome.unknownDevice { try sessions.note(facts.device, start: sessionStart, fCnt: fCnt) }
             }
             if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
             else { try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?", [.integer(UplinkState.quarantined.rawValue), device.map { .text($0) } ?? .null, .integer(id)]) }
@@ -244,9 +246,7 @@ public final class GatewayStore: @unchecked Sendable {
                                [.integer(UplinkState.event.rawValue), .text("event:" + type), device.map { .text($0) } ?? .null, .integer(id)])
             if type == "join", let device {
                 // A join starts a new session: frame counters begin again.
-                try connection.run(
-                    "INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, NULL) ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = NULL",
-                    [.text(device), .integer(id)])
+                sessions.startSession(device, at: id)
             }
             summary.events += 1
         case let .ignored(facts, _):
@@ -258,10 +258,10 @@ public final class GatewayStore: @unchecked Sendable {
     /// The frame's identity (its `frame_key`) and whether the store has seen
     /// it already: (device, fCnt) in the device's session, or for frames
     /// without a counter (device, payload fingerprint) within the uncounted window.
-    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis) throws -> (key: String?, duplicate: Bool, gap: Int64) {
+    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis, sessions: inout DeviceSessionBatch) throws -> (key: String?, duplicate: Bool, gap: Int64) {
         if let fCnt = facts.fCnt {
             let key = "\(facts.device)/\(fCnt)"
-            let check = try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: key, now: now)
+            let check = try isDuplicateFrame(id: id, device: facts.device, fCnt: fCnt, frameKey: key, now: now, sessions: &sessions)
             return (key, check.duplicate, check.gap)
         }
         guard let fingerprint = facts.payloadFingerprint else { return (nil, false, 0) }
@@ -311,12 +311,13 @@ public final class GatewayStore: @unchecked Sendable {
     /// The first uplink id of the device's session as of frame `id`: the
     /// recorded one (the last join), or `id` itself when the counter restarts
     /// near zero after a higher value. Also the recorded start and last counter.
-    private func session(of device: DeviceID, fCnt: UInt32, id: Int64) throws -> (start: Int64, recordedStart: Int64, lastFCnt: Int64?) {
-        let row = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
-        let recorded = row?[0].int ?? 0
-        let lastFCnt = row?[1].int
-        if let lastFCnt, fCnt < deduplication.sessionResetBelow, Int64(fCnt) < lastFCnt { return (id, recorded, lastFCnt) }
-        return (recorded, recorded, lastFCnt)
+    private func session(of device: DeviceID, fCnt: UInt32, id: Int64, in sessions: inout DeviceSessionBatch) throws
+        -> (start: Int64, recordedStart: Int64, lastFCnt: Int64?) {
+        let recorded = try sessions.current(device)
+        let lastFCnt = recorded?.lastFCnt
+        let recordedStart = recorded?.start ?? 0
+        if let lastFCnt, fCnt < deduplication.sessionResetBelow, Int64(fCnt) < lastFCnt { return (id, recordedStart, lastFCnt) }
+        return (recordedStart, recordedStart, lastFCnt)
     }
 
     /// (device, fCnt) seen before in the device's current session and within
@@ -324,8 +325,9 @@ public final class GatewayStore: @unchecked Sendable {
     /// value starts a new session (battery swap, rejoin without a join event).
     /// Also returns the frames missing between the device's last counter in
     /// this session and this one (uplinks lost before they reached the gateway).
-    private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis) throws -> (duplicate: Bool, gap: Int64) {
-        let (sessionStart, recordedStart, lastFCnt) = try session(of: device, fCnt: fCnt, id: id)
+    private func isDuplicateFrame(id: Int64, device: DeviceID, fCnt: UInt32, frameKey: String, now: EpochMillis,
+                                  sessions: inout DeviceSessionBatch) throws -> (duplicate: Bool, gap: Int64) {
+        let (sessionStart, recordedStart, lastFCnt) = try session(of: device, fCnt: fCnt, id: id, in: &sessions)
         let seen = try connection.scalar(
             "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
             [.text(frameKey), .integer(sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
@@ -333,20 +335,8 @@ public final class GatewayStore: @unchecked Sendable {
         // Same session, counter ahead by more than one: frames in between never came.
         var gap: Int64 = 0
         if let lastFCnt, sessionStart == recordedStart, Int64(fCnt) > lastFCnt + 1 { gap = Int64(fCnt) - lastFCnt - 1 }
-        try noteSession(of: device, start: sessionStart, fCnt: fCnt)
+        try sessions.note(device, start: sessionStart, fCnt: fCnt)
         return (false, gap)
-    }
-
-    /// Records a frame's counter in the device's session (a new session when `start` changed).
-    private func noteSession(of device: DeviceID, start: Int64, fCnt: UInt32) throws {
-        try connection.run(
-            """
-            INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, ?)
-            ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id,
-                last_fcnt = CASE WHEN excluded.session_start_id <> device_sessions.session_start_id
-                                 THEN excluded.last_fcnt ELSE max(coalesce(device_sessions.last_fcnt, 0), excluded.last_fcnt) END
-            """,
-            [.text(device), .integer(start), .integer(Int64(fCnt))])
     }
 
     // MARK: - Aggregation

@@ -76,6 +76,28 @@ import Testing
         #expect(summary.quarantined == 3)
     }
 
+    /// Sessions are kept in memory through a batch and written back at its
+    /// end: the next batch (and a reopened store) sees the last counter and
+    /// the session a join started.
+    @Test func sessionsCarryFromOneBatchToTheNext() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try (0..<6).map { index -> Int64 in
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [UInt8(index)], receivedAt: 1_000) else { throw CancellationError() }
+            return id
+        }
+        func frame(_ index: Int, _ fCnt: UInt32) -> ProcessedUplink { ProcessedUplink(uplinkID: ids[index], outcome: .decoded(Self.facts("d1", fCnt), [])) }
+        let first = try store.record([frame(0, 50), frame(1, 51)], now: 2_000)
+        #expect(first.duplicateFrames.isEmpty && first.frameGaps.isEmpty)
+        let reopened = try GatewayStore(path: store.path)
+        let second = try reopened.record([frame(2, 51), frame(3, 54)], now: 2_000)
+        #expect(second.duplicateFrames == [ids[2]])
+        #expect(second.frameGaps == [ids[3]: 2])
+        _ = try reopened.record([ProcessedUplink(uplinkID: ids[4], outcome: .event(type: "join", device: "d1", readings: []))], now: 2_000)
+        let third = try reopened.record([frame(5, 51)], now: 2_000)
+        #expect(third.duplicateFrames.isEmpty && third.frameGaps.isEmpty)
+    }
+
     @Test func framesWithoutCounterDeduplicateOnPayloadWithinTheWindow() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
