@@ -50,21 +50,41 @@ public indirect enum JSONText: Sendable, Equatable {
         }
     }
 
+    /// Appends `text` as a JSON string. Runs that need no escaping (nearly
+    /// every key and value citygate writes) are appended whole: appending
+    /// scalar by scalar made string building most of the simulator's CPU.
+    /// The scan is over UTF-8 bytes: every byte that needs escaping is ASCII,
+    /// and an ASCII byte is never part of a multi-byte scalar, so runs end on
+    /// scalar boundaries.
     static func writeString(_ text: String, to out: inout String) {
         out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        let bytes = text.utf8
+        var runStart = bytes.startIndex
+        var index = runStart
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                bytes.formIndex(after: &index)
+                continue
             }
+            // Sliced as scalars, not as a String: String's subscript rounds to
+            // grapheme boundaries and would swallow a quote followed by a
+            // combining mark.
+            out += Substring(text.unicodeScalars[runStart..<index])
+            switch byte {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\t"): out += "\\t"
+            default:
+                let hex = String(byte, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+            bytes.formIndex(after: &index)
+            runStart = index
         }
+        out += Substring(text.unicodeScalars[runStart..<index])
         out += "\""
     }
 }

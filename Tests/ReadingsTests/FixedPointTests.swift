@@ -1,3 +1,4 @@
+import Foundation
 import Readings
 import Testing
 
@@ -51,6 +52,21 @@ import Testing
     @Test func jsonKeepsExactNumbers() {
         let body = JSONText.object([("mean", .decimal(2135, decimals: 2)), ("name", .string("a\"b\n"))])
         #expect(body.serialized() == #"{"mean":21.35,"name":"a\"b\n"}"#)
+    }
+
+    @Test func jsonStringsEscapeWhatJSONRequiresAndKeepTheRest() throws {
+        #expect(JSONText.string("tab\there\u{01}\\").serialized() == #""tab\there\u0001\\""#)
+        #expect(JSONText.string("Kärntner Straße 🚲").serialized() == "\"Kärntner Straße 🚲\"")
+        // A quote followed by a combining mark is one grapheme; the quote must still be escaped.
+        #expect(JSONText.string("a\"\u{301}b").serialized() == "\"a\\\"\u{301}b\"")
+        #expect(JSONText.string("").serialized() == #""""#)
+        // Every string comes back from a real JSON parser as it went in.
+        let samples = ["plain", "\"", "\\", "end\\", "\"\u{301}", "\u{1F}x\u{7F}", "line\r\nbreak", "ünïcödé\"\n🚲\t", "\u{0}"]
+        for sample in samples {
+            let json = "[" + JSONText.string(sample).serialized() + "]"
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String]
+            #expect(parsed == [sample], "\(json)")
+        }
     }
 }
 
