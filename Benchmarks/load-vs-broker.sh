@@ -12,7 +12,7 @@
 #      (sim + broker + subscriber) / (sim + broker + citygate)
 # Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
 # shipped Config/mosquitto.conf queue limits. Release build.
-# Usage: [ROUNDS=3] bash Benchmarks/load-vs-broker.sh [COUNT]
+# Usage: [ROUNDS=3] [CITYGATE_BIN=path, to compare another build] bash Benchmarks/load-vs-broker.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
@@ -48,7 +48,7 @@ ceiling() {  # $1: QoS; prints "seconds sim_cpu_s broker_ticks subscriber_cpu_s"
 through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib written read sim_cpu_s broker_ticks json"
     local http; http="$(free_port)"
     rm -rf "$work/state"
-    STATE_DIRECTORY="$work/state" "$bin/citygate" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
+    STATE_DIRECTORY="$work/state" "${CITYGATE_BIN:-$bin/citygate}" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
         --http-listen "127.0.0.1:$http" --log-level warning 2>>"$work/citygate.log" &
     gateway=$!
     until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.1; done

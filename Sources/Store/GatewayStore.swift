@@ -176,15 +176,16 @@ public final class GatewayStore: @unchecked Sendable {
 
     // MARK: - Processing (envelope, decode, readings)
 
-    /// Raw uplinks not yet processed, oldest first.
-    public func pendingUplinks(limit: Int) throws -> [RawUplink] {
+    /// Committed uplinks not processed yet, oldest first; with `after`, only
+    /// those with a higher id (the batch after one still being recorded).
+    public func pendingUplinks(after lastID: Int64 = 0, limit: Int) throws -> [RawUplink] {
         try locked {
             try connection.query(
                 """
                 SELECT u.id, u.received_ms, u.topic, m.message FROM uplinks u JOIN uplink_messages m ON m.uplink_id = u.id
-                WHERE u.state = 0 ORDER BY u.id LIMIT ?
+                WHERE u.state = 0 AND u.id > ? ORDER BY u.id LIMIT ?
                 """,
-                [.integer(Int64(limit))]
+                [.integer(lastID), .integer(Int64(limit))]
             ).map { RawUplink(id: $0[0].int ?? 0, receivedAt: $0[1].int ?? 0, topic: $0[2].string ?? "", message: $0[3].bytes ?? []) }
         }
     }

@@ -124,6 +124,21 @@ import Testing
         #expect(try store.pendingUplinks(limit: 10).isEmpty)
     }
 
+    @Test func pendingUplinksAfterAnIdLeaveOutTheBatchBeingRecorded() throws {
+        let (store, directory) = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try store.commitUplinks((1...5).map { (topic: "t", message: [UInt8($0)], receivedAt: 1) }).compactMap { result -> Int64? in
+            if case let .stored(id) = result { return id } else { return nil }
+        }
+        #expect(ids.count == 5)
+        #expect(try store.pendingUplinks(limit: 2).map(\.id) == Array(ids[0..<2]))
+        #expect(try store.pendingUplinks(after: ids[1], limit: 2).map(\.id) == Array(ids[2..<4]))
+        #expect(try store.pendingUplinks(after: ids[4], limit: 2).isEmpty)
+        // Recorded rows are not pending, whatever the cursor.
+        _ = try store.record([ProcessedUplink(uplinkID: ids[2], outcome: .quarantined(device: nil, facts: nil, category: "malformed_json", reason: "x"))], now: 2)
+        #expect(try store.pendingUplinks(after: ids[1], limit: 5).map(\.id) == [ids[3], ids[4]])
+    }
+
     @Test func windowsCloseAggregateAndReopenAsRevisions() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }

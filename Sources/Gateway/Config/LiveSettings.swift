@@ -8,6 +8,9 @@ public final class LiveSettings: @unchecked Sendable {
     private let lock = NSLock()
     private var config: GatewayConfig
     private var builtPipeline: UplinkPipeline
+    /// Counts config replacements, so a batch decoded ahead can tell whether
+    /// it was decoded with the pipeline now in effect.
+    private var generation = 0
 
     public init(_ config: GatewayConfig) {
         self.config = config
@@ -20,10 +23,13 @@ public final class LiveSettings: @unchecked Sendable {
         return config
     }
 
-    var pipeline: UplinkPipeline {
+    var pipeline: UplinkPipeline { versionedPipeline.pipeline }
+
+    /// The pipeline in effect and its generation (which changes on each replace).
+    var versionedPipeline: (pipeline: UplinkPipeline, generation: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return builtPipeline
+        return (builtPipeline, generation)
     }
 
     var registry: DeviceRegistry { current.registry }
@@ -53,6 +59,7 @@ public final class LiveSettings: @unchecked Sendable {
         }
         config = new
         builtPipeline = UplinkPipeline(config: new)
+        generation += 1
         return needsRestart
     }
 }

@@ -58,55 +58,67 @@ final class ProcessingService: Service, @unchecked Sendable {
         while let processed = try? processBatch(), processed > 0 {}
     }
 
+    /// The batch after the one recorded last, decoded while that one was
+    /// recorded; nil when there was no backlog.
+    private var ahead: DecodedBatch?
+    private let decodeAhead = DecodeAhead()
+
     /// Processes one batch; returns how many uplinks it handled.
     @discardableResult
     func processBatch() throws -> Int {
-        let batch: [RawUplink]
-        do {
-            batch = try store.pendingUplinks(limit: batchLimit)
-        } catch {
-            logger.error("cannot read pending uplinks", metadata: ["error": "\(error)"])
-            throw error
-        }
-        guard !batch.isEmpty else {
-            metrics.uplinksPending.set(Int64(0))
-            return 0
-        }
-        let pipeline = settings.pipeline
-        var results: [ProcessedUplink] = []
-        results.reserveCapacity(batch.count)
-        var diagnostics: [Int64: UplinkPipeline.Diagnostics] = [:]
-        for raw in batch {
-            let (outcome, diagnostic) = pipeline.process(raw)
-            // Commit time minus the envelope's time (the network server's, or
-            // the simulator's stamp at publish): how long an uplink took to be safe.
-            if case let .decoded(facts, _) = outcome, let sent = facts.networkTime, raw.receivedAt >= sent {
-                metrics.ingestLatency.record(.milliseconds(raw.receivedAt - sent))
+        let (pipeline, generation) = settings.versionedPipeline
+        let current: DecodedBatch
+        // A batch decoded ahead with a pipeline a reload has since replaced is decoded again.
+        if let decoded = ahead.take(), decoded.generation == generation {
+            current = decoded
+        } else {
+            let batch = try readPending(after: 0)
+            guard !batch.isEmpty else {
+                metrics.uplinksPending.set(Int64(0))
+                return 0
             }
-            results.append(ProcessedUplink(uplinkID: raw.id, outcome: outcome))
-            diagnostics[raw.id] = diagnostic
+            current = DecodedBatch(batch, pipeline: pipeline, generation: generation)
+        }
+        // A full batch means a backlog: read the next one now (before this one
+        // takes the writer lock) and decode it while this one is recorded.
+        if current.count >= batchLimit, let next = try? readPending(after: current.lastID), !next.isEmpty {
+            decodeAhead.start(next, pipeline: pipeline, generation: generation)
         }
         let summary: RecordSummary
         do {
-            summary = try store.record(results, now: GatewayClock.now())
+            summary = try store.record(current.results, now: GatewayClock.now())
         } catch {
+            // The batch decoded ahead is dropped: its rows stay pending, and
+            // the next try reads from the oldest again (perhaps at half size).
+            _ = decodeAhead.wait()
             // The first failure is logged, then one line per 100 tries (twice a
             // second while, say, the store is full), not a line per try.
             failedRecords += 1
             if let error = error as? SQLiteError, error.isDiskFull { batchLimit = max(1, batchLimit / 2) }
             if failedRecords == 1 || failedRecords % 100 == 0 {
                 logger.error("cannot record decoded uplinks; will retry", metadata: [
-                    "error": "\(error)", "uplinks": "\(batch.count)", "attempts": "\(failedRecords)"])
+                    "error": "\(error)", "uplinks": "\(current.count)", "attempts": "\(failedRecords)"])
             }
             throw error
         }
+        ahead = decodeAhead.wait()
+        for latency in current.latencies { metrics.ingestLatency.record(.milliseconds(latency)) }
         batchLimit = min(batchSize, batchLimit * 2)
         if failedRecords > 0 {
             logger.info("recording decoded uplinks again", metadata: ["failed_attempts": "\(failedRecords)"])
             failedRecords = 0
         }
-        report(results, diagnostics, summary)
-        return batch.count
+        report(current.results, current.diagnostics, summary)
+        return current.count
+    }
+
+    private func readPending(after lastID: Int64) throws -> [RawUplink] {
+        do {
+            return try store.pendingUplinks(after: lastID, limit: batchLimit)
+        } catch {
+            logger.error("cannot read pending uplinks", metadata: ["error": "\(error)"])
+            throw error
+        }
     }
 
     private func report(_ results: [ProcessedUplink], _ diagnostics: [Int64: UplinkPipeline.Diagnostics], _ summary: RecordSummary) {
