@@ -23,8 +23,6 @@ public final class LiveSettings: @unchecked Sendable {
         return config
     }
 
-    var pipeline: UplinkPipeline { versionedPipeline.pipeline }
-
     /// The pipeline in effect and its generation (which changes on each replace).
     var versionedPipeline: (pipeline: UplinkPipeline, generation: Int) {
         lock.lock()
