@@ -2,9 +2,10 @@
 import PackageDescription
 
 // One target per stage of the data flow (see README "Layout"):
-// MQTT -> Codecs (envelope, decode, validate) -> Store -> Aggregation -> Hub,
-// wired together by Gateway. Pure stages (Readings, Codecs, Aggregation, TOML)
-// do no I/O.
+// MQTT -> Store (raw uplink) -> Uplink (route, envelope, registry, codec,
+// validate, window) -> Store (readings) -> Aggregation -> Hubs, wired together
+// by Gateway. The pure modules (Readings, Codecs, Uplink, Aggregation, TOML)
+// do no I/O and import none of the others (a test reads Sources/ to check).
 let package = Package(
     name: "citygate",
     platforms: [.macOS(.v15)],
@@ -12,7 +13,7 @@ let package = Package(
         .executable(name: "citygate", targets: ["citygate"]),
         .executable(name: "citygate-sim", targets: ["citygate-sim"]),
         // The pure decoding stages, for the fuzzer and the benchmarks (Fuzz/, Benchmarks/).
-        .library(name: "CitygateDecoding", targets: ["Readings", "Codecs"]),
+        .library(name: "CitygateDecoding", targets: ["Readings", "Codecs", "Uplink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -34,23 +35,24 @@ let package = Package(
 
         // Pure stages.
         .target(name: "Readings"),
-        .target(name: "TOML"),
+        .target(name: "TOML", dependencies: ["Readings"]),
         .target(name: "Codecs", dependencies: ["Readings"]),
         .target(name: "Aggregation", dependencies: ["Readings"]),
+        .target(name: "Uplink", dependencies: ["Readings", "Codecs", "Aggregation"]),
 
         // Stages that do I/O.
         .target(name: "MQTT", dependencies: ["CMosquitto"]),
         .target(name: "Store", dependencies: ["Readings", "CSQLite"]),
         .target(
-            name: "Hub",
-            dependencies: ["Readings", .product(name: "Logging", package: "swift-log"),
+            name: "Hubs",
+            dependencies: ["Readings", "TOML", .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]),
 
         // Wiring and the command line.
         .target(
             name: "Gateway",
             dependencies: [
-                "Readings", "TOML", "Codecs", "Store", "Aggregation", "Hub", "MQTT",
+                "Readings", "TOML", "Codecs", "Uplink", "Store", "Aggregation", "Hubs", "MQTT",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -79,12 +81,15 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Readings"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Readings"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Readings", "Store", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "Readings"]),
+        .testTarget(name: "HubsTests", dependencies: ["Hubs", "Readings", "TOML"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Uplink", "Readings", "Store", "TOML", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
+        // The layout rules (file sizes, what the pure modules import), read off Sources/.
+        .testTarget(name: "LayoutTests"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["citygate", "citygate-sim", "Gateway", "Hub", "Readings"],
+            dependencies: ["citygate", "citygate-sim", "Gateway", "Hubs", "Readings"],
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -40,4 +40,18 @@ public enum ZoneRollup {
     public static func isPublishable(kind: SensorKind, members: Int64, minimumHomes: Int) -> Bool {
         kind != .damp || members >= Int64(minimumHomes)
     }
+
+    /// The roll-up aggregate of one zone window over its members' window
+    /// statistics, and whether a public hub may have it. Nil when there are
+    /// no members.
+    public static func aggregate(_ window: ZoneWindow, members: [WindowStatistics], minimumHomes: Int)
+        -> (record: AggregateRecord, publishable: Bool)? {
+        guard let rollup = of(metric: window.metric, members: members) else { return nil }
+        let source = "\(window.zone):\(window.kind.rawValue)"
+        let group = WindowGroup(device: source, metric: window.metric, channel: window.channel, windowLength: window.windowLength,
+                                windowStart: window.windowStart)
+        let record = AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: window.kind, statistics: rollup.statistics,
+                                     throughReadingID: 0, scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
+        return (record, isPublishable(kind: window.kind, members: rollup.statistics.count, minimumHomes: minimumHomes))
+    }
 }

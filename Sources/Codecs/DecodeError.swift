@@ -29,14 +29,14 @@ public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A short stable label for metrics (`citygate_uplinks_quarantined_total{reason=...}`).
-    public var category: String {
+    public var category: QuarantineReason {
         switch self {
-        case .truncated: return "truncated"
-        case .unsupportedPort: return "unsupported_port"
-        case .invalid: return "invalid_payload"
-        case .overflow: return "overflow"
-        case .unknownCodec: return "unknown_codec"
-        case .noPayload: return "empty_payload"
+        case .truncated: return .truncated
+        case .unsupportedPort: return .unsupportedPort
+        case .invalid: return .invalidPayload
+        case .overflow: return .overflow
+        case .unknownCodec: return .unknownCodec
+        case .noPayload: return .emptyPayload
         }
     }
 }

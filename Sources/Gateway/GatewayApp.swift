@@ -1,11 +1,12 @@
 import Aggregation
 import Codecs
 import Foundation
-import Hub
+import Hubs
 import Logging
 import MQTT
 import Readings
 import ServiceLifecycle
+import TOML
 import Store
 
 /// Command-line overrides: flags win over the config file.
@@ -16,8 +17,8 @@ public struct GatewayOverrides: Sendable {
     public var logLevel: String?
     /// Replaces every window length (a demo or a test wants seconds, not hours).
     public var windowMillis: Int64?
-    /// Extra hubs: (kind, url).
-    public var hubs: [(GatewayConfig.HubKind, String)] = []
+    /// Extra hubs: (kind, url), `--hub KIND=URL`.
+    public var hubs: [(kind: String, url: String)] = []
 
     public init() {}
 
@@ -44,10 +45,13 @@ public struct GatewayOverrides: Sendable {
             config.graceMillis = min(config.graceMillis, max(windowMillis / 5, 200))
         }
         for (kind, url) in hubs {
-            var name = kind.rawValue
+            var name = kind
             var suffix = 2
-            while config.hubs.contains(where: { $0.name == name }) { name = "\(kind.rawValue)-\(suffix)"; suffix += 1 }
-            config.hubs.append(.init(name: name, kind: kind, url: url, isPrivate: false, batchSize: 500, timeoutSeconds: 10))
+            while config.hubs.contains(where: { $0.name == name }) { name = "\(kind)-\(suffix)"; suffix += 1 }
+            switch HubConfig.fromCommandLine(kind: kind, url: url, name: name) {
+            case let .success(hub): config.hubs.append(hub)
+            case let .failure(problems): errors += problems.errors.map { "--hub \(kind)=\(url): \($0.reason)" }
+            }
         }
         return errors
     }
@@ -78,7 +82,7 @@ public enum GatewayApp {
             "version": "\(version)", "config": "\(config.configPath)",
             "broker": "\(config.tls == nil ? "mqtt" : "mqtts")://\(config.brokerHost):\(config.brokerPort)",
             "mqtt": config.mqttProtocol == 5 ? "5" : "3.1.1",
-            "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
+            "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kindName))" }.joined(separator: ","))",
             "devices": "\(config.registry.count)",
         ])
         guard let lock = DatabaseLock(database: config.databasePath) else {
@@ -86,23 +90,11 @@ public enum GatewayApp {
                                                     reason: "\(config.databasePath) is in use by another citygate (lock \(config.databasePath).lock)")])
         }
         defer { withExtendedLifetime(lock) {} }
-        let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous)
-        store.deduplication = config.deduplication
+        let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous, deduplication: config.deduplication)
         try store.apply(config.bounds)
         let metrics = GatewayMetrics()
-        let hubs: [any Hub] = config.effectiveHubs.map { hub in
-            let client = HTTPClient(timeoutSeconds: Double(hub.timeoutSeconds))
-            switch hub.kind {
-            case .file:
-                return FileHub(name: hub.name, directory: hub.url, isPrivate: hub.isPrivate, retentionDays: hub.retentionDays)
-            case .sensorthings:
-                return SensorThingsHub(name: hub.name, serviceRoot: hub.url, isPrivate: hub.isPrivate, references: StoreReferences(store: store),
-                                       gatewayID: config.gatewayID, auth: hub.auth, client: client)
-            case .ngsiLD:
-                return NGSILDHub(name: hub.name, baseURL: hub.url, isPrivate: hub.isPrivate, tenant: hub.tenant, gatewayID: config.gatewayID,
-                                 contexts: hub.contexts, auth: hub.auth, client: client)
-            }
-        }
+        let hubContext = HubContext(gatewayID: config.gatewayID, references: StoreReferences(store: store))
+        let hubs: [any Hub] = config.effectiveHubs.map { $0.makeHub(context: hubContext) }
         metrics.prepare(hubs: hubs.map(\.name))
 
         let processorWake = WakeSignal()
@@ -119,9 +111,9 @@ public enum GatewayApp {
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
             let hubConfig = config.effectiveHubs.first { $0.name == hub.name }
-            return DeliveryService(hub: hub, store: store, settings: settings, batchSize: hubConfig?.batchSize ?? 500,
-                                   metrics: metrics, wake: wake, retryMaxMillis: hubConfig?.retryMaxMillis ?? 60_000,
-                                   batchWaitMillis: hubConfig?.batchWaitMillis ?? 0, logger: logger)
+            return DeliveryService(hub: hub, store: store, settings: settings, batchSize: hubConfig?.settings.batchSize ?? 500,
+                                   metrics: metrics, wake: wake, retryMaxMillis: hubConfig?.settings.retryMaxMillis ?? 60_000,
+                                   batchWaitMillis: hubConfig?.settings.batchWaitMillis ?? 0, logger: logger)
         }
         let shortestWindow = config.windows.values.min() ?? 60_000
         let aggregation = AggregationService(
@@ -130,7 +122,7 @@ public enum GatewayApp {
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
 
         let storageGuard = StorageGuardService(store: store, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
-                                               ingest: ingest, metrics: metrics, fileOutputs: hubs.compactMap { $0 as? FileHub }, logger: logger)
+                                               ingest: ingest, metrics: metrics, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput }, logger: logger)
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
         _ = try await ingest.connect(timeout: .seconds(10))

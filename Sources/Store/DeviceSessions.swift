@@ -1,17 +1,11 @@
 import Readings
 
-/// A device's frame-counter session as `device_sessions` holds it: the first
-/// uplink id of the session and the highest counter seen in it.
-struct DeviceSession: Equatable {
-    var start: Int64
-    var lastFCnt: Int64?
-}
-
 /// The sessions of the devices one processing batch touches, inside that
 /// batch's transaction: each read from `device_sessions` once, changed in
 /// memory as the batch's frames and joins go by, and written back once when
-/// the batch ends. (A batch of 500 uplinks from 100 devices made 500 lookups
-/// and 500 upserts of this table; now at most 100 of each.)
+/// the batch ends (at most one lookup and one upsert per device a batch,
+/// instead of one of each per uplink). The rules that change a session are
+/// `FrameDeduplication`'s.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
     /// Every device looked up so far; nil: the table has no row for it.
@@ -31,16 +25,9 @@ struct DeviceSessionBatch {
         return session
     }
 
-    /// Records a frame's counter in the session starting at `start` (a new
-    /// session, with this counter as its last, when `start` changed).
-    mutating func note(_ device: DeviceID, start: Int64, fCnt: UInt32) throws {
-        let counter = Int64(fCnt)
-        if var session = try current(device), session.start == start {
-            session.lastFCnt = max(session.lastFCnt ?? 0, counter)
-            sessions[device] = session
-        } else {
-            sessions[device] = DeviceSession(start: start, lastFCnt: counter)
-        }
+    /// Records a frame's counter in the session the placement found.
+    mutating func note(_ device: DeviceID, fCnt: UInt32, placement: FrameDeduplication.Placement) throws {
+        sessions[device] = FrameDeduplication.noting(fCnt: fCnt, in: placement, session: try current(device))
         changed.insert(device)
     }
 

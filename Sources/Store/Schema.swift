@@ -1,10 +1,18 @@
+import Readings
+
 /// The database schema as an ordered list of migrations. `PRAGMA user_version`
 /// holds how many have been applied; each runs in its own transaction at open.
 /// Never edit a released migration: append a new one.
 enum Schema {
-    static let migrations: [String] = [
+    /// One step: SQL, or a check in Swift over what is stored.
+    enum Migration: Sendable {
+        case sql(String)
+        case check(@Sendable (SQLiteConnection) throws -> Void)
+    }
+
+    static let migrations: [Migration] = [
         // 1: raw uplinks, readings, quarantine, aggregates and the delivery ledger.
-        """
+        .sql("""
         CREATE TABLE uplinks (
             id            INTEGER PRIMARY KEY,      -- the uplink id in logs, readings, quarantine
             received_ms   INTEGER NOT NULL,         -- gateway clock at commit
@@ -107,18 +115,18 @@ enum Schema {
             name  TEXT PRIMARY KEY,
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
-        """,
+        """),
         // 2: pruning by retention and size looks aggregates up by series and
         // window. (Old uplinks are found in id order, which is arrival order:
         // an index on time would cost every ingest commit another page write.)
-        """
+        .sql("""
         CREATE INDEX aggregates_by_series ON aggregates(source, metric, window_ms, window_start_ms);
-        """,
+        """),
         // 3: zone roll-ups (a zone's or station's devices over one window) live
         // beside the per-device aggregates; readings.aggregated = 2 marks a
         // reading that came later than the lateness allows (stored, counted,
         // never aggregated).
-        """
+        .sql("""
         ALTER TABLE aggregates ADD COLUMN scope TEXT NOT NULL DEFAULT 'device'; -- 'device' or 'zone'
         ALTER TABLE aggregates ADD COLUMN zone TEXT;        -- device: its roll-up group; zone: the group's name
         ALTER TABLE aggregates ADD COLUMN members INTEGER;  -- zone: devices rolled up
@@ -132,7 +140,7 @@ enum Schema {
             zone   TEXT
         ) WITHOUT ROWID;
         CREATE INDEX aggregates_by_zone ON aggregates(zone, kind, metric, window_ms, window_start_ms) WHERE scope = 'device';
-        """,
+        """),
         // 4: a device's readings of one window are found by device and window
         // alone (the metric and channel are filtered from those few rows). Led
         // by the metric too, the index had a page being appended to for every
@@ -141,29 +149,54 @@ enum Schema {
         // batch share a page per device. Measured with the load test (100
         // devices, 500-uplink batches; Benchmarks/RESULTS.md): 14.3 → 9.7 KiB
         // written and 18.7 → 7.3 KiB read per uplink.
-        """
+        .sql("""
         DROP INDEX readings_by_window;
         CREATE INDEX readings_by_device_window ON readings(device, window_ms, window_start_ms);
-        """,
+        """),
+        // 5: see checkStoredNames.
+        .check(checkStoredNames),
     ]
 
     static var version: Int { migrations.count }
-}
 
-/// What became of a raw uplink. Every row ends in one of the final states.
-public enum UplinkState: Int64, Sendable {
-    case pending = 0
-    case decoded = 1
-    case quarantined = 2
-    case duplicateFrame = 3
-    case event = 4
-    case ignored = 5
-}
+    /// Applies the migrations a database lacks, each in its own transaction.
+    static func migrate(_ connection: SQLiteConnection) throws {
+        let current = Int(try connection.scalar("PRAGMA user_version") ?? 0)
+        guard current <= version else {
+            throw SQLiteError(code: 1, message: "database schema version \(current) is newer than this citygate (\(version))", sql: nil)
+        }
+        for step in current..<version {
+            try connection.transaction {
+                try apply(migrations[step], to: connection)
+                try connection.execute("PRAGMA user_version = \(step + 1)")
+            }
+        }
+    }
 
-/// Where one aggregate stands with one hub.
-public enum DeliveryState: Int64, Sendable {
-    case pending = 0
-    case inFlight = 1
-    case delivered = 2
-    case deadLettered = 3
+    static func apply(_ migration: Migration, to connection: SQLiteConnection) throws {
+        switch migration {
+        case let .sql(sql): try connection.execute(sql)
+        case let .check(check): try check(connection)
+        }
+    }
+
+    /// Migration 5: metric and sensor-kind names are read back as checked enums
+    /// (`Metric.stored`, `SensorKind.stored`): a name this release does not
+    /// know fails the migration, naming it, rather than being skipped later
+    /// (an unknown metric once made window closing spin). The names stay
+    /// text: `sqlite3` shows an operator what is stored, and hub ids are built
+    /// from them anyway.
+    static func checkStoredNames(_ connection: SQLiteConnection) throws {
+        let checks: [(String, (String) -> Bool)] = [
+            ("SELECT DISTINCT metric FROM readings", { Metric.named($0) != nil }),
+            ("SELECT DISTINCT metric FROM aggregates", { Metric.named($0) != nil }),
+            ("SELECT DISTINCT kind FROM aggregates", { SensorKind(rawValue: $0) != nil }),
+            ("SELECT DISTINCT kind FROM rule_devices", { SensorKind(rawValue: $0) != nil }),
+        ]
+        for (sql, isKnown) in checks {
+            for row in try connection.query(sql) where !isKnown(row[0].string ?? "") {
+                throw SQLiteError(code: 1, message: "migration 5: unknown name '\(row[0].string ?? "NULL")' (\(sql))", sql: nil)
+            }
+        }
+    }
 }

@@ -35,6 +35,12 @@ public struct TOMLTable: Sendable, Equatable {
 
     public init(line: Int = 0) { self.line = line }
 
+    /// A table built in code (a command-line option read as config would be).
+    public init(entries: [(String, TOMLValue)]) {
+        self.line = 0
+        for (key, value) in entries { set(key, value, line: 0) }
+    }
+
     public subscript(key: String) -> TOMLValue? { entries[key]?.value }
     public func entry(_ key: String) -> Entry? { entries[key] }
 

@@ -90,7 +90,7 @@ import Testing
             _ = try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev1/up", message: message)
             Issue.record("invalid JSON parsed")
         } catch {
-            #expect(error.category == "malformed_json")
+            #expect(error.category == .malformedJSON)
         }
     }
 
@@ -173,7 +173,7 @@ import Testing
             _ = try Self.parse(text)
             Issue.record("parsed: \(text)")
         } catch {
-            #expect(error.category == category, "\(text): \(error)")
+            #expect(error.category.rawValue == category, "\(text): \(error)")
         }
     }
 

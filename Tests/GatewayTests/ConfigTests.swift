@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 @testable import Gateway
+import TOML
 import Logging
 import Readings
 import Testing
@@ -206,7 +207,7 @@ struct ConfigDirectory {
             """)
         let config = try GatewayConfig.load(path: directory.configPath, environment: ["BROKER_HOST": "10.0.0.5", "HUB_HOST": "hub.example"])
         #expect(config.brokerHost == "10.0.0.5")
-        #expect(config.hubs.first?.url == "https://hub.example/v1.1?x=${literal}")
+        #expect(config.hubs.first?.settings.url == "https://hub.example/v1.1?x=${literal}")
         for bad in ["${", "${}", "${1HOST}", "${HOST"] {
             let broken = try ConfigDirectory(config: "[mqtt]\nbroker = \"mqtt://\(bad):1883\"\n")
             #expect(broken.errors().contains { $0.contains("mqtt.broker") }, "\(bad): \(broken.errors())")

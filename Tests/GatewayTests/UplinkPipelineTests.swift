@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import Readings
 import Store
+import Uplink
 import Testing
 
 /// The pure pipeline: envelope → codec → derived values → validation → window.
@@ -89,7 +90,7 @@ import Testing
     @Test func everyBadCaseHasAReason() throws {
         let pipeline = try Self.pipeline()
         func category(_ raw: RawUplink) -> String {
-            if case let .quarantined(_, _, category, _) = pipeline.process(raw).0 { return category }
+            if case let .quarantined(_, _, reason, _) = pipeline.process(raw).0 { return reason.rawValue }
             return "not quarantined"
         }
         #expect(category(Self.chirpStack("ffffffffffffffff", fPort: 1, hex: "01")) == "unknown_device")

@@ -1,5 +1,5 @@
 import Foundation
-import Hub
+import Hubs
 import Readings
 import Testing
 

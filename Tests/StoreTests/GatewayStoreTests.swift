@@ -4,10 +4,10 @@ import Store
 import Testing
 
 @Suite struct GatewayStoreTests {
-    static func temporaryStore() throws -> (GatewayStore, String) {
+    static func temporaryStore(deduplication: DeduplicationPolicy = .init()) throws -> (GatewayStore, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
         let path = directory + "/test.sqlite"
-        return (try GatewayStore(path: path), directory)
+        return (try GatewayStore(path: path, deduplication: deduplication), directory)
     }
 
     static func facts(_ device: String, _ fCnt: UInt32?) -> FrameFacts {
@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 4)
+        #expect(store.schemaVersion == 5)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 4)
+        #expect(again.schemaVersion == 5)
     }
 
     @Test func aRedeliveryIsADuplicateNotASecondRow() throws {
@@ -59,7 +59,7 @@ import Testing
             guard case let .stored(id) = try store.commitUplink(topic: "t", message: [index], receivedAt: 1_000) else { throw CancellationError() }
             return id
         }
-        func bad(_ fCnt: UInt32) -> ProcessedOutcome { .quarantined(device: "d1", facts: Self.facts("d1", fCnt), category: "implausible", reason: "x") }
+        func bad(_ fCnt: UInt32) -> ProcessedOutcome { .quarantined(device: "d1", facts: Self.facts("d1", fCnt), reason: .implausible, detail: "x") }
         let ids = try (0..<9).map { try commit(UInt8($0)) }
         let summary = try store.record([
             ProcessedUplink(uplinkID: ids[0], outcome: bad(0)),
@@ -99,12 +99,11 @@ import Testing
     }
 
     @Test func framesWithoutCounterDeduplicateOnPayloadWithinTheWindow() throws {
-        let (store, directory) = try Self.temporaryStore()
+        let (store, directory) = try Self.temporaryStore(deduplication: DeduplicationPolicy(uncountedWindowMillis: 60_000))
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        store.deduplication.uncountedWindowMillis = 60_000
         func frame(_ index: UInt8, payload: [UInt8], at time: EpochMillis) throws -> Int64 {
             guard case let .stored(id) = try store.commitUplink(topic: "nbiot/dev", message: [index] + payload, receivedAt: time) else { return -1 }
-            let facts = FrameFacts(envelope: "nbiot", device: "dev", fCnt: nil, fPort: nil, networkTime: nil, payloadFingerprint: GatewayStore.fingerprint(payload))
+            let facts = FrameFacts(envelope: "nbiot", device: "dev", fCnt: nil, fPort: nil, networkTime: nil, payloadFingerprint: FNV1a.hash(payload))
             let summary = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, []))], now: time)
             return summary.duplicateFrames.isEmpty ? 0 : 1
         }
@@ -118,7 +117,7 @@ import Testing
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         guard case let .stored(id) = try store.commitUplink(topic: "t", message: [0xDE, 0xAD], receivedAt: 1) else { return }
-        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: nil, facts: nil, category: "malformed_json", reason: "malformed JSON: x"))], now: 2)
+        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: nil, facts: nil, reason: .malformedJSON, detail: "malformed JSON: x"))], now: 2)
         let rows = try store.quarantineRows()
         #expect(rows.count == 1 && rows[0].uplinkID == id && rows[0].message == [0xDE, 0xAD] && rows[0].category == "malformed_json")
         #expect(try store.pendingUplinks(limit: 10).isEmpty)
@@ -135,7 +134,7 @@ import Testing
         #expect(try store.pendingUplinks(after: ids[1], limit: 2).map(\.id) == Array(ids[2..<4]))
         #expect(try store.pendingUplinks(after: ids[4], limit: 2).isEmpty)
         // Recorded rows are not pending, whatever the cursor.
-        _ = try store.record([ProcessedUplink(uplinkID: ids[2], outcome: .quarantined(device: nil, facts: nil, category: "malformed_json", reason: "x"))], now: 2)
+        _ = try store.record([ProcessedUplink(uplinkID: ids[2], outcome: .quarantined(device: nil, facts: nil, reason: .malformedJSON, detail: "x"))], now: 2)
         #expect(try store.pendingUplinks(after: ids[1], limit: 5).map(\.id) == [ids[3], ids[4]])
     }
 
@@ -154,7 +153,7 @@ import Testing
         #expect(groups.count == 1)
         let window = try store.windowValues(groups[0])
         #expect(window.values.map(\.value) == [2000, 2100])
-        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: "generic",
+        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: .generic,
                                      statistics: WindowStatistics(count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000))
         try store.saveAggregates([record], hubs: ["h"], now: 11_000)
         #expect(try store.closedWindows(graceMillis: 1_000, now: 11_000).isEmpty)
@@ -186,7 +185,7 @@ import Testing
         let group = try #require(try store.closedWindows(graceMillis: 0, now: 20_000).first)
         let window = try store.windowValues(group)
         try addReading(2, value: 3000)  // lands between the read and the save
-        let record = AggregateRecord(windowKey: "k", group: group, kind: "generic",
+        let record = AggregateRecord(windowKey: "k", group: group, kind: .generic,
                                      statistics: WindowStatistics(count: 1, min: 2000, max: 2000, mean: 2000, last: 2000, lastTime: 1_000),
                                      throughReadingID: window.throughReadingID)
         try store.saveAggregates([record], hubs: ["h"], now: 20_000)

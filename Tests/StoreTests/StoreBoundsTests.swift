@@ -13,7 +13,7 @@ import Testing
             // A database as an earlier citygate left it, with a row in it.
             do {
                 let old = try SQLiteConnection(path: path)
-                for migration in Schema.migrations.prefix(version) { try old.execute(migration) }
+                for migration in Schema.migrations.prefix(version) { try Schema.apply(migration, to: old) }
                 try old.execute("PRAGMA user_version = \(version)")
                 if version >= 1 {
                     try old.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
@@ -115,7 +115,7 @@ import Testing
             _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, [ReadingRow(reading: reading, windowLength: 60_000, windowStart: 0)]))], now: 0)
         }
         for group in try store.closedWindows(graceMillis: 0, now: day) {
-            let record = AggregateRecord(windowKey: "\(group.device)/w", group: group, kind: "generic",
+            let record = AggregateRecord(windowKey: "\(group.device)/w", group: group, kind: .generic,
                                          statistics: WindowStatistics(count: 1, min: 100, max: 100, mean: 100, last: 100, lastTime: 0))
             try store.saveAggregates([record], hubs: ["hub"], now: day)
         }

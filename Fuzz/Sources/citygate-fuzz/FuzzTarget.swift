@@ -1,12 +1,30 @@
 import Codecs
 import Readings
+import Uplink
 
-/// One fuzz input: byte 0 picks the stage, byte 1 the fPort, the rest is the
-/// message. Every codec in the catalog and every envelope parser is reached.
+/// One fuzz input: byte 0 picks the stage and the codec, byte 1 the fPort,
+/// the rest is the message. Both go through the daemon's own entry points
+/// (`UplinkPipeline`): the payload stage (codec, derived values,
+/// plausibility) and the whole pipeline (route, envelope, registry, codec,
+/// device-time check, window), then the frame-dedup rule on its outcome.
 /// A crash, a trap (overflow, out-of-range index) or a hang is a finding;
-/// errors thrown as values are the expected outcome for bad input.
-let codecs: [any PayloadCodec] = CodecCatalog.builtIn.ids.compactMap { CodecCatalog.builtIn.codec($0) }
-let envelopes: [any EnvelopeParser] = EnvelopeKind.allCases.map(\.parser)
+/// errors and quarantine outcomes are the expected result of bad input.
+let catalog = CodecCatalog.builtIn
+let codecIDs = catalog.ids
+let kinds = SensorKind.allCases
+let subscriptions = [
+    Subscription(filter: TopicFilter("application/+/device/+/event/+")!, envelope: .chirpstack),
+    Subscription(filter: TopicFilter("v3/+/devices/+/up")!, envelope: .tts),
+    Subscription(filter: TopicFilter("nbiot/+")!, envelope: .nbiot),
+]
+let topics = ["application/a/device/0101010101010101/event/up", "v3/app@ttn/devices/dev/up", "nbiot/862091040000001"]
+let windows: [SensorKind: Int64] = [.airQuality: 900_000, .wasteBin: 3_600_000, .parking: 300_000, .damp: 3_600_000, .generic: 900_000]
+/// One pipeline per codec: every device is decoded with it, as a codec rule would.
+let pipelines = codecIDs.enumerated().map { index, id in
+    UplinkPipeline(subscriptions: subscriptions,
+                   registry: DeviceRegistry(devices: [], rules: [CodecRule(topic: TopicFilter("#"), codecID: id, kind: kinds[index % kinds.count])]),
+                   catalog: catalog, windows: windows, maxClockSkewMillis: 300_000)
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -15,19 +33,24 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let selector = Int(bytes[0])
     let fPort: Int? = bytes[1] == 0xFF ? nil : Int(bytes[1])
     let message = Array(bytes[2...])
+    let pipeline = pipelines[selector % pipelines.count]
     if selector < 0x80 {
-        let codec = codecs[selector % codecs.count]
-        if let result = try? codec.decode(message, fPort: fPort) {
+        let device = Device(id: "fuzz", codecID: codecIDs[selector % codecIDs.count], kind: kinds[selector % kinds.count],
+                            binDepthMillimetres: 1200, sensorOffsetMillimetres: 50)
+        if case let .success(decoded) = pipeline.decodePayload(message, fPort: fPort, device: device) {
             // Render what a hub would see, so formatting is fuzzed too.
-            for value in result.values { _ = value.decimalText }
-            _ = DerivedValues.derive(result.values, context: .init(kind: .damp))
-            _ = DerivedValues.derive(result.values, context: .init(kind: .wasteBin, binDepthMillimetres: 1200, sensorOffsetMillimetres: 50))
+            for value in decoded.values { _ = value.decimalText }
         }
     } else {
-        let parser = envelopes[selector % envelopes.count]
-        let topics = ["application/a/device/0101010101010101/event/up", "v3/app@ttn/devices/dev/up", "nbiot/862091040000001"]
-        if case let .uplink(uplink)? = try? parser.parse(topic: topics[selector % topics.count], message: message) {
-            for codec in codecs { _ = try? codec.decode(uplink.payload, fPort: uplink.fPort) }
+        let raw = RawUplink(id: 7, receivedAt: 1_764_000_000_000, topic: topics[selector % topics.count], message: message)
+        let (outcome, _) = pipeline.process(raw)
+        if case let .decoded(facts, rows) = outcome {
+            for row in rows { _ = FixedPoint.decimalString(row.reading.value, decimals: row.reading.metric.decimals) }
+            if let fCnt = facts.fCnt {
+                let session = DeviceSession(start: 1, lastFCnt: Int64(bytes[1]) << 24)
+                let placement = FrameDeduplication.place(fCnt: fCnt, id: raw.id, session: session, policy: .init())
+                _ = FrameDeduplication.noting(fCnt: fCnt, in: placement, session: session)
+            }
         }
     }
     return 0

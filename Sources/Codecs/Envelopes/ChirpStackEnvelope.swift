@@ -96,7 +96,7 @@ public struct ChirpStackEnvelope: EnvelopeParser {
             port = Int(fPort)
         }
         // An empty `data` is a MAC-only frame (fPort 0) or no FRMPayload.
-        return .uplink(Uplink(
+        return .uplink(EnvelopeUplink(
             envelope: .chirpstack, device: device, fCnt: counter, fPort: port, payload: data ?? [],
             networkTime: networkTime, deduplicationID: deduplicationID, deviceProfileName: profile,
             gatewayCount: gateways, bestRSSI: bestRSSI))

@@ -15,7 +15,7 @@ public struct NBIoTEnvelope: EnvelopeParser {
         if MilesightNBIoTFrame.looksLikeFrame(bytes) {
             do {
                 let frame = try MilesightNBIoTFrame.parse(bytes)
-                return .uplink(Uplink(envelope: .nbiot, device: frame.imei, fCnt: UInt32(frame.frameCount), fPort: nil, payload: frame.payload))
+                return .uplink(EnvelopeUplink(envelope: .nbiot, device: frame.imei, fCnt: UInt32(frame.frameCount), fPort: nil, payload: frame.payload))
             } catch {
                 throw .invalidField("Milesight NB-IoT frame", "\(error)")
             }
@@ -24,7 +24,7 @@ public struct NBIoTEnvelope: EnvelopeParser {
         guard !device.isEmpty, device.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
             throw .topicMismatch("no device id in the frame and none at the end of topic '\(topic)'")
         }
-        return .uplink(Uplink(envelope: .nbiot, device: device, payload: bytes))
+        return .uplink(EnvelopeUplink(envelope: .nbiot, device: device, payload: bytes))
     }
 
     /// The bytes of an ASCII-hex message (even length, hex digits and nothing

@@ -81,7 +81,7 @@ public struct TTSEnvelope: EnvelopeParser {
         let portValue = fPort ?? 0
         guard (0...255).contains(portValue) else { throw .invalidField("uplink_message.f_port", "\(portValue) is not 0...255") }
         let port = Int(portValue)
-        return .uplink(Uplink(
+        return .uplink(EnvelopeUplink(
             envelope: .tts, device: device, fCnt: counter, fPort: port, payload: payload,
             networkTime: networkTime, gatewayCount: gateways, bestRSSI: bestRSSI))
     }

@@ -1,3 +1,4 @@
+import Uplink
 import Foundation
 
 /// What SIGHUP may change while the gateway runs: the device registry, the

@@ -1,3 +1,4 @@
+import Uplink
 import Aggregation
 import Foundation
 import Logging
@@ -5,27 +6,19 @@ import Readings
 import ServiceLifecycle
 import Store
 
-/// Closes windows whose end plus grace has passed, computes their
-/// statistics (pure `WindowStatistics`) and queues them for every hub that
-/// may receive them; then rolls the closed windows up per zone (`ZoneRollup`).
-///
-/// A window that gets a reading after it closed, within the lateness, is
-/// closed again as a new revision of the same aggregate (the hub updates
-/// it); a reading later than that is stored and counted, never aggregated.
-///
-/// Privacy: damp sensors sit in people's homes. Per-home windows go to
-/// private hubs only; public hubs get damp as zone roll-ups over at least
-/// `minimumZoneHomes` homes, and a smaller zone is withheld and counted.
+/// Moves windows between the store and the Aggregation module's rules:
+/// closes windows whose end plus grace has passed (`WindowClosing`, with
+/// lateness and revisions), rolls the closed windows up per zone
+/// (`ZoneRollup`), and queues each for the hubs that may receive it
+/// (`Publication`, the privacy rule), counting what is withheld.
 final class AggregationService: Service, @unchecked Sendable {
     let store: GatewayStore
     /// The registry in effect (SIGHUP may replace it).
     let settings: LiveSettings
     var registry: DeviceRegistry { settings.registry }
-    let hubs: [(name: String, isPrivate: Bool)]
-    let graceMillis: Int64
-    let latenessMillis: Int64
+    let closing: WindowClosing
+    let publication: Publication
     let zoneRollups: Bool
-    let minimumZoneHomes: Int
     let tick: Duration
     let metrics: GatewayMetrics
     let logger: Logger
@@ -38,11 +31,9 @@ final class AggregationService: Service, @unchecked Sendable {
          metrics: GatewayMetrics, deliveryWake: [WakeSignal], logger: Logger) {
         self.store = store
         self.settings = settings
-        self.hubs = hubs
-        self.graceMillis = graceMillis
-        self.latenessMillis = latenessMillis
+        closing = WindowClosing(graceMillis: graceMillis, latenessMillis: latenessMillis)
+        publication = Publication(hubs: hubs.map { .init(name: $0.name, isPrivate: $0.isPrivate) }, minimumZoneHomes: minimumZoneHomes)
         self.zoneRollups = zoneRollups
-        self.minimumZoneHomes = minimumZoneHomes
         self.tick = tick
         self.metrics = metrics
         self.deliveryWake = deliveryWake
@@ -75,25 +66,21 @@ final class AggregationService: Service, @unchecked Sendable {
     /// Closes up to one batch of windows; returns how many groups it looked at.
     func closeWindows() throws -> Int {
         let now = GatewayClock.now()
-        let groups = try store.closedWindows(graceMillis: graceMillis, now: now)
+        let groups = try store.closedWindows(graceMillis: closing.graceMillis, now: now)
         guard !groups.isEmpty else { return 0 }
         var byEligibility: [[String]: [AggregateRecord]] = [:]
         var closed = 0
         let registry = self.registry
         for group in groups {
-            guard let metric = Metric.named(group.metric) else { continue }
             let (kind, rollupGroup) = try describe(group.device, registry: registry)
-            let key = WindowKey.make(source: group.device, metric: metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength)
-            let lateCutoff = group.windowStart + group.windowLength + graceMillis + latenessMillis
-            let late = try store.setAsideLateReadings(group, windowKey: key, receivedAfter: lateCutoff)
+            let key = WindowKey.make(group)
+            let late = try store.setAsideLateReadings(group, windowKey: key, receivedAfter: closing.lateCutoff(group.window))
             if late.setAside > 0 { noteLate(late.setAside, key: key) }
             if late.remaining == 0 { continue }
             let window = try store.windowValues(group)
-            guard let statistics = WindowStatistics.of(window.values) else { continue }
-            let record = AggregateRecord(windowKey: key, group: group, kind: kind.rawValue, statistics: statistics,
-                                         throughReadingID: window.throughReadingID, zone: rollupGroup)
-            // Damp windows are per-home data: private hubs only.
-            byEligibility[eligibleHubs(publishable: kind != .damp, reason: "privacy"), default: []].append(record)
+            guard let record = closing.deviceAggregate(group, kind: kind, rollupGroup: rollupGroup, values: window.values,
+                                                       throughReadingID: window.throughReadingID) else { continue }
+            byEligibility[eligibleHubs(publishable: Publication.isPublishable(deviceWindowOf: kind), reason: "privacy"), default: []].append(record)
             closed += 1
         }
         for (eligible, records) in byEligibility {
@@ -115,20 +102,10 @@ final class AggregationService: Service, @unchecked Sendable {
         let now = GatewayClock.now()
         var byEligibility: [[String]: [AggregateRecord]] = [:]
         for window in pending {
-            guard let metric = Metric.named(window.metric) else { continue }
-            let kind = SensorKind(rawValue: window.kind) ?? .generic
             let members = try store.zoneMembers(window)
-            guard let rollup = ZoneRollup.of(metric: metric, members: members.map(\.statistics)) else { continue }
-            let source = "\(window.zone):\(window.kind)"
-            let group = WindowGroup(device: source, metric: window.metric, channel: window.channel, windowLength: window.windowLength,
-                                    windowStart: window.windowStart)
-            let record = AggregateRecord(
-                windowKey: WindowKey.make(source: source, metric: window.metric, channel: window.channel, start: window.windowStart,
-                                          length: window.windowLength),
-                group: group, kind: window.kind, statistics: rollup.statistics, throughReadingID: 0,
-                scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
-            let publishable = ZoneRollup.isPublishable(kind: kind, members: rollup.statistics.count, minimumHomes: minimumZoneHomes)
-            byEligibility[eligibleHubs(publishable: publishable, reason: "k_anonymity"), default: []].append(record)
+            guard let rollup = ZoneRollup.aggregate(window, members: members.map(\.statistics),
+                                                    minimumHomes: publication.minimumZoneHomes) else { continue }
+            byEligibility[eligibleHubs(publishable: rollup.publishable, reason: "k_anonymity"), default: []].append(rollup.record)
         }
         for (eligible, records) in byEligibility {
             try store.saveAggregates(records, hubs: eligible, now: now)
@@ -138,13 +115,11 @@ final class AggregationService: Service, @unchecked Sendable {
         return pending.count
     }
 
-    /// The hubs an aggregate may go to: all of them when it is publishable,
-    /// else the private ones, with the public ones it is withheld from counted.
+    /// The hubs an aggregate may go to (`Publication`), with the public ones
+    /// it is withheld from counted.
     func eligibleHubs(publishable: Bool, reason: String) -> [String] {
-        let eligible = hubs.filter { $0.isPrivate || publishable }.map(\.name)
-        if eligible.count < hubs.count {
-            metrics.suppressed(reason: reason).increment(by: Int64(hubs.count - eligible.count))
-        }
+        let (eligible, withheld) = publication.eligibleHubs(publishable: publishable)
+        if withheld > 0 { metrics.suppressed(reason: reason).increment(by: Int64(withheld)) }
         return eligible
     }
 
@@ -152,9 +127,7 @@ final class AggregationService: Service, @unchecked Sendable {
     /// rule made of it (recorded by the processing stage).
     func describe(_ device: DeviceID, registry: DeviceRegistry) throws -> (SensorKind, String?) {
         if let listed = registry.device(device) { return (listed.kind, zoneRollups ? listed.rollupGroup : nil) }
-        if let learned = try store.ruleDevice(device) {
-            return (SensorKind(rawValue: learned.kind) ?? .generic, zoneRollups ? learned.zone : nil)
-        }
+        if let learned = try store.ruleDevice(device) { return (learned.kind, zoneRollups ? learned.zone : nil) }
         return (.generic, nil)
     }
 
@@ -164,7 +137,7 @@ final class AggregationService: Service, @unchecked Sendable {
         lateSuppressed += count
         guard ContinuousClock.now - lateLogged >= .seconds(60) else { return }
         logger.warning("readings arrived after their window's lateness; stored, not aggregated", metadata: [
-            "window": "\(key)", "readings": "\(lateSuppressed)", "lateness_ms": "\(latenessMillis)"])
+            "window": "\(key)", "readings": "\(lateSuppressed)", "lateness_ms": "\(closing.latenessMillis)"])
         lateLogged = ContinuousClock.now
         lateSuppressed = 0
     }

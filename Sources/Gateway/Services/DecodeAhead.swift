@@ -1,3 +1,4 @@
+import Uplink
 import Dispatch
 import Foundation
 import Readings

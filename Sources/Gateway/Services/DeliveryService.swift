@@ -1,6 +1,7 @@
+import Uplink
 import Aggregation
 import Foundation
-import Hub
+import Hubs
 import Logging
 import Readings
 import ServiceLifecycle
@@ -265,16 +266,15 @@ final class DeliveryService: Service, @unchecked Sendable {
     /// The aggregates as the hub sees them, labelled from one snapshot of the registry.
     func outbound(_ items: [PendingDelivery]) -> [OutboundAggregate] {
         let registry = self.registry
-        return items.compactMap { outbound($0, registry: registry) }
+        return items.map { outbound($0, registry: registry) }
     }
 
-    func outbound(_ item: PendingDelivery, registry: DeviceRegistry) -> OutboundAggregate? {
+    func outbound(_ item: PendingDelivery, registry: DeviceRegistry) -> OutboundAggregate {
         let record = item.record
-        guard let metric = Metric.named(record.group.metric) else { return nil }
         let device = registry.device(record.group.device)
         return OutboundAggregate(
             aggregateID: item.aggregateID, revision: item.revision, windowKey: record.windowKey, source: record.group.device,
-            kind: SensorKind(rawValue: record.kind) ?? .generic, metric: metric, channel: record.group.channel,
+            kind: record.kind, metric: record.group.metric, channel: record.group.channel,
             window: Window(start: record.group.windowStart, length: record.group.windowLength), statistics: record.statistics,
             hubRef: item.hubRef, deviceName: device?.name, zone: record.scope == .device ? device?.zone : record.zone,
             location: record.scope == .device ? device?.locationText : registry.centroid(of: record.zone ?? ""),

@@ -1,3 +1,4 @@
+import Uplink
 import Foundation
 import Logging
 import Readings
@@ -156,17 +157,17 @@ final class ProcessingService: Service, @unchecked Sendable {
                     }
                     logger.debug("uplink decoded", metadata: fields.merging(["readings": "\(readings.count)"]) { a, _ in a })
                 }
-            case let .quarantined(device, _, category, reason):
+            case let .quarantined(device, _, reason, detail):
                 guard isQuarantine else {
                     logger.debug("copy of a quarantined frame dropped", metadata: fields.merging(["device": "\(device ?? "-")"]) { a, _ in a })
                     continue
                 }
-                metrics.quarantined(reason: category).increment()
+                metrics.quarantined(reason: reason.rawValue).increment()
                 // Counted always; logged at most a few times a minute per reason.
-                guard let held = quarantineLines.admit(category) else { continue }
+                guard let held = quarantineLines.admit(reason.rawValue) else { continue }
                 if let device { fields["device"] = "\(device)" }
-                fields["reason"] = "\(category)"
-                fields["detail"] = "\(reason)"
+                fields["reason"] = "\(reason.rawValue)"
+                fields["detail"] = "\(detail)"
                 if held > 0 { fields["suppressed"] = "\(held)" }
                 logger.warning("uplink quarantined", metadata: fields)
             case let .event(type, device, _):

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TOML
 import UnixSignals
 
 /// SIGHUP (`systemctl reload citygate`): reads the config, the device

@@ -1,3 +1,4 @@
+import Uplink
 import Foundation
 import Logging
 import Readings

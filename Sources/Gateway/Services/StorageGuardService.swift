@@ -1,5 +1,5 @@
 import Foundation
-import Hub
+import Hubs
 import Logging
 import Readings
 import ServiceLifecycle
@@ -20,14 +20,14 @@ final class StorageGuardService: Service, @unchecked Sendable {
     private var warnedBoundTooSmall = false
     /// File outputs: their day files count against the size bound, and are
     /// deleted after their retention.
-    let fileOutputs: [FileHub]
+    let fileOutputs: [any LocalFileOutput]
 
     /// Prune hard above this share of the size bound; pause above `pauseAt`;
     /// resume below `resumeBelow`.
     static let pruneAt = 0.90, pauseAt = 0.97, resumeBelow = 0.85
 
     init(store: GatewayStore, bounds: StoreBounds, minimumFreeDiskBytes: Int64, ingest: IngestService, metrics: GatewayMetrics,
-         fileOutputs: [FileHub] = [], logger: Logger, interval: Duration = .seconds(1)) {
+         fileOutputs: [any LocalFileOutput] = [], logger: Logger, interval: Duration = .seconds(1)) {
         self.fileOutputs = fileOutputs
         self.store = store
         self.bounds = bounds
@@ -68,7 +68,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
     /// The database's usage plus the file outputs' day files.
     func currentUsage() -> StoreUsage? {
         guard var usage = try? store.usage() else { return nil }
-        usage.externalBytes = fileOutputs.reduce(0) { $0 + $1.dayFiles().reduce(0) { $0 + $1.bytes } }
+        usage.externalBytes = fileOutputs.reduce(0) { $0 + $1.storedBytes() }
         return usage
     }
 

@@ -1,4 +1,4 @@
-import Codecs
+import Uplink
 import Foundation
 import Readings
 import Testing

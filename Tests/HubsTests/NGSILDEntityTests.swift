@@ -1,5 +1,5 @@
 import Foundation
-@testable import Hub
+@testable import Hubs
 import Readings
 import Testing
 

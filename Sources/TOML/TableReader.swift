@@ -1,6 +1,5 @@
 import Foundation
 import Readings
-import TOML
 
 /// One problem in a config file: which file, which key, which line, and why.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -8,6 +7,13 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var key: String
     public var line: Int?
     public var reason: String
+
+    public init(file: String, key: String, line: Int?, reason: String) {
+        self.file = file
+        self.key = key
+        self.line = line
+        self.reason = reason
+    }
 
     public var description: String {
         "\(file)\(line.map { ":\($0)" } ?? ""): \(key.isEmpty ? "" : "\(key): ")\(reason)"
@@ -18,15 +24,16 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 /// at once instead of one per run.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var errors: [ConfigError]
+    public init(errors: [ConfigError]) { self.errors = errors }
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
 /// Collects errors across readers (a class so nested readers share it).
-final class ConfigIssues {
-    var errors: [ConfigError] = []
+public final class ConfigIssues {
+    public var errors: [ConfigError] = []
     /// What `${NAME}` in a string value expands from.
-    let environment: [String: String]
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public let environment: [String: String]
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 }
@@ -34,23 +41,23 @@ final class ConfigIssues {
 /// Reads one TOML table strictly: typed getters that record a clear error
 /// for a wrong type or value, and `finish()` that reports every key nobody
 /// asked for (a typo must not be silently ignored).
-struct TableReader {
-    let table: TOMLTable
-    let path: String
-    let file: String
-    let issues: ConfigIssues
+public struct TableReader {
+    public let table: TOMLTable
+    public let path: String
+    public let file: String
+    public let issues: ConfigIssues
     private var used: Set<String> = []
 
-    init(table: TOMLTable, path: String, file: String, issues: ConfigIssues) {
+    public init(table: TOMLTable, path: String, file: String, issues: ConfigIssues) {
         self.table = table
         self.path = path
         self.file = file
         self.issues = issues
     }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func fail(_ key: String, _ reason: String) {
+    public func fail(_ key: String, _ reason: String) {
         issues.errors.append(ConfigError(file: file, key: keyPath(key), line: table.entry(key)?.line ?? (table.line > 0 ? table.line : nil), reason: reason))
     }
 
@@ -59,7 +66,10 @@ struct TableReader {
         return table[key]
     }
 
-    mutating func string(_ key: String) -> String? {
+    /// Counts a key as read without reading it (its error is reported otherwise).
+    public mutating func ignore(_ key: String) { used.insert(key) }
+
+    public mutating func string(_ key: String) -> String? {
         guard let value = raw(key) else { return nil }
         guard case let .string(text) = value else { fail(key, "expected a string, found \(value.typeName)"); return nil }
         switch EnvironmentSubstitution.expand(text, environment: issues.environment) {
@@ -68,7 +78,7 @@ struct TableReader {
         }
     }
 
-    mutating func string(_ key: String, oneOf allowed: [String]) -> String? {
+    public mutating func string(_ key: String, oneOf allowed: [String]) -> String? {
         guard let text = string(key) else { return nil }
         guard allowed.contains(text) else {
             fail(key, "'\(text)' is not one of \(allowed.map { "'\($0)'" }.joined(separator: ", "))")
@@ -77,7 +87,7 @@ struct TableReader {
         return text
     }
 
-    mutating func integer(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+    public mutating func integer(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
         guard let value = raw(key) else { return nil }
         guard case let .integer(number) = value else { fail(key, "expected an integer, found \(value.typeName)"); return nil }
         guard range.contains(number) else { fail(key, "\(number) is outside \(range.lowerBound)...\(range.upperBound)"); return nil }
@@ -85,7 +95,7 @@ struct TableReader {
     }
 
     /// An array of integers, each within `range`.
-    mutating func integers(_ key: String, in range: ClosedRange<Int64>) -> [Int64]? {
+    public mutating func integers(_ key: String, in range: ClosedRange<Int64>) -> [Int64]? {
         guard let value = raw(key) else { return nil }
         guard case let .array(items) = value else { fail(key, "expected an array of integers, found \(value.typeName)"); return nil }
         var numbers: [Int64] = []
@@ -97,14 +107,14 @@ struct TableReader {
         return numbers
     }
 
-    mutating func bool(_ key: String) -> Bool? {
+    public mutating func bool(_ key: String) -> Bool? {
         guard let value = raw(key) else { return nil }
         guard case let .bool(flag) = value else { fail(key, "expected true or false, found \(value.typeName)"); return nil }
         return flag
     }
 
     /// A duration string (`10s`, `15m`, `1h`) within a range of milliseconds.
-    mutating func duration(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+    public mutating func duration(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
         guard let text = string(key) else { return nil }
         guard let millis = DurationText.parseMillis(text) else {
             fail(key, "'\(text)' is not a duration (use e.g. 500ms, 10s, 15m, 1h)")
@@ -118,7 +128,7 @@ struct TableReader {
     }
 
     /// A size (`500MiB`, `2GiB`, `64KiB`, or a bare number of bytes).
-    mutating func byteSize(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+    public mutating func byteSize(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
         guard let text = string(key) else { return nil }
         let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("B", 1)]
         var bytes: Int64?
@@ -136,7 +146,7 @@ struct TableReader {
     }
 
     /// A decimal number (integer or float in the file) as exact fixed point.
-    mutating func decimal(_ key: String, decimals: Int, in range: ClosedRange<Int64>) -> Int64? {
+    public mutating func decimal(_ key: String, decimals: Int, in range: ClosedRange<Int64>) -> Int64? {
         guard let value = raw(key) else { return nil }
         let text: String
         switch value {
@@ -152,14 +162,14 @@ struct TableReader {
         return units
     }
 
-    mutating func table(_ key: String) -> TableReader? {
+    public mutating func table(_ key: String) -> TableReader? {
         guard let value = raw(key) else { return nil }
         guard case let .table(inner) = value else { fail(key, "expected a table, found \(value.typeName)"); return nil }
         return TableReader(table: inner, path: keyPath(key), file: file, issues: issues)
     }
 
     /// An array of tables (`[[hub]]`).
-    mutating func tables(_ key: String) -> [TableReader] {
+    public mutating func tables(_ key: String) -> [TableReader] {
         guard let value = raw(key) else { return [] }
         guard case let .array(items) = value else { fail(key, "expected [[\(keyPath(key))]] tables, found \(value.typeName)"); return [] }
         var readers: [TableReader] = []
@@ -171,7 +181,7 @@ struct TableReader {
     }
 
     /// Reports keys present in the file that nothing read.
-    func finish() {
+    public func finish() {
         for key in table.keys where !used.contains(key) {
             fail(key, "unknown key")
         }
@@ -179,14 +189,20 @@ struct TableReader {
 }
 
 extension TableReader {
+    /// A path from the config, relative to the config file's directory.
+    public static func resolve(_ path: String, against base: String) -> String {
+        if path.hasPrefix("/") || base.isEmpty { return path }
+        return (base as NSString).appendingPathComponent(path)
+    }
+
     /// Where a secret is: `<key>_file` (a path, relative to the config) or
     /// `<key>_credential` (the name of a systemd `LoadCredential=`, a file
     /// under `$CREDENTIALS_DIRECTORY`). Never the secret itself.
-    mutating func secretFile(_ key: String, baseDirectory: String) -> String? {
+    public mutating func secretFile(_ key: String, baseDirectory: String) -> String? {
         let file = string(key + "_file")
         let credential = string(key + "_credential")
         if file != nil && credential != nil { fail(key + "_file", "give \(key)_file or \(key)_credential, not both"); return nil }
-        if let file { return GatewayConfig.resolve(file, against: baseDirectory) }
+        if let file { return Self.resolve(file, against: baseDirectory) }
         guard let credential else { return nil }
         guard let directory = issues.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
             fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")

@@ -1,6 +1,15 @@
 import Foundation
 import Readings
 
+/// Hooks for tests and benchmarks only, kept apart from the ledgers.
+extension GatewayStore {
+    /// Fault injection for the watchdog test: takes the writer's lock and
+    /// never gives it back, as a writer stuck in I/O would.
+    public func stallWriterForever() {
+        locked { while true { sleep(3600) } }
+    }
+}
+
 /// The store's commit path against a raw SQLite insert loop, on the same
 /// machine and disk, for `Benchmarks/ingest-vs-broker.sh` (through the hidden
 /// `citygate benchmark-store` command). One transaction per message in both,

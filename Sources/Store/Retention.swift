@@ -69,7 +69,7 @@ extension GatewayStore {
         try locked {
             let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
             let pages = max(16, maxSize / pageSize)
-            boundPages = pages
+            boundPagesStorage.withLock { $0 = pages }
             let reserve = max((1 << 20) / pageSize, pages / 20)
             _ = try connection.query("PRAGMA max_page_count = \(pages + reserve)")
         }
@@ -152,17 +152,5 @@ extension GatewayStore {
             }
         }
         return summary
-    }
-}
-
-/// A value behind a lock (the store's bound is read from several threads).
-final class LockedValue<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

@@ -9,7 +9,7 @@ public enum EnvelopeKind: String, Sendable, CaseIterable {
 
 /// One LoRaWAN/NB-IoT uplink as the envelope stage sees it: who sent it, the
 /// frame counter and port, the raw application payload and the network's time.
-public struct Uplink: Sendable, Equatable {
+public struct EnvelopeUplink: Sendable, Equatable {
     public var envelope: EnvelopeKind
     public var device: DeviceID
     public var fCnt: UInt32?
@@ -44,7 +44,7 @@ public struct Uplink: Sendable, Equatable {
 /// What one MQTT message turned out to be.
 public enum EnvelopeEvent: Sendable, Equatable {
     /// A data uplink to decode.
-    case uplink(Uplink)
+    case uplink(EnvelopeUplink)
     /// A network-server event that is not an uplink (join, status, log, ack,
     /// ...): recognised and counted, never quarantined as garbage. `values`
     /// holds what is worth recording (a status event's battery level).
@@ -68,11 +68,11 @@ public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var category: String {
+    public var category: QuarantineReason {
         switch self {
-        case .malformedJSON: return "malformed_json"
-        case .missingField, .invalidField: return "invalid_envelope"
-        case .topicMismatch: return "topic_mismatch"
+        case .malformedJSON: return .malformedJSON
+        case .missingField, .invalidField: return .invalidEnvelope
+        case .topicMismatch: return .topicMismatch
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Hub
+import TOML
 
 extension HubAuth {
     /// Reads `auth` and its keys from a `[[hub]]` table:
@@ -15,7 +15,7 @@ extension HubAuth {
     ///
     /// A `*_credential` names a systemd credential (`LoadCredential=`): the
     /// file of that name under `$CREDENTIALS_DIRECTORY`.
-    static func read(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
+    public static func read(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
         let kind = hub.string("auth", oneOf: ["none", "bearer", "x-auth-token", "oauth2"]) ?? "none"
         switch kind {
         case "bearer", "x-auth-token":

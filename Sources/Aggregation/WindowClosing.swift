@@ -1,0 +1,41 @@
+import Readings
+
+/// When a window closes and what its aggregate is. A window closes once its
+/// end plus `grace` has passed. A reading that arrives after that but within
+/// `lateness` re-opens it: the window closes again as the next revision of
+/// the same aggregate (same key), and the hub updates what it holds. A
+/// reading later than that is stored and counted, never aggregated.
+public struct WindowClosing: Sendable, Equatable {
+    public var graceMillis: Int64
+    public var latenessMillis: Int64
+
+    public init(graceMillis: Int64, latenessMillis: Int64) {
+        self.graceMillis = graceMillis
+        self.latenessMillis = latenessMillis
+    }
+
+    /// Readings committed after this instant are too late for a window that
+    /// was closed before. Saturating: a window start comes from device time.
+    public func lateCutoff(_ window: Window) -> EpochMillis {
+        let (end, overflow) = window.start.addingReportingOverflow(window.length)
+        let (withGrace, overflow2) = end.addingReportingOverflow(graceMillis)
+        let (cutoff, overflow3) = withGrace.addingReportingOverflow(latenessMillis)
+        return overflow || overflow2 || overflow3 ? .max : cutoff
+    }
+
+    /// The aggregate of one device window from its readings (time order),
+    /// or nil when none are left to aggregate.
+    public func deviceAggregate(_ group: WindowGroup, kind: SensorKind, rollupGroup: String?,
+                                values: [(time: EpochMillis, value: Int64)], throughReadingID: Int64) -> AggregateRecord? {
+        guard let statistics = WindowStatistics.of(values) else { return nil }
+        return AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: kind, statistics: statistics,
+                               throughReadingID: throughReadingID, zone: rollupGroup)
+    }
+}
+
+extension WindowKey {
+    /// The key of a device window (or of a zone roll-up, whose group names the zone).
+    public static func make(_ group: WindowGroup) -> String {
+        make(source: group.device, metric: group.metric.name, channel: group.channel, start: group.windowStart, length: group.windowLength)
+    }
+}

@@ -1,0 +1,29 @@
+import TOML
+
+/// `kind = "sensorthings"`: OGC SensorThings API 1.1.
+public struct SensorThingsHubKind: HubKind {
+    public static let name = "sensorthings"
+    public static let urlMeaning = "the service root with the version (http://host:8080/FROST-Server/v1.1)"
+    public static let urlIsDirectory = false
+    public static let ownKeys: [(key: String, elsewhere: String)] = []
+    public static let sampleConfig = """
+        # [[hub]]
+        # name = "opendata"
+        # kind = "sensorthings"
+        # url = "http://127.0.0.1:8000/sensorthings/v1.1"
+        # retry_max = "60s"
+        """
+
+    public var auth: HubAuth
+
+    public init(auth: HubAuth = .none) { self.auth = auth }
+
+    public static func read(_ section: inout TableReader, common: HubSettings, baseDirectory: String) -> SensorThingsHubKind? {
+        SensorThingsHubKind(auth: HubAuth.read(from: &section, baseDirectory: baseDirectory))
+    }
+
+    public func makeHub(_ common: HubSettings, context: HubContext) -> any Hub {
+        SensorThingsHub(name: common.name, serviceRoot: common.url, isPrivate: common.isPrivate, references: context.references,
+                        gatewayID: context.gatewayID, auth: auth, client: HTTPClient(timeoutSeconds: Double(common.timeoutSeconds)))
+    }
+}

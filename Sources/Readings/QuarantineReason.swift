@@ -1,0 +1,23 @@
+/// Why an uplink was quarantined: the `reason` label of
+/// `citygate_uplinks_quarantined_total`, the `category` column of the
+/// quarantine table and what `citygate requeue --reason` takes. A closed set,
+/// so metrics keep a bounded number of series and a typo in `--reason` is
+/// refused instead of matching nothing.
+public enum QuarantineReason: String, Sendable, CaseIterable, Equatable {
+    // Routing and envelope.
+    case noRoute = "no_route"
+    case malformedJSON = "malformed_json"
+    case invalidEnvelope = "invalid_envelope"
+    case topicMismatch = "topic_mismatch"
+    // The device and its codec.
+    case unknownDevice = "unknown_device"
+    case unknownCodec = "unknown_codec"
+    // The payload.
+    case truncated
+    case unsupportedPort = "unsupported_port"
+    case invalidPayload = "invalid_payload"
+    case overflow
+    case emptyPayload = "empty_payload"
+    // The decoded values.
+    case implausible
+}

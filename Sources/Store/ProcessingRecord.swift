@@ -1,0 +1,120 @@
+import Readings
+
+/// What `record` did with a batch, for counters and logs.
+public struct RecordSummary: Sendable, Equatable {
+    public var readingsStored = 0
+    public var quarantined = 0
+    public var duplicateFrames: [Int64] = []
+    /// Uplink id → LoRaWAN frames missing before it (counter gap in the session).
+    public var frameGaps: [Int64: Int64] = [:]
+    public var events = 0
+    public var ignored = 0
+    public init() {}
+}
+
+/// Recording what the processing stage made of a batch of raw uplinks:
+/// readings, quarantine rows, duplicate frames, events, in one transaction.
+/// Whether a frame is a second copy is decided here, where the frames
+/// already kept are, by `FrameDeduplication`'s rules.
+extension GatewayStore {
+    /// Records a batch in one transaction. A decoded frame whose (device,
+    /// fCnt) was already seen in the device's current session is recorded
+    /// as a duplicate frame instead.
+    public func record(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
+        try transaction {
+            var summary = RecordSummary()
+            var sessions = DeviceSessionBatch(connection: connection)
+            for item in batch {
+                try record(item, now: now, sessions: &sessions, into: &summary)
+            }
+            try sessions.write()
+            return summary
+        }
+    }
+
+    private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, into summary: inout RecordSummary) throws {
+        let id = item.uplinkID
+        switch item.outcome {
+        case let .decoded(facts, readings):
+            let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now, sessions: &sessions)
+            if gap > 0 { summary.frameGaps[id] = gap }
+            if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
+            try setFacts(id, facts, state: .decoded, frameKey: frameKey)
+            try insert(readings, uplinkID: id)
+            summary.readingsStored += readings.count
+        case let .quarantined(device, facts, reason, detail):
+            // A second network-server copy of a frame already quarantined (same
+            // device and counter) is a duplicate, not a second quarantine row.
+            // Only within the device's session: after a rejoin or battery swap
+            // the same counter is a new frame (and a quarantined frame's
+            // counter, from the network server, still marks the session).
+            if let facts, let fCnt = facts.fCnt {
+                let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: try sessions.current(facts.device), policy: deduplication)
+                if try isQuarantinedCopy(id, device: facts.device, fCnt: fCnt, sessionStart: placement.sessionStart, now: now) {
+                    return try recordDuplicateFrame(id, facts, into: &summary)
+                }
+                // Not for devices nobody registered: random DevEUIs must not grow the table.
+                if reason != .unknownDevice { try sessions.note(facts.device, fCnt: fCnt, placement: placement) }
+            }
+            if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
+            else {
+                try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?",
+                                   [.integer(UplinkState.quarantined.rawValue), .optional(device), .integer(id)])
+            }
+            try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
+            summary.quarantined += 1
+        case let .event(type, device, readings):
+            try insert(readings, uplinkID: id)
+            summary.readingsStored += readings.count
+            try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
+                               [.integer(UplinkState.event.rawValue), .text("event:" + type), .optional(device), .integer(id)])
+            if type == "join", let device {
+                // A join starts a new session: frame counters begin again.
+                sessions.startSession(device, at: id)
+            }
+            summary.events += 1
+        case let .ignored(facts, _):
+            try setFacts(id, facts, state: .ignored, frameKey: nil)
+            summary.ignored += 1
+        }
+    }
+
+    /// The frame's identity (its `frame_key`) and whether the store has seen
+    /// it already: (device, fCnt) in the device's session within the
+    /// duplicate window, or for frames without a counter (device, payload
+    /// fingerprint) within the uncounted window. Also the counter gap.
+    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis, sessions: inout DeviceSessionBatch)
+        throws -> (key: String?, duplicate: Bool, gap: Int64) {
+        if let fCnt = facts.fCnt {
+            let key = FrameDeduplication.frameKey(device: facts.device, fCnt: fCnt)
+            let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: try sessions.current(facts.device), policy: deduplication)
+            let seen = try connection.scalar(
+                "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
+                [.text(key), .integer(placement.sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
+            if seen > 0 { return (key, true, 0) }
+            try sessions.note(facts.device, fCnt: fCnt, placement: placement)
+            return (key, false, placement.gap)
+        }
+        guard let fingerprint = facts.payloadFingerprint else { return (nil, false, 0) }
+        let key = FrameDeduplication.frameKey(device: facts.device, fingerprint: fingerprint)
+        let seen = try connection.scalar(
+            "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
+            [.text(key), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
+        return (key, seen > 0, 0)
+    }
+
+    /// The same (device, counter) quarantined before in this session, within the duplicate window.
+    private func isQuarantinedCopy(_ id: Int64, device: DeviceID, fCnt: UInt32, sessionStart: Int64, now: EpochMillis) throws -> Bool {
+        try connection.scalar(
+            "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?",
+            [.text(device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(sessionStart), .integer(id),
+             .integer(now - frameDuplicateWindow)]) ?? 0 > 0
+    }
+
+    /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
+    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
+        try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+        try bump("frames_duplicate")
+        summary.duplicateFrames.append(id)
+    }
+}

@@ -1,0 +1,62 @@
+import Readings
+
+/// Figures for `citygate status` and the metrics endpoint.
+public struct StoreStatistics: Sendable, Equatable {
+    public var uplinksStored: Int64 = 0
+    public var uplinksPending: Int64 = 0
+    public var readingsStored: Int64 = 0
+    public var duplicates: Int64 = 0
+    public var quarantined: Int64 = 0
+    public var aggregates: Int64 = 0
+    /// Readings that came after their window's lateness: stored, not aggregated.
+    public var readingsTooLate: Int64 = 0
+    public var hubs: [String: HubBacklog] = [:]
+
+    public struct HubBacklog: Sendable, Equatable {
+        public var backlog: Int64
+        public var delivered: Int64
+        public var deadLettered: Int64
+        public var oldestUndelivered: EpochMillis?
+    }
+}
+
+/// Read-only figures over every ledger (counters, counts, per-device activity).
+extension GatewayStore {
+    /// Per device: uplinks committed and when the last one arrived.
+    public func deviceActivity() throws -> [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] {
+        try locked {
+            var result: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
+            for row in try connection.query("SELECT device, count(*), max(received_ms) FROM uplinks WHERE device IS NOT NULL GROUP BY device") {
+                if let device = row[0].string { result[device] = (row[1].int ?? 0, row[2].int ?? 0) }
+            }
+            return result
+        }
+    }
+
+    public func statistics() throws -> StoreStatistics {
+        try locked {
+            var s = StoreStatistics()
+            let counters = Dictionary(try connection.query("SELECT name, value FROM counters").map { ($0[0].string ?? "", $0[1].int ?? 0) }, uniquingKeysWith: +)
+            // Every distinct uplink committed, quarantined ones included, duplicates
+            // not; rows removed by retention still count.
+            s.uplinksStored = (try connection.scalar("SELECT count(*) FROM uplinks WHERE state <> ?", [.integer(UplinkState.duplicateFrame.rawValue)]) ?? 0)
+                + (counters["pruned_stored_uplinks"] ?? 0)
+            s.uplinksPending = try connection.scalar("SELECT count(*) FROM uplinks WHERE state = 0") ?? 0
+            s.readingsStored = try connection.scalar("SELECT count(*) FROM readings") ?? 0
+            s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)
+            s.quarantined = try connection.scalar("SELECT count(*) FROM quarantine") ?? 0
+            s.aggregates = try connection.scalar("SELECT count(*) FROM aggregates") ?? 0
+            s.readingsTooLate = counters["readings_too_late"] ?? 0
+            for row in try connection.query(
+                """
+                SELECT d.hub, sum(d.state IN (0, 1)), sum(d.state = 2), sum(d.state = 3),
+                       min(CASE WHEN d.state IN (0, 1) THEN a.window_start_ms END)
+                FROM deliveries d JOIN aggregates a ON a.id = d.aggregate_id GROUP BY d.hub
+                """) {
+                s.hubs[row[0].string ?? ""] = .init(backlog: row[1].int ?? 0, delivered: row[2].int ?? 0,
+                                                   deadLettered: row[3].int ?? 0, oldestUndelivered: row[4].int)
+            }
+            return s
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Aggregation
+import Readings
+
+/// One registered device: what it is, how to decode it, where it is.
+public struct Device: Sendable, Equatable {
+    public var id: DeviceID
+    public var name: String?
+    public var codecID: String
+    public var kind: SensorKind
+    public var zone: String?
+    /// WGS84, in 10^-7 degrees (exact; about 1 cm).
+    public var longitude: Int64?
+    public var latitude: Int64?
+    /// Waste bins: depth from rim to bottom and sensor height above the rim, mm.
+    public var binDepthMillimetres: Int64?
+    public var sensorOffsetMillimetres: Int64 = 0
+    /// Air quality: the monitoring station the sensor belongs to (several
+    /// sensors, one station). Its roll-up groups by station, else by zone.
+    public var station: String?
+    /// How often the device reports, when the registry says (`interval = "10m"`).
+    public var reportingIntervalMillis: Int64?
+
+    public init(id: DeviceID, name: String? = nil, codecID: String, kind: SensorKind, zone: String? = nil, longitude: Int64? = nil,
+                latitude: Int64? = nil, binDepthMillimetres: Int64? = nil, sensorOffsetMillimetres: Int64 = 0, station: String? = nil,
+                reportingIntervalMillis: Int64? = nil) {
+        self.id = id
+        self.name = name
+        self.codecID = codecID
+        self.kind = kind
+        self.zone = zone
+        self.longitude = longitude
+        self.latitude = latitude
+        self.binDepthMillimetres = binDepthMillimetres
+        self.sensorOffsetMillimetres = sensorOffsetMillimetres
+        self.station = station
+        self.reportingIntervalMillis = reportingIntervalMillis
+    }
+
+    /// The zone roll-up group this device's windows count towards.
+    public var rollupGroup: String? { ZoneRollup.group(kind: kind, zone: zone, station: station) }
+
+    public var locationText: (longitude: String, latitude: String)? {
+        guard let longitude, let latitude else { return nil }
+        return (FixedPoint.decimalString(longitude, decimals: 7), FixedPoint.decimalString(latitude, decimals: 7))
+    }
+}
+
+/// Names the codec for devices not listed one by one (a city has
+/// thousands): by ChirpStack `deviceInfo.deviceProfileName` or by topic.
+public struct CodecRule: Sendable, Equatable {
+    public var deviceProfile: String?
+    public var topic: TopicFilter?
+    public var codecID: String
+    public var kind: SensorKind
+    public var zone: String?
+
+    public init(deviceProfile: String? = nil, topic: TopicFilter? = nil, codecID: String, kind: SensorKind, zone: String? = nil) {
+        self.deviceProfile = deviceProfile
+        self.topic = topic
+        self.codecID = codecID
+        self.kind = kind
+        self.zone = zone
+    }
+}
+
+/// The device registry (`devices.toml`): `[[device]]` tables, then
+/// `[[codec_rule]]` tables for devices not listed.
+public struct DeviceRegistry: Sendable {
+    public private(set) var devices: [DeviceID: Device]
+    public private(set) var rules: [CodecRule]
+
+    /// Per roll-up group: the mean position of its located devices, in 10^-7 degrees.
+    private var centroids: [String: (longitude: Int64, latitude: Int64)] = [:]
+
+    public init(devices: [Device], rules: [CodecRule] = []) {
+        self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.rules = rules
+        var sums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
+        for device in self.devices.values {
+            guard let group = device.rollupGroup, let longitude = device.longitude, let latitude = device.latitude else { continue }
+            let sum = sums[group] ?? (0, 0, 0)
+            // |coordinate| ≤ 1.8e9 per device: a sum overflows only past ~5e9 devices.
+            sums[group] = (sum.longitude + longitude, sum.latitude + latitude, sum.count + 1)
+        }
+        centroids = sums.mapValues { sum in
+            (FixedPoint.divideRounded(sum.longitude, by: sum.count) ?? 0, FixedPoint.divideRounded(sum.latitude, by: sum.count) ?? 0)
+        }
+    }
+
+    /// Where a zone roll-up is drawn: the centroid of its located devices.
+    public func centroid(of group: String) -> (longitude: String, latitude: String)? {
+        guard let point = centroids[group] else { return nil }
+        return (FixedPoint.decimalString(point.longitude, decimals: 7), FixedPoint.decimalString(point.latitude, decimals: 7))
+    }
+
+    public func device(_ id: DeviceID) -> Device? { devices[id] }
+
+    /// The listed device, or one made from the first matching rule.
+    public func resolve(_ id: DeviceID, deviceProfile: String?, topic: String) -> Device? {
+        if let device = devices[id] { return device }
+        for rule in rules {
+            if let profile = rule.deviceProfile, profile != deviceProfile { continue }
+            if let filter = rule.topic, !filter.matches(topic) { continue }
+            return Device(id: id, name: nil, codecID: rule.codecID, kind: rule.kind, zone: rule.zone)
+        }
+        return nil
+    }
+    public var count: Int { devices.count }
+
+    /// A device id is a DevEUI (16 hex digits), an IMEI (15 digits) or another
+    /// lowercase network-server id (`eui-…`, `[a-z0-9._-]`).
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 46 || $0 == 95 }
+    }
+}

@@ -1,0 +1,20 @@
+import Codecs
+
+/// One `[[mqtt.subscription]]`: the topics it covers and the envelope their
+/// messages come in. The first subscription whose filter matches a topic
+/// routes the message.
+public struct Subscription: Sendable, Equatable {
+    public var filter: TopicFilter
+    public var envelope: EnvelopeKind
+
+    public init(filter: TopicFilter, envelope: EnvelopeKind) {
+        self.filter = filter
+        self.envelope = envelope
+    }
+
+    /// ChirpStack v4 and The Things Stack v3, on their default topics.
+    public static let defaults = [
+        Subscription(filter: TopicFilter("application/+/device/+/event/+")!, envelope: .chirpstack),
+        Subscription(filter: TopicFilter("v3/+/devices/+/up")!, envelope: .tts),
+    ]
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Readings
+import Store
+
+struct Requeue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode quarantined uplinks again, after a codec or registry fix.",
+        discussion: """
+            Moves the matching quarantine rows back to pending in one short transaction (a running \
+            daemon's intake waits for it through SQLite's lock, then the daemon decodes them within a \
+            second). With no daemon running on the database, this command decodes them itself with the \
+            config's current codecs and registry. An uplink that fails again is quarantined again.
+            """)
+
+    @Option(help: "Path of citygate.toml (codecs and registry to decode with).") var config: String = "Config/citygate.toml"
+    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @Option(help: ArgumentHelp("Only uplinks quarantined for this reason (e.g. unknown_device).",
+                               discussion: "One of \(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", ")).")) var reason: String?
+    @Option(help: "Only uplinks of this device.") var device: String?
+
+    func run() throws {
+        var quarantineReason: QuarantineReason?
+        if let reason {
+            guard let known = QuarantineReason(rawValue: reason) else {
+                FileHandle.standardError.write(Data("requeue: '\(reason)' is not a quarantine reason (\(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", ")))\n".utf8))
+                throw ExitCode.validationFailure
+            }
+            quarantineReason = known
+        }
+        var settings = try loadConfig(config)
+        if let database { settings.databasePath = database }
+        LineLogHandler.bootstrap(level: .warning)
+        let logger = Logger(label: "citygate-requeue")
+        do {
+            let store = try GatewayStore(path: settings.databasePath, synchronous: settings.synchronous, deduplication: settings.deduplication)
+            let moved = try store.requeueQuarantined(reason: quarantineReason, device: device?.lowercased())
+            if let lock = DatabaseLock(database: settings.databasePath) {
+                let processed = try GatewayApp.processPending(config: settings, store: store, logger: logger)
+                let quarantined = try store.statistics().quarantined
+                withExtendedLifetime(lock) {}
+                print("requeued \(moved) uplink(s); no daemon running, decoded \(processed) pending uplink(s) here; \(quarantined) quarantined now")
+            } else {
+                print("requeued \(moved) uplink(s); the running daemon decodes them")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("requeue failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

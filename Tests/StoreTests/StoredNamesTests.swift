@@ -1,0 +1,68 @@
+import Foundation
+import Readings
+import Testing
+@testable import Store
+
+/// Metric and sensor-kind names come back from the store as checked enums:
+/// an unknown one stops a migration or a read with an error naming it. (An
+/// unknown stored metric once made window closing skip the window and find
+/// it again forever.)
+@Suite struct StoredNamesTests {
+    static func directory(_ name: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func aMigrationRefusesAMetricThisReleaseDoesNotKnow() throws {
+        let directory = try Self.directory("names")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/old.sqlite"
+        do {
+            let old = try SQLiteConnection(path: path)
+            for migration in Schema.migrations.prefix(4) { try Schema.apply(migration, to: old) }
+            try old.execute("PRAGMA user_version = 4")
+            try old.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
+            try old.run("""
+                INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
+                VALUES (1, 'd', 'radon', NULL, 1, 5, 60000, 0)
+                """)
+            old.close()
+        }
+        #expect {
+            try GatewayStore(path: path)
+        } throws: { error in
+            "\(error)".contains("'radon'")
+        }
+        // Nothing was half-applied: the database is still at version 4.
+        let check = try SQLiteConnection(path: path, readOnly: true)
+        #expect(try check.scalar("PRAGMA user_version") == 4)
+    }
+
+    @Test func aStoredNameThatIsNotKnownIsAnErrorNotASkippedWindow() throws {
+        let directory = try Self.directory("names")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/db.sqlite")
+        try store.connection.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
+        try store.connection.run("""
+            INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
+            VALUES (1, 'd', 'radon', NULL, 1, 5, 60000, 0)
+            """)
+        #expect(throws: StoreDataError.self) { try store.closedWindows(graceMillis: 0, now: 1_000_000) }
+        try store.connection.run("INSERT INTO rule_devices (device, kind, zone) VALUES ('r', 'volcano', NULL)")
+        #expect(throws: StoreDataError.self) { try store.ruleDevice("r") }
+    }
+
+    @Test func typedWindowsRoundTrip() throws {
+        let directory = try Self.directory("names")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/db.sqlite")
+        guard case let .stored(id) = try store.commitUplink(topic: "t", message: [1], receivedAt: 1) else { Issue.record("not stored"); return }
+        let row = ReadingRow(reading: Reading(uplinkID: id, device: "d", metric: .pm2_5, channel: 2, time: 10, value: 42),
+                             windowLength: 60_000, windowStart: 0)
+        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 1, fPort: 1, networkTime: nil), [row]))],
+                             now: 1)
+        let groups = try store.closedWindows(graceMillis: 0, now: 60_000)
+        #expect(groups == [WindowGroup(device: "d", metric: .pm2_5, channel: 2, windowLength: 60_000, windowStart: 0)])
+    }
+}
