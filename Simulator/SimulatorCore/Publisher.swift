@@ -1,10 +1,12 @@
 import Foundation
+import Synchronization
 import MQTT
 import Readings
 
 /// Publishes simulated frames to a broker at a set rate, with the number of
 /// unacknowledged publishes capped (libmosquitto slows badly with an
 /// unbounded in-flight queue), and counts acknowledgements.
+// @unchecked: only `client` (see MQTTClient) is not Sendable by itself.
 public final class Publisher: @unchecked Sendable {
     public struct Report: Sendable {
         /// Distinct frames (a network-server copy is a second message of one frame).
@@ -20,8 +22,7 @@ public final class Publisher: @unchecked Sendable {
     let client: MQTTClient
     let qos: Int
     let maxInFlight: Int
-    private let lock = NSLock()
-    private var acknowledged = 0
+    private let acknowledged = Atomic<Int>(0)
 
     public init(host: String, port: Int, qos: Int, clientID: String, maxInFlight: Int = 200) throws {
         self.qos = qos
@@ -31,17 +32,11 @@ public final class Publisher: @unchecked Sendable {
         // nothing). A clean session leaves no state behind on the broker.
         client = try MQTTClient(options: MQTTOptions(host: host, port: port, clientID: clientID, cleanSession: true, maxInflight: maxInFlight))
         client.onPublished = { [unowned self] _ in
-            lock.lock()
-            acknowledged += 1
-            lock.unlock()
+            acknowledged.add(1, ordering: .relaxed)
         }
     }
 
-    var acknowledgedCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return acknowledged
-    }
+    var acknowledgedCount: Int { acknowledged.load(ordering: .relaxed) }
 
     public func connect(timeout: Duration) async throws -> Bool {
         try client.start()

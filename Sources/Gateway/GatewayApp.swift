@@ -93,8 +93,10 @@ public enum GatewayApp {
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous, deduplication: config.deduplication)
         try store.apply(config.bounds)
         let metrics = GatewayMetrics()
+        let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: metrics, logger: logger)
         let hubContext = HubContext(gatewayID: config.gatewayID, references: StoreReferences(store: store))
-        let hubs: [any Hub] = config.effectiveHubs.map { $0.makeHub(context: hubContext) }
+        let hubConfigs = config.effectiveHubs
+        let hubs: [any Hub] = hubConfigs.map { $0.makeHub(context: hubContext) }
         metrics.prepare(hubs: hubs.map(\.name))
 
         let processorWake = WakeSignal()
@@ -105,24 +107,19 @@ public enum GatewayApp {
         options.sessionExpirySeconds = config.cleanSession ? 0 : config.sessionExpirySeconds
         options.tls = config.tls
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
-                                       store: store, metrics: metrics, processorWake: processorWake, logger: logger)
-        let settings = LiveSettings(config)
-        let processing = ProcessingService(store: store, settings: settings, metrics: metrics, wake: processorWake, logger: logger)
+                                       context: context, processorWake: processorWake, faults: .fromEnvironment())
+        let processing = ProcessingService(context: context, wake: processorWake)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
-        let deliveries = zip(hubs, deliveryWakes).map { hub, wake in
-            let hubConfig = config.effectiveHubs.first { $0.name == hub.name }
-            return DeliveryService(hub: hub, store: store, settings: settings, batchSize: hubConfig?.settings.batchSize ?? 500,
-                                   metrics: metrics, wake: wake, retryMaxMillis: hubConfig?.settings.retryMaxMillis ?? 60_000,
-                                   batchWaitMillis: hubConfig?.settings.batchWaitMillis ?? 0, logger: logger)
+        let deliveries = zip(zip(hubs, hubConfigs), deliveryWakes).map { hub, wake in
+            DeliveryService(hub: hub.0, settings: hub.1.settings, context: context, wake: wake)
         }
         let shortestWindow = config.windows.values.min() ?? 60_000
         let aggregation = AggregationService(
-            store: store, settings: settings, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
+            context: context, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
             latenessMillis: config.latenessMillis, zoneRollups: config.zoneRollups, minimumZoneHomes: config.minimumZoneHomes,
-            tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), metrics: metrics, deliveryWake: deliveryWakes, logger: logger)
-
-        let storageGuard = StorageGuardService(store: store, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
-                                               ingest: ingest, metrics: metrics, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput }, logger: logger)
+            tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), deliveryWake: deliveryWakes)
+        let storageGuard = StorageGuardService(context: context, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
+                                               ingest: ingest, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput })
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
         _ = try await ingest.connect(timeout: .seconds(10))
@@ -144,8 +141,8 @@ public enum GatewayApp {
         // Last in the list: the first told to stop, so STOPPING=1 goes out at
         // once (systemd does not watch a stopping service; TimeoutStopSec does).
         services.append(watchdog)
-        services.append(SilenceWatchService(store: store, settings: settings, metrics: metrics, logger: logger))
-        services.append(ReloadService(settings: settings, logger: logger, load: reload ?? { [path = config.configPath] in
+        services.append(SilenceWatchService(context: context))
+        services.append(ReloadService(settings: context.settings, logger: logger, load: reload ?? { [path = config.configPath] in
             try GatewayConfig.load(path: path)
         }))
         let group = ServiceGroup(configuration: .init(
@@ -164,8 +161,8 @@ public enum GatewayApp {
     /// Decodes every pending uplink now, in this process (for `requeue` when
     /// no daemon is running). Returns how many were processed.
     public static func processPending(config: GatewayConfig, store: GatewayStore, logger: Logger) throws -> Int {
-        let processing = ProcessingService(store: store, settings: LiveSettings(config), metrics: GatewayMetrics(),
-                                           wake: WakeSignal(), logger: logger)
+        let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: GatewayMetrics(), logger: logger)
+        let processing = ProcessingService(context: context, wake: WakeSignal())
         var total = 0
         while true {
             let count = try processing.processBatch()

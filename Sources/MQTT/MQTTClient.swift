@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import Synchronization
 
 /// A Swift face over one libmosquitto client running its own network thread:
 /// libmosquitto's (`mosquitto_loop_start`, `start()`), which reconnects by
@@ -11,16 +12,27 @@ import Foundation
 /// message is written only after `onMessage` returns (and, with read bursts,
 /// after `onReadBurstEnd`), so whatever they commit is durable before the
 /// broker forgets the message.
+// @unchecked: the callbacks (`on...`) are set before `start` and only read
+// after; libmosquitto's handle is thread-safe for the calls made here
+// (`mosquitto_threaded_set`); the rest of the state is in `state`.
 public final class MQTTClient: @unchecked Sendable {
     public typealias MessageHandler = @Sendable (_ topic: String, _ payload: UnsafeRawBufferPointer, _ qos: Int) -> Void
 
     private let handle: OpaquePointer
     private let options: MQTTOptions
-    private let lock = NSLock()
-    private var subscriptions: [(String, Int)] = []
-    private var connected = false
-    private var connectCount = 0
-    private var lastConnectResult: Int32 = -1
+    /// What the network thread and the callers share.
+    private struct State {
+        var subscriptions: [(String, Int)] = []
+        var connected = false
+        var connectCount = 0
+        var pendingSubscribes: Set<Int32> = []
+        /// The network loop this client runs itself (`start(readBursts: true)`).
+        var ownLoop: OwnLoop?
+        /// Why the first connection attempt failed.
+        var firstFailure: MQTTError?
+    }
+
+    private let state = Mutex(State())
 
     /// Called for every message received.
     public var onMessage: MessageHandler?
@@ -30,7 +42,6 @@ public final class MQTTClient: @unchecked Sendable {
     public var onDisconnect: (@Sendable (Int32) -> Void)?
     /// Called once the broker has acknowledged every subscription after a (re)connect.
     public var onSubscribed: (@Sendable () -> Void)?
-    private var pendingSubscribes: Set<Int32> = []
     /// Called when a QoS ≥ 1 publish was acknowledged (or a QoS 0 one sent).
     public var onPublished: (@Sendable (Int32) -> Void)?
     /// With `start(readBursts: true)`: called on the network thread after
@@ -38,14 +49,15 @@ public final class MQTTClient: @unchecked Sendable {
     /// written, so a subscriber can commit a whole burst in one transaction.
     public var onReadBurstEnd: (@Sendable () -> Void)?
 
-    /// The network loop this client runs itself (`start(readBursts: true)`).
-    private var ownLoop: OwnLoop?
-    private final class OwnLoop: @unchecked Sendable {
+    private final class OwnLoop: Sendable {
         let finished = DispatchSemaphore(value: 0)
+        private let flags = Mutex((stopRequested: false, wantConnection: true))
         /// Set by `stop()`: leave the loop once the DISCONNECT is out.
-        var stopRequested = false
+        var stopRequested: Bool { flags.withLock { $0.stopRequested } }
+        func requestStop() { flags.withLock { $0.stopRequested = true } }
         /// Cleared by `disconnect()`: do not reconnect after the connection closes.
-        var wantConnection = true
+        var wantsConnection: Bool { flags.withLock { $0.wantConnection && !$0.stopRequested } }
+        func dropConnection() { flags.withLock { $0.wantConnection = false } }
     }
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
@@ -110,36 +122,33 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     private func handleConnect(_ rc: Int32) {
-        lock.lock()
-        connected = rc == 0
-        lastConnectResult = rc
-        if rc == 0 { connectCount += 1 }
-        let topics = subscriptions
-        lock.unlock()
+        let topics = state.withLock { state in
+            state.connected = rc == 0
+            if rc == 0 { state.connectCount += 1 }
+            return state.subscriptions
+        }
         onConnect?(rc)
         if rc == 0 {
             if topics.isEmpty { onSubscribed?() }
             for (topic, qos) in topics {
-                var mid: Int32 = 0
-                lock.lock()
-                if mosquitto_subscribe(handle, &mid, topic, Int32(qos)) == MOSQ_ERR_SUCCESS.rawValue { pendingSubscribes.insert(mid) }
-                lock.unlock()
+                // Under the lock, so the SUBACK cannot be handled before its id is pending.
+                state.withLock { state in
+                    var mid: Int32 = 0
+                    if mosquitto_subscribe(handle, &mid, topic, Int32(qos)) == MOSQ_ERR_SUCCESS.rawValue { state.pendingSubscribes.insert(mid) }
+                }
             }
         }
     }
 
     private func handleSubscribed(_ mid: Int32) {
-        lock.lock()
-        let wasPending = pendingSubscribes.remove(mid) != nil
-        let allDone = wasPending && pendingSubscribes.isEmpty
-        lock.unlock()
+        let allDone = state.withLock { state in
+            state.pendingSubscribes.remove(mid) != nil && state.pendingSubscribes.isEmpty
+        }
         if allDone { onSubscribed?() }
     }
 
     private func handleDisconnect(_ rc: Int32) {
-        lock.lock()
-        connected = false
-        lock.unlock()
+        state.withLock { $0.connected = false }
         if rc != 0 {
             // libmosquitto's backoff has no jitter: a random base per outage
             // keeps a fleet of gateways from reconnecting in step after a broker restart.
@@ -149,18 +158,10 @@ public final class MQTTClient: @unchecked Sendable {
         onDisconnect?(rc)
     }
 
-    public var isConnected: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return connected
-    }
+    public var isConnected: Bool { state.withLock { $0.connected } }
 
     /// How many times the client has connected (1 + reconnects).
-    public var connections: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return connectCount
-    }
+    public var connections: Int { state.withLock { $0.connectCount } }
 
     /// Starts the network thread and connects in the background. A broker
     /// that is down is not an error here: the thread keeps retrying.
@@ -173,17 +174,12 @@ public final class MQTTClient: @unchecked Sendable {
     /// that must commit before acknowledging pays one transaction per message.
     public func start(readBursts: Bool) throws {
         guard readBursts else { return try start() }
-        lock.lock()
-        let running = ownLoop != nil
-        lock.unlock()
-        guard !running else { return }
+        guard state.withLock({ $0.ownLoop == nil }) else { return }
         // Queued packets wait for our loop's write step instead of being
         // written from whichever thread queued them.
         try check(mosquitto_threaded_set(handle, true), "threaded_set")
         let loop = OwnLoop()
-        lock.lock()
-        ownLoop = loop
-        lock.unlock()
+        state.withLock { $0.ownLoop = loop }
         let thread = Thread { [self] in
             runOwnLoop(loop)
             loop.finished.signal()
@@ -197,16 +193,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// alive; reconnects with backoff and jitter when it drops.
     private func runOwnLoop(_ loop: OwnLoop) {
         var failures = 0
-        func stopping() -> Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return loop.stopRequested
-        }
-        func wantsConnection() -> Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return loop.wantConnection && !loop.stopRequested
-        }
+        func stopping() -> Bool { loop.stopRequested }
+        func wantsConnection() -> Bool { loop.wantsConnection }
         /// Sleeps up to `seconds`, waking early when asked to stop.
         func pause(_ seconds: Double) {
             let until = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
@@ -296,25 +284,19 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     /// Why the first connection attempt failed (the loop thread retries), for the log.
-    public var startFailure: MQTTError? {
-        lock.lock()
-        defer { lock.unlock() }
-        return firstFailure
-    }
-    private var firstFailure: MQTTError?
+    public var startFailure: MQTTError? { state.withLock { $0.firstFailure } }
 
     private func noteStartFailure(_ rc: Int32) {
-        lock.lock()
-        firstFailure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
-        lock.unlock()
+        let failure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+        state.withLock { $0.firstFailure = failure }
     }
 
     /// Subscribes now (if connected) and after every reconnect.
     public func subscribe(_ topic: String, qos: Int) {
-        lock.lock()
-        subscriptions.append((topic, qos))
-        let isUp = connected
-        lock.unlock()
+        let isUp = state.withLock { state in
+            state.subscriptions.append((topic, qos))
+            return state.connected
+        }
         if isUp { mosquitto_subscribe(handle, nil, topic, Int32(qos)) }
     }
 
@@ -332,19 +314,17 @@ public final class MQTTClient: @unchecked Sendable {
     /// Sends DISCONNECT without waiting for the network thread: safe from a
     /// callback. Follow with `stop()` from another thread before `start()`.
     public func disconnect() {
-        lock.lock()
-        ownLoop?.wantConnection = false
-        lock.unlock()
+        state.withLock { $0.ownLoop }?.dropConnection()
         mosquitto_disconnect(handle)
     }
 
     /// Disconnects cleanly and stops the network thread.
     public func stop() {
-        lock.lock()
-        let loop = ownLoop
-        ownLoop = nil
-        loop?.stopRequested = true
-        lock.unlock()
+        let loop = state.withLock { state in
+            defer { state.ownLoop = nil }
+            return state.ownLoop
+        }
+        loop?.requestStop()
         mosquitto_disconnect(handle)
         if let loop {
             loop.finished.wait()

@@ -35,8 +35,8 @@ import Testing
     }
 
     static func service(_ store: GatewayStore, _ settings: LiveSettings, batchSize: Int) -> ProcessingService {
-        ProcessingService(store: store, settings: settings, metrics: GatewayMetrics(), wake: WakeSignal(),
-                          logger: Logger(label: "test"), batchSize: batchSize)
+        ProcessingService(context: ServiceContext(store: store, settings: settings, metrics: GatewayMetrics(), logger: Logger(label: "test")),
+                          wake: WakeSignal(), batchSize: batchSize)
     }
 
     @Test func aBacklogIsRecordedOnceEachInFullBatches() throws {

@@ -1,35 +1,30 @@
 import Uplink
-import Foundation
+import Synchronization
+import Uplink
 
 /// What SIGHUP may change while the gateway runs: the device registry, the
 /// codecs (built-in and layout files) and what the pipeline derives from
 /// config (windows, clock skew). The stages read it once per batch, so a
 /// reload lands between batches and no uplink is dropped or half-decoded.
-public final class LiveSettings: @unchecked Sendable {
-    private let lock = NSLock()
-    private var config: GatewayConfig
-    private var builtPipeline: UplinkPipeline
-    /// Counts config replacements, so a batch decoded ahead can tell whether
-    /// it was decoded with the pipeline now in effect.
-    private var generation = 0
+public final class LiveSettings: Sendable {
+    private struct State {
+        var config: GatewayConfig
+        var pipeline: UplinkPipeline
+        /// Counts config replacements, so a batch decoded ahead can tell whether
+        /// it was decoded with the pipeline now in effect.
+        var generation = 0
+    }
+
+    private let state: Mutex<State>
 
     public init(_ config: GatewayConfig) {
-        self.config = config
-        builtPipeline = UplinkPipeline(config: config)
+        state = Mutex(State(config: config, pipeline: UplinkPipeline(config: config)))
     }
 
-    public var current: GatewayConfig {
-        lock.lock()
-        defer { lock.unlock() }
-        return config
-    }
+    public var current: GatewayConfig { state.withLock { $0.config } }
 
     /// The pipeline in effect and its generation (which changes on each replace).
-    var versionedPipeline: (pipeline: UplinkPipeline, generation: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (builtPipeline, generation)
-    }
+    var versionedPipeline: (pipeline: UplinkPipeline, generation: Int) { state.withLock { ($0.pipeline, $0.generation) } }
 
     var registry: DeviceRegistry { current.registry }
 
@@ -37,9 +32,19 @@ public final class LiveSettings: @unchecked Sendable {
     /// (they keep their running values).
     @discardableResult
     func replace(with new: GatewayConfig) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        let old = config
+        let pipeline = UplinkPipeline(config: new)
+        let old = state.withLock { state in
+            let old = state.config
+            state.config = new
+            state.pipeline = pipeline
+            state.generation += 1
+            return old
+        }
+        return Self.keysNeedingRestart(old: old, new: new)
+    }
+
+    /// The config keys whose change takes effect only at the next start.
+    static func keysNeedingRestart(old: GatewayConfig, new: GatewayConfig) -> [String] {
         var needsRestart: [String] = []
         if new.brokerHost != old.brokerHost || new.brokerPort != old.brokerPort { needsRestart.append("mqtt.broker") }
         if new.subscriptions != old.subscriptions { needsRestart.append("mqtt.subscription") }
@@ -56,9 +61,6 @@ public final class LiveSettings: @unchecked Sendable {
             || new.minimumZoneHomes != old.minimumZoneHomes {
             needsRestart.append("aggregation/privacy")
         }
-        config = new
-        builtPipeline = UplinkPipeline(config: new)
-        generation += 1
         return needsRestart
     }
 }

@@ -11,6 +11,7 @@ import Store
 /// lateness and revisions), rolls the closed windows up per zone
 /// (`ZoneRollup`), and queues each for the hubs that may receive it
 /// (`Publication`, the privacy rule), counting what is withheld.
+// @unchecked: its mutable state belongs to its own run loop (one task); the rest is `let`.
 final class AggregationService: Service, @unchecked Sendable {
     let store: GatewayStore
     /// The registry in effect (SIGHUP may replace it).
@@ -26,18 +27,18 @@ final class AggregationService: Service, @unchecked Sendable {
     private var lateLogged = ContinuousClock.now - .seconds(3600)
     private var lateSuppressed = 0
 
-    init(store: GatewayStore, settings: LiveSettings, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
+    init(context: ServiceContext, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
          latenessMillis: Int64 = 3_600_000, zoneRollups: Bool = true, minimumZoneHomes: Int = 5, tick: Duration,
-         metrics: GatewayMetrics, deliveryWake: [WakeSignal], logger: Logger) {
-        self.store = store
-        self.settings = settings
+         deliveryWake: [WakeSignal]) {
+        store = context.store
+        settings = context.settings
+        metrics = context.metrics
+        logger = context.logger
         closing = WindowClosing(graceMillis: graceMillis, latenessMillis: latenessMillis)
         publication = Publication(hubs: hubs.map { .init(name: $0.name, isPrivate: $0.isPrivate) }, minimumZoneHomes: minimumZoneHomes)
         self.zoneRollups = zoneRollups
         self.tick = tick
-        self.metrics = metrics
         self.deliveryWake = deliveryWake
-        self.logger = logger
     }
 
     func run() async throws {

@@ -11,6 +11,7 @@ import Store
 /// first, batches marked in flight before they are sent, transient failures
 /// retried with capped exponential backoff and jitter (never given up),
 /// refusals dead-lettered with the hub's answer.
+// @unchecked: its mutable state belongs to its own run loop (one task); the rest is `let`.
 final class DeliveryService: Service, @unchecked Sendable {
     let hub: any Hub
     let store: GatewayStore
@@ -29,19 +30,17 @@ final class DeliveryService: Service, @unchecked Sendable {
     private var authFailures = 0
     private var lastSend = ContinuousClock.now
 
-    init(hub: any Hub, store: GatewayStore, settings: LiveSettings, batchSize: Int, metrics: GatewayMetrics,
-         wake: WakeSignal, flushTimeout: Duration = .seconds(3), retryMaxMillis: Int64 = 60_000, batchWaitMillis: Int64 = 0,
-         logger: Logger) {
-        self.retryMaxMillis = retryMaxMillis
-        self.batchWaitMillis = batchWaitMillis
+    init(hub: any Hub, settings hubSettings: HubSettings, context: ServiceContext, wake: WakeSignal, flushTimeout: Duration = .seconds(3)) {
         self.hub = hub
-        self.store = store
-        self.settings = settings
-        self.batchSize = batchSize
-        self.metrics = metrics
+        store = context.store
+        settings = context.settings
+        metrics = context.metrics
+        logger = context.logger
+        batchSize = hubSettings.batchSize
+        retryMaxMillis = hubSettings.retryMaxMillis
+        batchWaitMillis = hubSettings.batchWaitMillis
         self.wake = wake
         self.flushTimeout = flushTimeout
-        self.logger = logger
     }
 
     /// What to do after a batch.

@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// `/metrics` (Prometheus text) and `/health` on a loopback port. It opens
 /// only after ingest has subscribed (or given up waiting), so a client that
 /// sees it answer may start publishing.
-final class HTTPEndpointService: Service, @unchecked Sendable {
+final class HTTPEndpointService: Service, Sendable {
     let endpoint: HTTPEndpoint
     let host: String
     let port: Int

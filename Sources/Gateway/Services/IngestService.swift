@@ -5,13 +5,17 @@ import MQTT
 import Readings
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// MQTT → raw uplink rows. Ingest's only job is to commit the raw bytes,
 /// topic and arrival time (with the redelivery check) before the QoS 1
 /// PUBACK leaves. The client reads every message the socket holds, then
 /// calls back, and only then writes the PUBACKs: a burst is committed in one
-/// transaction (measured: one commit per message held the gateway to 0.4 of
-/// the broker's rate). Everything else happens later, on the processing service.
+/// transaction (Benchmarks/RESULTS.md has what one commit per message cost).
+/// Everything else happens later, on the processing service.
+// @unchecked: `burst` and `messagesSeen` belong to the MQTT network thread
+// (its callbacks run there one at a time); everything else is a `let`, a
+// `Mutex` or an `Atomic`.
 final class IngestService: Service, @unchecked Sendable {
     let client: MQTTClient
     let store: GatewayStore
@@ -20,32 +24,38 @@ final class IngestService: Service, @unchecked Sendable {
     let processorWake: WakeSignal
     let subscriptions: [(String, Int)]
     let broker: String
-    private let lock = NSLock()
-    private var hasConnected = false
-    private var hasSubscribed = false
-    private var failedConnects = 0
-    /// Messages whose commit failed with a full store, kept in memory until
-    /// space returns (their PUBACK may already be out). Bounded.
-    private var spill: [(topic: String, message: [UInt8], received: EpochMillis)] = []
-    static let spillLimit = 10_000
-    private var paused = false
-    private var messagesSeen = 0
-    /// Written on libmosquitto's thread only; read for STATUS= (a torn read of an Int cannot happen on 64-bit).
-    private(set) nonisolated(unsafe) var committedSinceStart = 0
+    /// The broker link and intake, as the callbacks and the services see them.
+    private struct LinkState {
+        var hasConnected = false
+        var hasSubscribed = false
+        /// Up since the last successful connect: a disconnect is an outage
+        /// (logged once), further failed attempts are not.
+        var linkUp = false
+        var failedConnects = 0
+        /// Messages whose commit failed with a full store, kept in memory until
+        /// space returns (their PUBACK may already be out). Bounded.
+        var spill: [(topic: String, message: [UInt8], received: EpochMillis)] = []
+        var paused = false
+    }
 
-    init(options: MQTTOptions, subscriptions: [(String, Int)], store: GatewayStore, metrics: GatewayMetrics,
-         processorWake: WakeSignal, logger: Logger) throws {
+    private let state = Mutex(LinkState())
+    static let spillLimit = 10_000
+    private var messagesSeen = 0
+    private let committed = Atomic<Int>(0)
+    /// Uplinks committed since start (for STATUS=).
+    var committedSinceStart: Int { committed.load(ordering: .relaxed) }
+
+    init(options: MQTTOptions, subscriptions: [(String, Int)], context: ServiceContext, processorWake: WakeSignal,
+         faults: FaultInjection = .none) throws {
         client = try MQTTClient(options: options)
-        self.store = store
-        self.metrics = metrics
-        self.logger = logger
+        store = context.store
+        metrics = context.metrics
+        logger = context.logger
         self.processorWake = processorWake
         self.subscriptions = subscriptions
         broker = "\(options.host):\(options.port)"
         let duplicates = metrics.duplicates(stage: "redelivery")
-        // Fault injection for the watchdog test: after this many messages the
-        // commit path stalls holding the writer's lock, as a hung disk would.
-        let stallAfter = ProcessInfo.processInfo.environment["CITYGATE_FAULT_STALL_WRITER_AFTER"].flatMap(Int.init)
+        let stallAfter = faults.stallWriterAfter
         // Messages are collected per read burst on libmosquitto's thread and
         // committed together before the client writes their PUBACKs.
         client.onMessage = { [unowned self] topic, payload, _ in
@@ -57,9 +67,7 @@ final class IngestService: Service, @unchecked Sendable {
             }
             burst.append((topic, Array(payload), GatewayClock.now()))
         }
-        // Fault injection for the commit-before-PUBACK test: the process dies
-        // with a burst read but not committed (its PUBACKs must not be out).
-        let exitBeforeCommitAfter = ProcessInfo.processInfo.environment["CITYGATE_FAULT_EXIT_BEFORE_COMMIT_AFTER"].flatMap(Int.init)
+        let exitBeforeCommitAfter = faults.exitBeforeCommitAfter
         client.onReadBurstEnd = { [unowned self] in
             guard !burst.isEmpty else { return }
             if let exitBeforeCommitAfter, messagesSeen >= exitBeforeCommitAfter {
@@ -74,7 +82,13 @@ final class IngestService: Service, @unchecked Sendable {
         client.onSubscribed = { [unowned self] in subscribed() }
         client.onDisconnect = { [unowned self] rc in
             metrics.mqttConnected.set(Int64(0))
-            if rc != 0 { logger.warning("broker connection lost, reconnecting", metadata: ["broker": "\(broker)", "rc": "\(rc)"]) }
+            // libmosquitto calls this again for each failed reconnect
+            // attempt; the outage is one line.
+            let wasUp = state.withLock { state in
+                defer { state.linkUp = false }
+                return state.linkUp
+            }
+            if rc != 0 && wasUp { logger.warning("broker connection lost, reconnecting", metadata: ["broker": "\(broker)", "rc": "\(rc)"]) }
         }
         for (topic, qos) in subscriptions { client.subscribe(topic, qos: qos) }
     }
@@ -99,7 +113,7 @@ final class IngestService: Service, @unchecked Sendable {
                 }
             }
             metrics.uplinksCommitted.increment(by: Int64(stored))
-            committedSinceStart += stored
+            committed.add(stored, ordering: .relaxed)
             if stored > 0 { processorWake.wake() }
         } catch let error as SQLiteError where error.isDiskFull {
             // The store is full: stop taking uplinks (the broker keeps them
@@ -114,21 +128,20 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     private func connected(_ rc: Int32) {
-        lock.lock()
         if rc == 0 {
-            let first = !hasConnected
-            hasConnected = true
-            let failures = failedConnects
-            failedConnects = 0
-            lock.unlock()
+            let (first, failures) = state.withLock { state in
+                defer { state.hasConnected = true; state.linkUp = true; state.failedConnects = 0 }
+                return (!state.hasConnected, state.failedConnects)
+            }
             metrics.mqttConnected.set(Int64(1))
             metrics.mqttConnects.increment()
             logger.info(first ? "connected to broker" : "reconnected to broker",
                         metadata: ["broker": "\(broker)", "failed_attempts": "\(failures)"])
         } else {
-            failedConnects += 1
-            let count = failedConnects
-            lock.unlock()
+            let count = state.withLock { state in
+                state.failedConnects += 1
+                return state.failedConnects
+            }
             // The first refusal is logged; after that, one line per 10 tries.
             if count == 1 || count % 10 == 0 {
                 logger.warning("broker refused connection", metadata: ["broker": "\(broker)", "rc": "\(rc)", "attempts": "\(count)"])
@@ -137,9 +150,7 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     private func subscribed() {
-        lock.lock()
-        hasSubscribed = true
-        lock.unlock()
+        state.withLock { $0.hasSubscribed = true }
         logger.info("subscribed", metadata: ["topics": "\(subscriptions.map(\.0).joined(separator: ","))"])
     }
 
@@ -158,11 +169,7 @@ final class IngestService: Service, @unchecked Sendable {
         return isSubscribed
     }
 
-    var isSubscribed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return hasSubscribed
-    }
+    var isSubscribed: Bool { state.withLock { $0.hasSubscribed } }
 
     var isConnected: Bool { client.isConnected }
 
@@ -175,12 +182,13 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     private func spillAndPause(topic: String, message: [UInt8], received: EpochMillis) {
-        lock.lock()
-        let wasPaused = paused
-        paused = true
-        let kept = spill.count < Self.spillLimit
-        if kept { spill.append((topic, message, received)) }
-        lock.unlock()
+        let (wasPaused, kept) = state.withLock { state in
+            let wasPaused = state.paused
+            state.paused = true
+            let kept = state.spill.count < Self.spillLimit
+            if kept { state.spill.append((topic, message, received)) }
+            return (wasPaused, kept)
+        }
         if !kept {
             metrics.uplinksLost.increment()
             logger.critical("store full and spill full: uplink lost", metadata: ["topic": "\(topic)"])
@@ -192,24 +200,16 @@ final class IngestService: Service, @unchecked Sendable {
         }
     }
 
-    var isPaused: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return paused
-    }
+    var isPaused: Bool { state.withLock { $0.paused } }
 
-    var spilled: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return spill.count
-    }
+    var spilled: Int { state.withLock { $0.spill.count } }
 
     /// Stops taking uplinks (the store is near its bound or the disk nearly full).
     func pause(reason: String) {
-        lock.lock()
-        let wasPaused = paused
-        paused = true
-        lock.unlock()
+        let wasPaused = state.withLock { state in
+            defer { state.paused = true }
+            return state.paused
+        }
         guard !wasPaused else { return }
         metrics.intakePaused.set(Int64(1))
         logger.error("intake paused", metadata: ["reason": "\(reason)", "broker": "\(broker)"])
@@ -219,25 +219,23 @@ final class IngestService: Service, @unchecked Sendable {
     /// Commits what was spilled, then takes uplinks again. Returns false (and
     /// stays paused) while the store is still full.
     func resume() -> Bool {
-        lock.lock()
-        let pending = spill
-        lock.unlock()
-        var committed = 0
+        let pending = state.withLock { $0.spill }
+        var recommitted = 0
         for item in pending {
             do {
                 if case .stored = try store.commitUplink(topic: item.topic, message: item.message, receivedAt: item.received) {
                     metrics.uplinksCommitted.increment()
                 }
-                committed += 1
+                recommitted += 1
             } catch {
                 break
             }
         }
-        lock.lock()
-        spill.removeFirst(committed)
-        let done = spill.isEmpty
-        if done { paused = false }
-        lock.unlock()
+        let done = state.withLock { state in
+            state.spill.removeFirst(recommitted)
+            if state.spill.isEmpty { state.paused = false }
+            return state.spill.isEmpty
+        }
         guard done else { return false }
         client.stop()  // joins the network thread a callback-side disconnect ended
         do {
@@ -246,7 +244,7 @@ final class IngestService: Service, @unchecked Sendable {
             logger.error("cannot reconnect after pause", metadata: ["error": "\(error)"])
         }
         metrics.intakePaused.set(Int64(0))
-        logger.info("storage available again: intake resumed", metadata: ["spilled_committed": "\(committed)"])
+        logger.info("storage available again: intake resumed", metadata: ["spilled_committed": "\(recommitted)"])
         processorWake.wake()
         return true
     }

@@ -8,6 +8,7 @@ import Store
 /// Raw uplink rows → readings, quarantine rows, duplicate frames, events.
 /// Works in batches off the committed rows, so a crash or a codec fix can
 /// replay them; at shutdown it drains what ingest committed.
+// @unchecked: its mutable state belongs to its own run loop (one task); the rest is `let`.
 final class ProcessingService: Service, @unchecked Sendable {
     let store: GatewayStore
     /// The pipeline in effect (SIGHUP may replace it between batches).
@@ -31,12 +32,12 @@ final class ProcessingService: Service, @unchecked Sendable {
     private var failedRecords = 0
     private let quarantineLines = LogRateLimiter()
 
-    init(store: GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, wake: WakeSignal, logger: Logger, batchSize: Int = 500) {
-        self.store = store
-        self.settings = settings
-        self.metrics = metrics
+    init(context: ServiceContext, wake: WakeSignal, batchSize: Int = 500) {
+        store = context.store
+        settings = context.settings
+        metrics = context.metrics
+        logger = context.logger
         self.wake = wake
-        self.logger = logger
         self.batchSize = batchSize
         batchLimit = batchSize
     }

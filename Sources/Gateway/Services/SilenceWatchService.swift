@@ -7,6 +7,7 @@ import Store
 
 /// Once a minute: which registered devices went silent
 /// (`citygate_devices_silent`, and a line when the set changes).
+// @unchecked: its mutable state belongs to its own run loop (one task); the rest is `let`.
 final class SilenceWatchService: Service, @unchecked Sendable {
     let store: GatewayStore
     let settings: LiveSettings
@@ -14,11 +15,11 @@ final class SilenceWatchService: Service, @unchecked Sendable {
     let logger: Logger
     private var lastSilent: Set<DeviceID> = []
 
-    init(store: GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, logger: Logger) {
-        self.store = store
-        self.settings = settings
-        self.metrics = metrics
-        self.logger = logger
+    init(context: ServiceContext) {
+        store = context.store
+        settings = context.settings
+        metrics = context.metrics
+        logger = context.logger
     }
 
     func run() async throws {

@@ -9,6 +9,7 @@ import Store
 /// aggressive pruning (oldest prunable first, see `StoreBounds`) when the
 /// database nears its size bound or the disk its free-space floor, and
 /// intake paused when nothing more may go, until space returns.
+// @unchecked: its mutable state belongs to its own run loop (one task); the rest is `let`.
 final class StorageGuardService: Service, @unchecked Sendable {
     let store: GatewayStore
     let bounds: StoreBounds
@@ -26,15 +27,15 @@ final class StorageGuardService: Service, @unchecked Sendable {
     /// resume below `resumeBelow`.
     static let pruneAt = 0.90, pauseAt = 0.97, resumeBelow = 0.85
 
-    init(store: GatewayStore, bounds: StoreBounds, minimumFreeDiskBytes: Int64, ingest: IngestService, metrics: GatewayMetrics,
-         fileOutputs: [any LocalFileOutput] = [], logger: Logger, interval: Duration = .seconds(1)) {
+    init(context: ServiceContext, bounds: StoreBounds, minimumFreeDiskBytes: Int64, ingest: IngestService,
+         fileOutputs: [any LocalFileOutput] = [], interval: Duration = .seconds(1)) {
+        store = context.store
+        metrics = context.metrics
+        logger = context.logger
         self.fileOutputs = fileOutputs
-        self.store = store
         self.bounds = bounds
         self.minimumFreeDiskBytes = minimumFreeDiskBytes
         self.ingest = ingest
-        self.metrics = metrics
-        self.logger = logger
         self.interval = interval
     }
 

@@ -12,6 +12,7 @@ import Store
 /// broker or hub outage is healthy: citygate waits it out. A stuck writer or
 /// decoder is not: the keep-alives stop and systemd's `WatchdogSec=` restarts
 /// the service.
+// @unchecked: `reportedStuck` and `lastStatus` belong to the watchdog thread.
 final class WatchdogService: Service, @unchecked Sendable {
     let notifier: SystemdNotifier
     let store: GatewayStore
@@ -48,7 +49,7 @@ final class WatchdogService: Service, @unchecked Sendable {
         // every task that waits for the store, which can take the whole
         // cooperative pool with it, and STATUS= must still say why.
         let tick = min(notifier.watchdogInterval ?? .seconds(2), .seconds(2))
-        let stop = LockedFlag()
+        let stop = OnceFlag()
         let thread = Thread { [self] in
             while !stop.isSet {
                 check()
@@ -100,12 +101,4 @@ final class WatchdogService: Service, @unchecked Sendable {
         thread.name = "citygate-writer-probe"
         thread.start()
     }
-}
-
-/// A flag set once, read from another thread.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

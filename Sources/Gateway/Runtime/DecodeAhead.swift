@@ -40,9 +40,10 @@ struct DecodedBatch: Sendable {
 /// Decodes the next batch on a thread of its own while the processing loop
 /// records the current one. Recording holds the store's writer lock (shared
 /// with ingest) for most of a batch's time; decoding is pure and needs no
-/// lock, so under a backlog the two overlap instead of taking turns.
-/// Measured before: per uplink, 10 µs reading the batch, 16-19 µs decoding,
-/// 55-57 µs recording (wall time on the processing thread, 40,000 QoS 1 uplinks).
+/// lock, so under a backlog the two overlap instead of taking turns (the
+/// time each part took is in Benchmarks/RESULTS.md, third load-test round).
+// @unchecked: `decoded` is handed from `queue` to the waiter through the
+// semaphore; `running` belongs to the processing loop.
 final class DecodeAhead: @unchecked Sendable {
     private let queue = DispatchQueue(label: "citygate.processing.decode-ahead")
     private let finished = DispatchSemaphore(value: 0)

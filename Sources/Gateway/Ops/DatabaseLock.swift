@@ -3,7 +3,7 @@ import Foundation
 /// One daemon per database: `run` holds an exclusive `flock` on
 /// `<database>.lock` for its lifetime. Other commands use it to learn whether
 /// a daemon is running (`requeue` then leaves the decoding to it).
-public final class DatabaseLock: @unchecked Sendable {
+public final class DatabaseLock: Sendable {
     private let descriptor: Int32
     public let path: String
 

@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
 
 /// A minimal HTTP/1.1 listener for `/metrics` and `/health` on a loopback
 /// port. One thread, one request per connection, GET only: scrapes are
 /// small and rare, so there is no need for an event loop here.
 ///
 /// SO_REUSEADDR is set so a restarted daemon can rebind at once.
+// @unchecked: `listener`, `thread` and `boundPort` are set by `start` before
+// the serving thread exists and not changed after; the stop flag is a Mutex.
 public final class HTTPEndpoint: @unchecked Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -21,8 +24,7 @@ public final class HTTPEndpoint: @unchecked Sendable {
 
     private let handler: Handler
     private var listener: Int32 = -1
-    private let lock = NSLock()
-    private var stopping = false
+    private let stopping = Mutex(false)
     private var thread: Thread?
     public private(set) var boundPort: Int = 0
 
@@ -68,22 +70,17 @@ public final class HTTPEndpoint: @unchecked Sendable {
     }
 
     public func stop() {
-        lock.lock()
-        stopping = true
-        let fd = listener
-        listener = -1
-        lock.unlock()
+        let fd = stopping.withLock { stopping in
+            defer { stopping = true }
+            return stopping ? -1 : listener
+        }
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
     }
 
-    private var isStopping: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopping
-    }
+    private var isStopping: Bool { stopping.withLock { $0 } }
 
     private func serve() {
         let fd = listener

@@ -1,0 +1,11 @@
+import Logging
+import Store
+
+/// What every service shares: the store, the settings in effect (SIGHUP may
+/// replace them), the metrics and the logger. Built once in `GatewayApp`.
+struct ServiceContext: Sendable {
+    let store: GatewayStore
+    let settings: LiveSettings
+    let metrics: GatewayMetrics
+    let logger: Logger
+}
