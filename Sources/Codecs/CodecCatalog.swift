@@ -1,3 +1,31 @@
+/// The built-in codecs, one line each: the codec (its `id` is the canonical
+/// id) and the other ids it answers to, so every registry written so far
+/// still loads (`vendor:model` names beside the family ids). A new codec is
+/// one file under `Devices/` and one line here (and one simulator encoder).
+public enum CodecTable {
+    public struct Entry: Sendable {
+        public let codec: any PayloadCodec
+        public let aliases: [String]
+        init(_ codec: any PayloadCodec, aliases: [String] = []) {
+            self.codec = codec
+            self.aliases = aliases
+        }
+    }
+
+    public static let builtIn: [Entry] = [
+        Entry(CayenneLPPCodec()),
+        Entry(ElsysCodec(), aliases: ["elsys:ers", "elsys:ers-co2", "elsys:ers-eye", "elsys:elt-ultrasonic"]),
+        Entry(MilesightCodec()),
+        Entry(DraginoLHT65Codec(), aliases: ["dragino:lht65", "dragino:lht65n"]),
+        Entry(BoschTPS110Codec(), aliases: ["bosch:tps110"]),
+        Entry(DecentlabDLPMCodec(), aliases: ["decentlab:dl-pm"]),
+        Entry(DraginoDistanceCodec(model: .ldds75), aliases: ["dragino:ldds75"]),
+        Entry(DraginoDistanceCodec(model: .dds75lb), aliases: ["dragino:dds75-lb"]),
+        Entry(NwaveParkingCodec(model: .nps405), aliases: ["nwave:nps405"]),
+        Entry(NwaveParkingCodec(model: .nps310sm), aliases: ["nwave:nps310sm"]),
+    ] + MilesightCodec.Model.allCases.map { Entry(MilesightCodec(model: $0)) }
+}
+
 /// Every codec the gateway knows, by id: family ids (`elsys`, `cayenne-lpp`)
 /// and model ids (`milesight:em310-udl`). The device registry and
 /// `citygate decode --codec` name codecs by these ids; an unknown id is a
@@ -5,44 +33,27 @@
 public struct CodecCatalog: Sendable {
     private var codecs: [String: any PayloadCodec]
 
-    public init(_ codecs: [any PayloadCodec]) {
-        var table: [String: any PayloadCodec] = [:]
-        for codec in codecs { table[codec.id] = codec }
-        self.codecs = table
+    /// The canonical ids, for listings (aliases are not listed).
+    private var canonical: Set<String>
+
+    public init(_ entries: [CodecTable.Entry]) {
+        codecs = [:]
+        canonical = []
+        for entry in entries { add(entry.codec, aliases: entry.aliases) }
     }
 
-    /// Adds a codec under another id (a model id that needs no model-specific
-    /// layout, like `elsys:ers-co2` → the Elsys family codec).
-    public mutating func alias(_ id: String, to codec: any PayloadCodec) {
-        codecs[id] = codec
+    /// Adds a codec under its id and its aliases (a layout file's codec).
+    public mutating func add(_ codec: any PayloadCodec, aliases: [String] = []) {
+        codecs[codec.id] = codec
+        canonical.insert(codec.id)
+        for alias in aliases { codecs[alias] = codec }
     }
 
     public func codec(_ id: String) -> (any PayloadCodec)? { codecs[id] }
 
-    public var ids: [String] { codecs.keys.sorted() }
+    /// Every canonical id, sorted.
+    public var ids: [String] { canonical.sorted() }
 
     /// The codecs built into this release.
-    public static let builtIn: CodecCatalog = {
-        var catalog = CodecCatalog([
-            CayenneLPPCodec(), ElsysCodec(), MilesightCodec(), DraginoLHT65Codec(), BoschTPS110Codec(), DecentlabDLPMCodec(),
-            DraginoDistanceCodec(model: .ldds75), DraginoDistanceCodec(model: .dds75lb),
-            NwaveParkingCodec(model: .nps405), NwaveParkingCodec(model: .nps310sm),
-        ])
-        for model in MilesightCodec.Model.allCases {
-            let codec = MilesightCodec(model: model)
-            catalog.alias(codec.id, to: codec)
-        }
-        for model in ["ers", "ers-co2", "ers-eye", "elt-ultrasonic"] {
-            catalog.alias("elsys:\(model)", to: ElsysCodec())
-        }
-        catalog.alias("dragino:lht65", to: DraginoLHT65Codec())
-        catalog.alias("dragino:lht65n", to: DraginoLHT65Codec())
-        catalog.alias("bosch:tps110", to: BoschTPS110Codec())
-        catalog.alias("decentlab:dl-pm", to: DecentlabDLPMCodec())
-        catalog.alias("dragino:ldds75", to: DraginoDistanceCodec(model: .ldds75))
-        catalog.alias("dragino:dds75-lb", to: DraginoDistanceCodec(model: .dds75lb))
-        catalog.alias("nwave:nps405", to: NwaveParkingCodec(model: .nps405))
-        catalog.alias("nwave:nps310sm", to: NwaveParkingCodec(model: .nps310sm))
-        return catalog
-    }()
+    public static let builtIn = CodecCatalog(CodecTable.builtIn)
 }

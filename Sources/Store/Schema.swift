@@ -146,9 +146,8 @@ enum Schema {
         // by the metric too, the index had a page being appended to for every
         // series (device × metric × channel), and a processing batch wrote each
         // of them: one per reading under load. By device, the readings of a
-        // batch share a page per device. Measured with the load test (100
-        // devices, 500-uplink batches; Benchmarks/RESULTS.md): 14.3 → 9.7 KiB
-        // written and 18.7 → 7.3 KiB read per uplink.
+        // batch share a page per device (the bytes it saves per uplink are in
+        // Benchmarks/RESULTS.md, third load-test round).
         .sql("""
         DROP INDEX readings_by_window;
         CREATE INDEX readings_by_device_window ON readings(device, window_ms, window_start_ms);

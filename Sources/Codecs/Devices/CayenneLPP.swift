@@ -71,16 +71,3 @@ public struct CayenneLPPCodec: PayloadCodec {
         }
     }
 }
-
-/// An unknown tag ends a tag stream: keep what was decoded, say why the rest
-/// was not. A frame whose very first tag is unknown decoded nothing, which is
-/// an error, not an empty success.
-func stopAtUnknown(_ result: inout DecodeResult, _ reason: String, remaining: Int) throws(DecodeError) {
-    if result.values.isEmpty && result.notes.isEmpty { throw .invalid(reason) }
-    result.note(detail: "\(reason); \(remaining) byte(s) not decoded")
-}
-
-func hex(_ byte: UInt8) -> String {
-    let digits: [Character] = Array("0123456789ABCDEF")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-}

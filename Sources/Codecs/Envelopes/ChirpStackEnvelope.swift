@@ -48,19 +48,7 @@ public struct ChirpStackEnvelope: EnvelopeParser {
                 }
             } else if key.equals("rxInfo") {
                 if try s.takeNull() { return }
-                guard s.isArray() else { throw .invalidField("rxInfo", "expected an array") }
-                try s.array { (s) throws(EnvelopeError) in
-                    gateways += 1
-                    guard s.isObject() else { throw .invalidField("rxInfo[\(gateways - 1)]", "expected an object") }
-                    try s.object { (s, key) throws(EnvelopeError) in
-                        if key.equals("rssi"), let rssi = try s.integer("rxInfo.rssi") {
-                            guard let value = Int(exactly: rssi) else { throw .invalidField("rxInfo.rssi", "out of range") }
-                            bestRSSI = max(bestRSSI ?? value, value)
-                        } else {
-                            try s.skipValue()
-                        }
-                    }
-                }
+                (gateways, bestRSSI) = try s.gatewayReception("rxInfo")
             } else {
                 try s.skipValue()
             }

@@ -46,19 +46,7 @@ public struct TTSEnvelope: EnvelopeParser {
                             payload = bytes
                         }
                     } else if key.equals("rx_metadata") {
-                        guard s.isArray() else { throw .invalidField("uplink_message.rx_metadata", "expected an array") }
-                        try s.array { (s) throws(EnvelopeError) in
-                            gateways += 1
-                            guard s.isObject() else { throw .invalidField("uplink_message.rx_metadata", "expected objects") }
-                            try s.object { (s, key) throws(EnvelopeError) in
-                                if key.equals("rssi"), let rssi = try s.integer("rx_metadata.rssi") {
-                                    guard let value = Int(exactly: rssi) else { throw .invalidField("rx_metadata.rssi", "out of range") }
-                                    bestRSSI = max(bestRSSI ?? value, value)
-                                } else {
-                                    try s.skipValue()
-                                }
-                            }
-                        }
+                        (gateways, bestRSSI) = try s.gatewayReception("uplink_message.rx_metadata")
                     } else {
                         try s.skipValue()
                     }

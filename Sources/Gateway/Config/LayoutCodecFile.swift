@@ -15,7 +15,7 @@ enum LayoutCodecFile {
                 if catalog.codec(codec.id) != nil {
                     issues.errors.append(ConfigError(file: path, key: "id", line: nil, reason: "codec '\(codec.id)' is already defined"))
                 } else {
-                    catalog.alias(codec.id, to: codec)
+                    catalog.add(codec)
                 }
             }
         }

@@ -21,7 +21,8 @@ public final class GatewayMetrics: Sendable {
     public let uplinksLost: Counter
     public let storeFileBytes: Gauge
     public let storeUsedBytes: Gauge
-    /// Time to commit one raw uplink (inside the MQTT callback, before the PUBACK).
+    /// Time to commit one read burst of raw uplinks (one transaction, on the
+    /// MQTT network thread, before the burst's PUBACKs are written).
     public let commitSeconds: DurationHistogram
     public let devicesSilent: Gauge
     /// Commit time minus the envelope's time, per decoded uplink.

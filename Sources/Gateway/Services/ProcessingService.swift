@@ -20,10 +20,9 @@ final class ProcessingService: Service, @unchecked Sendable {
     /// small batch). Large, because each transaction writes every index page
     /// it touched once: per-device index pages are shared by the uplinks of a
     /// batch. Ingest waits for the lock meanwhile, and reads a bigger burst
-    /// (it commits bursts since the MQTT client reads them whole). Measured:
-    /// 50 → 500 took the bytes written per uplink from 33 KB to 15 KB (with
-    /// the 4 MiB page cache); when ingest committed per message, 500 cost it
-    /// 15 % of its rate.
+    /// (it commits bursts since the MQTT client reads them whole). What 50
+    /// against 500 cost in bytes written is in Benchmarks/RESULTS.md (second
+    /// load-test round).
     let batchSize: Int
     /// The batch in effect: halved while the store is full (a big batch may
     /// need more room than a store at its bound has, and would never fit),
