@@ -15,11 +15,9 @@ public enum ZoneRollup {
         return "zone:" + zone
     }
 
-    /// Metrics whose value is a state, rolled up by their last value.
-    public static func isState(_ metric: Metric) -> Bool { metric == .occupied || metric == .mouldRisk }
-
+    /// A device's value in a roll-up: its last for a state (`MetricInfo.isState`), else its mean.
     public static func memberValue(_ metric: Metric, _ statistics: WindowStatistics) -> Int64 {
-        isState(metric) ? statistics.last : statistics.mean
+        metric.info.isState ? statistics.last : statistics.mean
     }
 
     /// Nil when there are no members.

@@ -32,6 +32,28 @@ public struct MetricInfo: Sendable {
     public let unitSymbol: String
     public let decimals: Int
     public let plausible: ClosedRange<Int64>
+    /// The NGSI-LD attribute: the Smart Data Models name where a model has
+    /// one (`pm25`, `atmosphericPressure`, `fillingLevel`), else the metric
+    /// name in camelCase.
+    public let ngsiLDName: String
+    /// A percentage the Smart Data Models give as a fraction 0..1
+    /// (`relativeHumidity`, `fillingLevel`): published with two more decimals.
+    public let isFraction: Bool
+    /// A state (parking occupancy, mould risk) rather than a level: a zone
+    /// rolls it up by each device's last value, not its mean.
+    public let isState: Bool
+
+    init(name: String, unitCode: String, unitSymbol: String, decimals: Int, plausible: ClosedRange<Int64>, ngsiLD: String,
+         fraction: Bool = false, state: Bool = false) {
+        self.name = name
+        self.unitCode = unitCode
+        self.unitSymbol = unitSymbol
+        self.decimals = decimals
+        self.plausible = plausible
+        ngsiLDName = ngsiLD
+        isFraction = fraction
+        isState = state
+    }
 }
 
 extension Metric {
@@ -61,25 +83,25 @@ extension Metric {
 
     /// The canonical table, in `index` order.
     public static let table: [MetricInfo] = [
-        MetricInfo(name: "temperature", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -60_00...150_00),
-        MetricInfo(name: "relative_humidity", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00),
-        MetricInfo(name: "co2", unitCode: "59", unitSymbol: "ppm", decimals: 0, plausible: 0...40_000),
-        MetricInfo(name: "pm1", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
-        MetricInfo(name: "pm2_5", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
-        MetricInfo(name: "pm10", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
-        MetricInfo(name: "tvoc", unitCode: "61", unitSymbol: "ppb", decimals: 0, plausible: 0...100_000),
-        MetricInfo(name: "hcho", unitCode: "GP", unitSymbol: "mg/m³", decimals: 2, plausible: 0...100_00),
-        MetricInfo(name: "no2", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0),
-        MetricInfo(name: "pressure", unitCode: "A97", unitSymbol: "hPa", decimals: 2, plausible: 300_00...1_200_00),
-        MetricInfo(name: "light", unitCode: "LUX", unitSymbol: "lx", decimals: 0, plausible: 0...200_000),
-        MetricInfo(name: "distance", unitCode: "MMT", unitSymbol: "mm", decimals: 0, plausible: 0...20_000),
-        MetricInfo(name: "fill_level", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00),
-        MetricInfo(name: "occupied", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1),
-        MetricInfo(name: "battery_voltage", unitCode: "2Z", unitSymbol: "mV", decimals: 0, plausible: 0...20_000),
-        MetricInfo(name: "battery_level", unitCode: "P1", unitSymbol: "%", decimals: 0, plausible: 0...100),
-        MetricInfo(name: "motion", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...65_535),
-        MetricInfo(name: "dew_point", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -90_00...100_00),
-        MetricInfo(name: "mould_risk", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1),
+        MetricInfo(name: "temperature", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -60_00...150_00, ngsiLD: "temperature"),
+        MetricInfo(name: "relative_humidity", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00, ngsiLD: "relativeHumidity", fraction: true),
+        MetricInfo(name: "co2", unitCode: "59", unitSymbol: "ppm", decimals: 0, plausible: 0...40_000, ngsiLD: "co2"),
+        MetricInfo(name: "pm1", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0, ngsiLD: "pm1"),
+        MetricInfo(name: "pm2_5", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0, ngsiLD: "pm25"),
+        MetricInfo(name: "pm10", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0, ngsiLD: "pm10"),
+        MetricInfo(name: "tvoc", unitCode: "61", unitSymbol: "ppb", decimals: 0, plausible: 0...100_000, ngsiLD: "tvoc"),
+        MetricInfo(name: "hcho", unitCode: "GP", unitSymbol: "mg/m³", decimals: 2, plausible: 0...100_00, ngsiLD: "hcho"),
+        MetricInfo(name: "no2", unitCode: "GQ", unitSymbol: "µg/m³", decimals: 1, plausible: 0...10_000_0, ngsiLD: "no2"),
+        MetricInfo(name: "pressure", unitCode: "A97", unitSymbol: "hPa", decimals: 2, plausible: 300_00...1_200_00, ngsiLD: "atmosphericPressure"),
+        MetricInfo(name: "light", unitCode: "LUX", unitSymbol: "lx", decimals: 0, plausible: 0...200_000, ngsiLD: "illuminance"),
+        MetricInfo(name: "distance", unitCode: "MMT", unitSymbol: "mm", decimals: 0, plausible: 0...20_000, ngsiLD: "distance"),
+        MetricInfo(name: "fill_level", unitCode: "P1", unitSymbol: "%", decimals: 2, plausible: 0...100_00, ngsiLD: "fillingLevel", fraction: true),
+        MetricInfo(name: "occupied", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1, ngsiLD: "occupied", state: true),
+        MetricInfo(name: "battery_voltage", unitCode: "2Z", unitSymbol: "mV", decimals: 0, plausible: 0...20_000, ngsiLD: "batteryVoltage"),
+        MetricInfo(name: "battery_level", unitCode: "P1", unitSymbol: "%", decimals: 0, plausible: 0...100, ngsiLD: "batteryLevel"),
+        MetricInfo(name: "motion", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...65_535, ngsiLD: "motion"),
+        MetricInfo(name: "dew_point", unitCode: "CEL", unitSymbol: "°C", decimals: 2, plausible: -90_00...100_00, ngsiLD: "dewPoint"),
+        MetricInfo(name: "mould_risk", unitCode: "C62", unitSymbol: "1", decimals: 0, plausible: 0...1, ngsiLD: "mouldRisk", state: true),
     ]
 
     /// Every canonical metric, by name. Config files and layout codecs name

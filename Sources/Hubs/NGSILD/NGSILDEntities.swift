@@ -68,7 +68,7 @@ public struct NGSILDEntityBuilder: Sendable {
     /// instance's `observedAt` says whether this window arrived).
     public func attributeName(_ a: OutboundAggregate) -> String {
         if a.metric == .occupied && a.kind == .parking { return a.isRollup ? "occupiedSpotNumber" : "status" }
-        return Self.attributeName(a.metric)
+        return a.metric.info.ngsiLDName
     }
 
     /// The NGSI-LD entity for aggregates of one source and one window.
@@ -120,7 +120,7 @@ public struct NGSILDEntityBuilder: Sendable {
             }
             return [("status", property(.string(s.last == 0 ? "free" : "occupied"), observedAt: end))]
         }
-        let isFraction = Self.fractionMetrics.contains(a.metric)
+        let isFraction = a.metric.info.isFraction
         let decimals = a.metric.decimals + (isFraction ? 2 : 0)
         let unit: String? = isFraction || a.metric.unitCode == "C62" ? nil : a.metric.unitCode
         let period = a.window.isoDuration
@@ -133,23 +133,6 @@ public struct NGSILDEntityBuilder: Sendable {
             property(.integer(s.count), observedAt: end, datasetID: "urn:ngsi-ld:Dataset:count:\(period)"),
         ]
         return [(attributeName(a), .array(instances))]
-    }
-
-    /// Percentages the Smart Data Models give as a fraction 0..1.
-    static let fractionMetrics: Set<Metric> = [.relativeHumidity, .fillLevel]
-
-    /// Smart Data Model names where they exist; otherwise the metric name in camelCase.
-    static func attributeName(_ metric: Metric) -> String {
-        switch metric {
-        case .pm2_5: return "pm25"
-        case .relativeHumidity: return "relativeHumidity"
-        case .fillLevel: return "fillingLevel"
-        case .pressure: return "atmosphericPressure"
-        case .light: return "illuminance"
-        default:
-            let parts = metric.name.split(separator: "_")
-            return String(parts.first ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
-        }
     }
 
     /// Characters an NGSI-LD URN takes as they are; anything else is %-escaped.
