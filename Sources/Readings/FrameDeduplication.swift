@@ -49,6 +49,11 @@ public enum FrameDeduplication {
         /// Frames missing between the session's last counter and this one
         /// (uplinks lost before they reached the gateway); 0 in a new session.
         public var gap: Int64
+
+        public init(sessionStart: Int64, gap: Int64) {
+            self.sessionStart = sessionStart
+            self.gap = gap
+        }
     }
 
     /// Frame `id` with counter `fCnt` against the device's recorded session.

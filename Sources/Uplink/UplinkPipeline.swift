@@ -52,6 +52,11 @@ public struct UplinkPipeline: Sendable {
     public struct Rejection: Error, Sendable, Equatable {
         public var reason: QuarantineReason
         public var detail: String
+
+        public init(reason: QuarantineReason, detail: String) {
+            self.reason = reason
+            self.detail = detail
+        }
     }
 
     public func process(_ raw: RawUplink) -> (ProcessedOutcome, Diagnostics) {

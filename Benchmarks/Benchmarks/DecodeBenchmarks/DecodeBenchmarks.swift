@@ -2,9 +2,11 @@ import Benchmark
 import Codecs
 import Foundation
 import Readings
+import Uplink
 
 /// Per codec family: one real payload (from the reference vectors) decoded
 /// per iteration. Envelopes: a ChirpStack v4 and a TTS v3 uplink document.
+/// The whole pure path: `UplinkPipeline.process`, as the daemon runs it.
 let payloads: [(String, String, Int?, [UInt8])] = [
     ("elsys", "elsys:ers-co2", 1, hex("0100E202290400270506060308")),
     ("milesight", "milesight:am319", 85, hex("0367340104686505000106CB02077DA803087D2500097366270A7D04000B7D20000C7D3000")),
@@ -68,6 +70,18 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("envelope tts-v3 up") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try? tts.parse(topic: "v3/sensors@ttn/devices/eui-a840410000000101/up", message: ttsUp))
+        }
+    }
+    // The daemon's entry point: route, envelope, registry, codec, derived
+    // values, plausibility, device-time check and window for one uplink.
+    let pipeline = UplinkPipeline(
+        subscriptions: Subscription.defaults,
+        registry: DeviceRegistry(devices: [Device(id: "a840410000000101", codecID: "elsys:ers-co2", kind: .airQuality, zone: "centre")]),
+        catalog: .builtIn, windows: [.airQuality: 900_000], maxClockSkewMillis: 300_000)
+    let raw = RawUplink(id: 1, receivedAt: 1_795_169_700_500, topic: "application/b3d1c2a4/device/a840410000000101/event/up", message: chirpStackUp)
+    Benchmark("uplink pipeline chirpstack-v4 up") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(pipeline.process(raw))
         }
     }
 }

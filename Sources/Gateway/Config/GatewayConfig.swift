@@ -1,4 +1,3 @@
-import Uplink
 import Codecs
 import Foundation
 import Hubs
@@ -6,6 +5,7 @@ import MQTT
 import Readings
 import Store
 import TOML
+import Uplink
 
 /// The whole configuration of one gateway: `citygate.toml`, the device
 /// registry it names, and command-line overrides. Every key is documented in

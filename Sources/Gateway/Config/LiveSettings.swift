@@ -1,4 +1,3 @@
-import Uplink
 import Synchronization
 import Uplink
 

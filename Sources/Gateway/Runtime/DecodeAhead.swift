@@ -1,8 +1,8 @@
-import Uplink
 import Dispatch
 import Foundation
 import Readings
 import Store
+import Uplink
 
 /// A batch of committed uplinks run through the pipeline, not yet recorded.
 struct DecodedBatch: Sendable {

@@ -1,10 +1,10 @@
-import Uplink
 import Aggregation
 import Foundation
 import Logging
 import Readings
 import ServiceLifecycle
 import Store
+import Uplink
 
 /// Moves windows between the store and the Aggregation module's rules:
 /// closes windows whose end plus grace has passed (`WindowClosing`, with

@@ -1,4 +1,3 @@
-import Uplink
 import Aggregation
 import Foundation
 import Hubs
@@ -6,6 +5,7 @@ import Logging
 import Readings
 import ServiceLifecycle
 import Store
+import Uplink
 
 /// Feeds one hub from its cursor in the delivery ledger: oldest window
 /// first, batches marked in flight before they are sent, transient failures

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Prometheus
 import MQTT
+import Prometheus
 import Readings
 import ServiceLifecycle
 import Store

@@ -1,9 +1,9 @@
-import Uplink
 import Foundation
 import Logging
 import Readings
 import ServiceLifecycle
 import Store
+import Uplink
 
 /// Raw uplink rows → readings, quarantine rows, duplicate frames, events.
 /// Works in batches off the committed rows, so a crash or a codec fix can

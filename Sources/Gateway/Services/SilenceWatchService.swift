@@ -1,9 +1,9 @@
-import Uplink
 import Foundation
 import Logging
 import Readings
 import ServiceLifecycle
 import Store
+import Uplink
 
 /// Once a minute: which registered devices went silent
 /// (`citygate_devices_silent`, and a line when the set changes).
