@@ -9,18 +9,20 @@ public struct Metric: Hashable, Sendable, CustomStringConvertible {
     /// values with no reference counting on the decode path.
     public let index: UInt8
 
+    /// The metric's row of the table. (The accessors below read their field
+    /// in place: a copy of the whole row retains each of its strings.)
     public var info: MetricInfo { Metric.table[Int(index)] }
     /// The name used in config, storage, logs and hub bodies (`pm2_5`).
-    public var name: String { info.name }
+    public var name: String { Metric.table[Int(index)].name }
     /// UN/CEFACT common code (`CEL`, `P1`, `GQ`, ...).
-    public var unitCode: String { info.unitCode }
+    public var unitCode: String { Metric.table[Int(index)].unitCode }
     /// Human symbol for hub metadata (`°C`, `%`, `µg/m³`).
-    public var unitSymbol: String { info.unitSymbol }
+    public var unitSymbol: String { Metric.table[Int(index)].unitSymbol }
     /// The value is a count of 10^-decimals units.
-    public var decimals: Int { info.decimals }
+    public var decimals: Int { Metric.table[Int(index)].decimals }
     /// The physically plausible range, in canonical counts. A decoded value
     /// outside it is quarantined as implausible rather than stored.
-    public var plausible: ClosedRange<Int64> { info.plausible }
+    public var plausible: ClosedRange<Int64> { Metric.table[Int(index)].plausible }
 
     public var description: String { name }
 }
