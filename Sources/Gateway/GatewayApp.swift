@@ -20,6 +20,7 @@ public enum GatewayApp {
     /// overrides); by default the config file alone.
     public static func run(config: GatewayConfig, logger: Logger,
                            reload: (@Sendable () throws -> GatewayConfig)? = nil) async throws {
+        let startupSignals = StartupSignals()
         logger.info("citygate starting", metadata: [
             "version": "\(version)", "config": "\(config.configPath)",
             "broker": "\(config.tls == nil ? "mqtt" : "mqtts")://\(config.brokerHost):\(config.brokerPort)",
@@ -96,6 +97,7 @@ public enum GatewayApp {
         // broker that is down at boot is waited out in the background (its
         // state is in STATUS= and /health/ready), not a start timeout.
         notifier.notify("READY=1\nSTATUS=" + ingest.summary)
+        await startupSignals.handOver(to: group)
         try await group.run()
         logger.info("citygate stopped", metadata: ["database": "\(config.databasePath)"])
     }
