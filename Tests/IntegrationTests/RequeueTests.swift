@@ -47,6 +47,10 @@ import Testing
         let rows = try SQLiteRows(path: gateway.database)
         #expect(try rows.strings("SELECT metric || '=' || value FROM readings WHERE device = '\(newDevice)' ORDER BY id")
                 == ["temperature=2260", "relative_humidity=4100", "light=39", "motion=6", "co2=776"])
+        // A reason that is not a quarantine reason is refused, not matched against nothing.
+        let typo = try await citygate(["requeue", "--config", fixed + "/citygate.toml", "--database", gateway.database, "--reason", "unknown-device"],
+                                      in: directory)
+        #expect(typo.status != 0 && typo.output.contains("'unknown-device' is not a quarantine reason"), "\(typo.output)")
         broker.process.forceStop()
     }
 
