@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "citygate", targets: ["citygate"]),
         .executable(name: "citygate-sim", targets: ["citygate-sim"]),
         // The pure decoding stages, for the fuzzer and the benchmarks (Fuzz/, Benchmarks/).
-        .library(name: "CitygateDecoding", targets: ["Readings", "Codecs", "Uplink"]),
+        .library(name: "CitygateDecoding", targets: ["Readings", "Codecs", "Uplink", "TOML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),

@@ -169,7 +169,15 @@ extension TOMLParser {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// One more array or inline table open; an error past `maxNesting`.
+    mutating func enterNested() throws(TOMLError) {
+        nesting += 1
+        if nesting > Self.maxNesting { throw error("arrays or inline tables nested more than \(Self.maxNesting) deep") }
+    }
+
     mutating func array() throws(TOMLError) -> TOMLValue {
+        try enterNested()
+        defer { nesting -= 1 }
         advance()
         var items: [TOMLValue] = []
         while true {
@@ -184,6 +192,8 @@ extension TOMLParser {
     }
 
     mutating func inlineTable() throws(TOMLError) -> TOMLValue {
+        try enterNested()
+        defer { nesting -= 1 }
         let tableLine = line
         advance()
         var table = TOMLTable(line: tableLine)

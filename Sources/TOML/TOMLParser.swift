@@ -10,9 +10,23 @@ public struct TOMLParser {
     var lineStart = 0
     /// Tables defined by a header or by key assignment, so a second `[a]` is an error.
     var definedTables: Set<[String]> = []
+    /// Arrays and inline tables open around the current value.
+    var nesting = 0
+
+    /// Limits that keep a broken or hostile file from exhausting the stack or
+    /// memory (the parser and the table walk recurse): a SIGHUP with such a
+    /// file is refused like any other error. A 100,000-device registry is
+    /// about 15 MB, and nothing real nests more than a few levels.
+    public static let maxBytes = 64 << 20
+    public static let maxNesting = 32
+    public static let maxKeyParts = 32
 
     public static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
-        var parser = TOMLParser(bytes: Array(text.utf8))
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maxBytes else {
+            throw TOMLError(line: 1, column: 1, message: "the file is \(bytes.count) bytes; at most \(maxBytes) are read")
+        }
+        var parser = TOMLParser(bytes: bytes)
         return try parser.document()
     }
 
@@ -136,6 +150,7 @@ public struct TOMLParser {
                 throw error("expected a key, found '\(String(decoding: [c], as: UTF8.self))'")
             }
             skipSpaces()
+            guard parts.count <= Self.maxKeyParts else { throw error("a key of more than \(Self.maxKeyParts) dotted parts") }
             if current == UInt8(ascii: ".") { advance() } else { return parts }
         }
     }

@@ -44,6 +44,15 @@ import Testing
         #expect(gateway.process.log.contains("mqtt.qos") && gateway.process.log.contains("mqtt.bogus"))
         try broker.publish(topic: topic, message: Self.uplink(fCnt: 50003))
 
+        // 3. Deeply nested (it overflowed the parser's stack and killed the daemon): refused too.
+        let logLength = gateway.process.log.count
+        try (config + "\nnested = " + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "\n")
+            .write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        gateway.process.signal(SIGHUP)
+        try await gateway.waitFor("refused again", timeout: .seconds(10)) { gateway.process.log.dropFirst(logLength).contains("reload refused") }
+        #expect(gateway.process.log.dropFirst(logLength).contains("nested more than 32 deep"))
+        #expect(gateway.process.isRunning)
+
         #expect(await stream.waitForExit(timeout: .seconds(60)) == 0)
         try await gateway.waitFor("every uplink stored", timeout: .seconds(30)) {
             let status = try gateway.status()

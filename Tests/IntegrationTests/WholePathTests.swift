@@ -188,5 +188,11 @@ import Testing
         #expect(check.log.contains("citygate.toml:3: gateway.bogus: unknown key"))
         let run = try ManagedProcess(TestEnvironment.citygate, ["run", "--config", directory + "/citygate.toml"], directory: directory, logName: "run.log")
         #expect(await run.waitForExit(timeout: .seconds(20)) == 78)
+        // A deeply nested file crashed check-config (the parser recursed without a limit).
+        try ("a = " + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "\n")
+            .write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
+        let deep = try ManagedProcess(TestEnvironment.citygate, ["check-config", "--config", directory + "/citygate.toml"], directory: directory, logName: "deep.log")
+        #expect(await deep.waitForExit(timeout: .seconds(20)) == 78)
+        #expect(deep.log.contains("citygate.toml:1: syntax: arrays or inline tables nested more than 32 deep"), "\(deep.log)")
     }
 }

@@ -1,9 +1,11 @@
 import Codecs
 import Readings
+import TOML
 import Uplink
 
 /// One fuzz input: byte 0 picks the stage and the codec, byte 1 the fPort,
-/// the rest is the message. Both go through the daemon's own entry points
+/// the rest is the message (bytes 0xF0 and up: the rest is a TOML file for
+/// the config parser). Both go through the daemon's own entry points
 /// (`UplinkPipeline`): the payload stage (codec, derived values,
 /// plausibility) and the whole pipeline (route, envelope, registry, codec,
 /// device-time check, window), then the frame-dedup rule on its outcome.
@@ -33,6 +35,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let selector = Int(bytes[0])
     let fPort: Int? = bytes[1] == 0xFF ? nil : Int(bytes[1])
     let message = Array(bytes[2...])
+    if selector >= 0xF0 {
+        _ = try? TOMLParser.parse(String(decoding: message, as: UTF8.self))
+        return 0
+    }
     let pipeline = pipelines[selector % pipelines.count]
     if selector < 0x80 {
         let device = Device(id: "fuzz", codecID: codecIDs[selector % codecIDs.count], kind: kinds[selector % kinds.count],
