@@ -61,7 +61,10 @@ public enum ProcessedOutcome: Sendable, Equatable {
     case quarantined(device: DeviceID?, facts: FrameFacts?, reason: QuarantineReason, detail: String)
     /// A network-server event that is not an uplink (join, status, ...),
     /// with readings when it carries some (a status event's battery level).
-    case event(type: String, device: DeviceID?, readings: [ReadingRow])
+    /// `registered`: the device is in the registry or a codec rule's; only
+    /// then does a join start a frame-counter session (random DevEUIs must
+    /// not grow the session table).
+    case event(type: String, device: DeviceID?, readings: [ReadingRow], registered: Bool = true)
     /// A frame with nothing to decode (fPort 0, MAC only).
     case ignored(FrameFacts, reason: String)
 }

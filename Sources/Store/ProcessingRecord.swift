@@ -63,12 +63,12 @@ extension GatewayStore {
             }
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
             summary.quarantined += 1
-        case let .event(type, device, readings):
+        case let .event(type, device, readings, registered):
             try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
             try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
                                [.integer(UplinkState.event.rawValue), .text("event:" + type), .optional(device), .integer(id)])
-            if type == "join", let device {
+            if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
                 sessions.startSession(device, at: id)
             }

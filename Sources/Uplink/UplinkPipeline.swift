@@ -82,9 +82,10 @@ public struct UplinkPipeline: Sendable {
     /// A network-server event: values it carries (a status battery level)
     /// are kept for registered devices.
     private func networkEvent(_ type: String, device: DeviceID?, values: [DecodedValue], raw: RawUplink) -> ProcessedOutcome {
-        guard let device, !values.isEmpty, let known = registry.resolve(device, deviceProfile: nil, topic: raw.topic) else {
-            return .event(type: type, device: device, readings: [])
+        guard let device, let known = registry.resolve(device, deviceProfile: nil, topic: raw.topic) else {
+            return .event(type: type, device: device, readings: [], registered: false)
         }
+        guard !values.isEmpty else { return .event(type: type, device: device, readings: []) }
         let rows = values.filter(Plausibility.isPlausible).map { readingRow(for: $0, of: known, at: raw.receivedAt, uplink: raw.id) }
         return .event(type: type, device: device, readings: rows)
     }

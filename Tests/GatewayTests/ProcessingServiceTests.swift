@@ -2,7 +2,7 @@ import Foundation
 @testable import Gateway
 import Logging
 import Readings
-import Store
+@testable import Store
 import Testing
 
 /// The processing loop over a real SQLite store: batches, the batch decoded
@@ -74,5 +74,30 @@ import Testing
         let statistics = try store.statistics()
         #expect(statistics.quarantined == 100)
         #expect(statistics.readingsStored == 100 * 6)
+    }
+
+    /// The event type comes from the topic, which any publisher chooses: an
+    /// unknown one is counted as `other`, not as a new series (1,000 made-up
+    /// types made 1,000 series, forever). A join starts a frame-counter
+    /// session only for a device the registry knows.
+    @Test func topicsCannotMakeSeriesOrSessions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-events-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/citygate.sqlite")
+        let stranger = "0011223344556677"
+        func event(_ device: String, _ type: String) -> (topic: String, message: [UInt8], receivedAt: EpochMillis) {
+            ("application/a/device/\(device)/event/\(type)", Array(#"{"deviceInfo":{"devEui":"\#(device)"}}"#.utf8), 1_000)
+        }
+        _ = try store.commitUplinks((1...30).map { event(Self.damp, "made-up-\($0)") } + [event(Self.damp, "join"), event(stranger, "join")])
+        let metrics = GatewayMetrics()
+        let settings = LiveSettings(try Self.config(devices: [Self.damp]))
+        let processing = ProcessingService(context: ServiceContext(store: store, settings: settings, metrics: metrics, logger: Logger(label: "test")),
+                                           wake: WakeSignal())
+        #expect(try processing.processBatch() == 32)
+        let series = String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("citygate_network_events_total{") }
+        #expect(series.sorted() == [#"citygate_network_events_total{type="join"} 2"#, #"citygate_network_events_total{type="other"} 30"#], "\(series)")
+        let sessions = try store.connection.query("SELECT device FROM device_sessions ORDER BY device").compactMap { $0[0].string }
+        #expect(sessions == [Self.damp], "a join of a device nobody registered keeps no session")
     }
 }

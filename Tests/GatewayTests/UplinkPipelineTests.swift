@@ -106,7 +106,7 @@ import Testing
     @Test func statusBatteryIsRecordedForKnownDevices() throws {
         let json = #"{"deviceInfo":{"devEui":"a840410000000401"},"batteryLevel":88.3}"#
         let raw = RawUplink(id: 5, receivedAt: 1_000_000, topic: "application/a/device/a840410000000401/event/status", message: Array(json.utf8))
-        guard case let .event(type, _, rows) = try Self.pipeline().process(raw).0 else { Issue.record("not an event"); return }
+        guard case let .event(type, _, rows, _) = try Self.pipeline().process(raw).0 else { Issue.record("not an event"); return }
         #expect(type == "status" && rows.map { $0.reading.value } == [88] && rows.first?.reading.metric == .batteryLevel)
     }
 }

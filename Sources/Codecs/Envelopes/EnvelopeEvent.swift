@@ -51,6 +51,23 @@ public enum EnvelopeEvent: Sendable, Equatable {
     case event(type: String, device: DeviceID?, values: [DecodedValue] = [])
 }
 
+/// The network-server event types the gateway names in metrics
+/// (`citygate_network_events_total{type}`). The type comes from the topic,
+/// which any client allowed to publish can choose: every other value is
+/// counted as `other`, so input cannot create new series.
+public enum NetworkEventType {
+    /// ChirpStack v4 (`application/…/event/{type}`) and The Things Stack v3
+    /// (`v3/…/devices/{id}/{type}`) event types, and the pipeline's `unknown`.
+    public static let named: Set<String> = [
+        "status", "join", "ack", "txack", "log", "location", "integration",
+        "down/queued", "down/sent", "down/ack", "down/nack", "down/failed", "service/data", "location/solved",
+        "unknown",
+    ]
+
+    /// The metric label for an event type: itself when named, else `other`.
+    public static func metricLabel(_ type: String) -> String { named.contains(type) ? type : "other" }
+}
+
 /// Why a message is not a usable envelope. The description is the
 /// quarantine reason.
 public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import Logging
 import Readings
@@ -133,7 +134,7 @@ final class ProcessingService: Service, @unchecked Sendable {
             let diagnostic = diagnostics[id]
             if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
-            if case let .event(type, _, _) = result.outcome { metrics.events(type: type).increment() }
+            if case let .event(type, _, _, _) = result.outcome { metrics.events(type: NetworkEventType.metricLabel(type)).increment() }
             if let envelope = diagnostic?.envelope { metrics.uplinksProcessed(envelope: envelope.rawValue).increment() }
             let kind = diagnostic?.kind?.rawValue ?? "unknown"
             if case let .decoded(_, readings) = result.outcome, !duplicates.contains(id), !readings.isEmpty {
@@ -170,7 +171,7 @@ final class ProcessingService: Service, @unchecked Sendable {
                 fields["detail"] = "\(detail)"
                 if held > 0 { fields["suppressed"] = "\(held)" }
                 logger.warning("uplink quarantined", metadata: fields)
-            case let .event(type, device, _):
+            case let .event(type, device, _, _):
                 logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })
             case let .ignored(facts, reason):
                 logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })

@@ -67,7 +67,7 @@ struct Decode: ParsableCommand {
             let values = rows.map { DecodedValue(metric: $0.reading.metric, channel: $0.reading.channel, value: $0.reading.value, time: $0.reading.time) }
             let codecID = registry.resolve(facts.device, deviceProfile: nil, topic: raw.topic)?.codecID ?? codec ?? ""
             print(Self.json(header: header, codec: codecID, values: values, notes: diagnostics.notes))
-        case let .event(type, device, _):
+        case let .event(type, device, _, _):
             print(JSONText.object([("event", .string(type)), ("device", device.map { .string($0) } ?? .null), ("readings", .array([])),
                                    ("notes", .array([]))]).serialized())
         case let .ignored(facts, reason):
