@@ -19,7 +19,7 @@ status="${PIPESTATUS[0]}"
     echo "# Fuzzing results"
     echo
     echo "Command: \`bash Fuzz/run.sh $seconds\` on $(date -u +%Y-%m-%d), $(nproc) cores."
-    echo "Corpus: $(ls corpus | wc -l) seed files from Tests/CodecsTests/Fixtures (vectors and envelopes); final corpus $(ls "$work" | grep -vc fuzz.log) files."
+    echo "Corpus: $(ls corpus | wc -l) seed files (vectors and envelopes from Tests/CodecsTests/Fixtures, and the shipped TOML files); final corpus $(ls "$work" | grep -vc fuzz.log) files."
     echo "Exit status: $status."
     echo
     echo '```'

@@ -118,7 +118,7 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     private func check(_ rc: Int32, _ operation: String) throws {
-        if rc != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: rc, operation: operation) }
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: rc, operation: operation, systemError: errno) }
     }
 
     private func handleConnect(_ rc: Int32) {
@@ -204,9 +204,9 @@ public final class MQTTClient: @unchecked Sendable {
             var socket = mosquitto_socket(handle)
             if socket < 0 {
                 guard wantsConnection() else { return }
-                let rc = connectNow()
+                let (rc, systemError) = connectNow()
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
-                    if failures == 0 { noteStartFailure(rc) }
+                    if failures == 0 { noteStartFailure(rc, systemError: systemError) }
                     failures += 1
                     // Exponential from a jittered base, capped: gateways restarted
                     // together do not reconnect in step.
@@ -247,26 +247,30 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     /// One connection attempt: MQTT 5 with its CONNECT properties, else 3.1.1.
-    private func connectNow() -> Int32 {
+    /// The result code, and `errno` as the call left it (for MOSQ_ERR_ERRNO).
+    private func connectNow() -> (rc: Int32, systemError: Int32) {
         guard options.protocolVersion == 5 else {
-            return mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+            let rc = mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+            return (rc, errno)
         }
         var properties: OpaquePointer?
         mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
         defer { mosquitto_property_free_all(&properties) }
-        return mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+        let rc = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds), nil, properties)
+        return (rc, errno)
     }
 
     public func start() throws {
         guard options.protocolVersion == 5 else {
             let rc = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
+            let systemError = errno
             if rc == MOSQ_ERR_INVAL.rawValue || rc == MOSQ_ERR_NOMEM.rawValue {
                 throw MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
             }
             // Refused, unreachable, a name that does not resolve yet, a TLS
             // handshake that fails: all may mend (a broker coming up, a
             // certificate renewed), so the loop thread keeps reconnecting.
-            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc) }
+            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc, systemError: systemError) }
             try check(mosquitto_loop_start(handle), "loop_start")
             return
         }
@@ -274,8 +278,8 @@ public final class MQTTClient: @unchecked Sendable {
         // blocking connect; libmosquitto keeps them for every reconnect. It
         // runs on a thread of its own so an unreachable broker cannot hold start-up.
         let thread = Thread { [self] in
-            let rc = connectNow()
-            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc) }
+            let (rc, systemError) = connectNow()
+            if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc, systemError: systemError) }
             // Connected or not, the loop thread takes over (and reconnects).
             mosquitto_loop_start(handle)
         }
@@ -286,8 +290,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// Why the first connection attempt failed (the loop thread retries), for the log.
     public var startFailure: MQTTError? { state.withLock { $0.firstFailure } }
 
-    private func noteStartFailure(_ rc: Int32) {
-        let failure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)")
+    private func noteStartFailure(_ rc: Int32, systemError: Int32) {
+        let failure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)", systemError: systemError)
         state.withLock { $0.firstFailure = failure }
     }
 

@@ -85,5 +85,21 @@ public struct MQTTTLS: Sendable, Equatable {
 public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
     public let operation: String
-    public var description: String { "\(operation): \(String(cString: mosquitto_strerror(code))) (\(code))" }
+    /// With MOSQ_ERR_ERRNO: the system error, read at the failing call.
+    /// (`mosquitto_strerror` reads `errno` when the text is made, by which
+    /// time it says "Success" or something unrelated.)
+    public let systemError: Int32?
+
+    public init(code: Int32, operation: String, systemError: Int32? = nil) {
+        self.code = code
+        self.operation = operation
+        self.systemError = systemError
+    }
+
+    public var description: String {
+        if code == MOSQ_ERR_ERRNO.rawValue, let systemError {
+            return "\(operation): \(String(cString: strerror(systemError))) (errno \(systemError))"
+        }
+        return "\(operation): \(String(cString: mosquitto_strerror(code))) (\(code))"
+    }
 }

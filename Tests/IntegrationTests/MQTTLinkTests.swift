@@ -150,4 +150,25 @@ import Testing
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }
+
+    /// Nothing listening on the broker's port: the log says so within a
+    /// moment, with the system's reason. It said "Success (14)" or "No such
+    /// file or directory (14)" (libmosquitto's text for MOSQ_ERR_ERRNO reads
+    /// errno when the text is made), and only after the 10 s start-up wait.
+    @Test func aRefusedConnectionIsReportedAtOnceWithItsReason() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("refused")
+        let gateway = try ManagedProcess(
+            TestEnvironment.citygate,
+            ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", "mqtt://127.0.0.1:\(TestEnvironment.freePort())",
+             "--database", directory + "/citygate.sqlite", "--http-listen", ""],
+            directory: directory, logName: "citygate.log")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !gateway.log.contains("cannot connect to the broker yet") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(gateway.log.contains("cannot connect to the broker yet"), "not reported within 5 s: \(gateway.log)")
+        #expect(gateway.log.contains("Connection refused (errno 111)"), "\(gateway.log)")
+        #expect(!gateway.log.contains("Success"))
+        #expect(await gateway.stop(grace: .seconds(20)) == 0)
+    }
 }

@@ -159,8 +159,15 @@ final class IngestService: Service, @unchecked Sendable {
     func connect(timeout: Duration) async throws -> Bool {
         try client.start(readBursts: true)
         let deadline = ContinuousClock.now + timeout
+        var reported = false
         while ContinuousClock.now < deadline {
             if isSubscribed { return true }
+            // The first failed attempt is said at once (the wait goes on: a
+            // broker that is starting may still answer within it).
+            if !reported, let failure = client.startFailure {
+                logger.warning("cannot connect to the broker yet, retrying", metadata: ["broker": "\(broker)", "error": "\(failure)"])
+                reported = true
+            }
             try? await Task.sleep(for: .milliseconds(10))
         }
         var fields: Logger.Metadata = ["broker": "\(broker)"]
