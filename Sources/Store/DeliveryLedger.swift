@@ -87,8 +87,8 @@ extension GatewayStore {
     }
 
     /// A transient failure: back to pending with the error kept.
-    public func markRetry(hub: String, _ ids: [Int64], error: String, now: EpochMillis) throws {
-        try updateDeliveries(hub: hub, ids.map { ($0, error) }, state: .pending, now: now, countAttempt: false)
+    public func markRetry(hub: String, _ items: [(id: Int64, error: String)], now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, items.map { ($0.id, $0.error) }, state: .pending, now: now, countAttempt: false)
     }
 
     /// Dead-lettered deliveries of a hub back to pending (`citygate redeliver`).
@@ -101,8 +101,8 @@ extension GatewayStore {
     }
 
     /// Sent without an answer: they stay in flight, to be reconciled with the hub.
-    public func markUncertain(hub: String, _ ids: [Int64], error: String, now: EpochMillis) throws {
-        try updateDeliveries(hub: hub, ids.map { ($0, error) }, state: .inFlight, now: now, countAttempt: false)
+    public func markUncertain(hub: String, _ items: [(id: Int64, error: String)], now: EpochMillis) throws {
+        try updateDeliveries(hub: hub, items.map { ($0.id, $0.error) }, state: .inFlight, now: now, countAttempt: false)
     }
 
     /// The hub refused these for good: dead-lettered with the hub's answer.

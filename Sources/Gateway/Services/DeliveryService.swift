@@ -123,7 +123,13 @@ final class DeliveryService: Service, @unchecked Sendable {
         return next(after: outcome, batchWasFull: pending.count >= batchSize)
     }
 
+    /// A hub's answer is kept to this many bytes: an error body of up to
+    /// 16 MiB was written into every aggregate of the batch (500 copies) and
+    /// into the log.
+    static let maxAnswerBytes = 1024
+
     /// The results of one batch, sorted by what the ledger does with them.
+    /// Hub answers are cut to `maxAnswerBytes`.
     struct Outcome {
         var delivered: [(id: Int64, revision: Int64, ref: String?)] = []
         var retry: [Int64] = []
@@ -138,11 +144,20 @@ final class DeliveryService: Service, @unchecked Sendable {
             case let .delivered(ref): delivered.append((aggregate.aggregateID, aggregate.revision, ref))
             case let .retry(why, after):
                 retry.append(aggregate.aggregateID)
-                reason = why
+                reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
                 if let after { retryAfter = max(retryAfter ?? 0, after) }
-            case let .unknown(why): unknown.append(aggregate.aggregateID); reason = why
-            case let .unauthorized(why): unauthorized.append(aggregate.aggregateID); reason = why
-            case let .rejected(why): rejected.append((aggregate.aggregateID, why))
+            case let .unknown(why): unknown.append(aggregate.aggregateID); reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
+            case let .unauthorized(why):
+                unauthorized.append(aggregate.aggregateID)
+                reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
+            case let .rejected(why):
+                // The same answer for the whole batch (a 400 on the request) is
+                // kept once; the others point at it.
+                if let first = rejected.first, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes) == first.error {
+                    rejected.append((aggregate.aggregateID, "same answer as aggregate \(first.id)"))
+                } else {
+                    rejected.append((aggregate.aggregateID, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)))
+                }
             }
         }
 
@@ -153,11 +168,17 @@ final class DeliveryService: Service, @unchecked Sendable {
         let done = GatewayClock.now()
         do {
             if !outcome.delivered.isEmpty { try store.markDelivered(hub: hub.name, outcome.delivered, now: done) }
-            if !outcome.retry.isEmpty { try store.markRetry(hub: hub.name, outcome.retry, error: outcome.reason, now: done) }
-            // Auth refusals are definite: the hub did not take them.
-            if !outcome.unauthorized.isEmpty { try store.markRetry(hub: hub.name, outcome.unauthorized, error: outcome.reason, now: done) }
+            // One answer for the batch: kept on its first aggregate, pointed at from the others.
+            let first = (outcome.retry + outcome.unauthorized + outcome.unknown).first
+            func answers(_ ids: [Int64]) -> [(id: Int64, error: String)] {
+                ids.map { ($0, $0 == first ? outcome.reason : "same answer as aggregate \(first ?? 0)") }
+            }
+            // Auth refusals are definite, like retries: the hub did not take them.
+            if !outcome.retry.isEmpty || !outcome.unauthorized.isEmpty {
+                try store.markRetry(hub: hub.name, answers(outcome.retry + outcome.unauthorized), now: done)
+            }
             // No answer: they stay in flight and are reconciled before any resend.
-            if !outcome.unknown.isEmpty { try store.markUncertain(hub: hub.name, outcome.unknown, error: outcome.reason, now: done) }
+            if !outcome.unknown.isEmpty { try store.markUncertain(hub: hub.name, answers(outcome.unknown), now: done) }
             if !outcome.rejected.isEmpty { try store.markDeadLettered(hub: hub.name, outcome.rejected, now: done) }
         } catch {
             logger.error("cannot update the delivery ledger", metadata: ["hub": "\(hub.name)", "error": "\(error)"])
