@@ -61,7 +61,7 @@ public enum GatewayApp {
             context: context, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
             latenessMillis: config.latenessMillis, zoneRollups: config.zoneRollups, minimumZoneHomes: config.minimumZoneHomes,
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), deliveryWake: deliveryWakes)
-        let storageGuard = StorageGuardService(context: context, bounds: config.bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
+        let storageGuard = StorageGuardService(context: context, bounds: config.storeBounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
                                                ingest: ingest, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput })
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.

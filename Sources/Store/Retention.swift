@@ -23,11 +23,19 @@ public struct StoreBounds: Sendable, Equatable {
     public var rawRetentionMillis: Int64 = 30 * 86_400_000
     /// Readings (and delivered aggregates) are kept this long.
     public var readingRetentionMillis: Int64 = 365 * 86_400_000
+    /// How long after its end a window may still be revised (grace plus
+    /// lateness): its readings are never pruned before, not even under
+    /// pressure, since a late reading re-opens the window and the revision
+    /// is computed from every reading of it (from a pruned rest, it would
+    /// overwrite the hub's right value under the same id).
+    public var revisableMillis: Int64 = 0
 
-    public init(maxSizeBytes: Int64? = nil, rawRetentionMillis: Int64 = 30 * 86_400_000, readingRetentionMillis: Int64 = 365 * 86_400_000) {
+    public init(maxSizeBytes: Int64? = nil, rawRetentionMillis: Int64 = 30 * 86_400_000, readingRetentionMillis: Int64 = 365 * 86_400_000,
+                revisableMillis: Int64 = 0) {
         self.maxSizeBytes = maxSizeBytes
         self.rawRetentionMillis = rawRetentionMillis
         self.readingRetentionMillis = readingRetentionMillis
+        self.revisableMillis = revisableMillis
     }
 }
 
@@ -110,12 +118,13 @@ extension GatewayStore {
                     DELETE FROM readings WHERE id IN (
                         SELECT r.id FROM readings r
                         WHERE r.aggregated IN (1, 2) AND r.time_ms < ?1
+                          AND r.window_start_ms + r.window_ms + ?3 <= ?4
                           AND NOT EXISTS (
                             SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
                             WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
                               AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
                         ORDER BY r.time_ms LIMIT ?2)
-                    """, [.integer(readingCutoff), .integer(Int64(batch))])
+                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now)])
                 let prunable = try connection.query(
                     """
                     SELECT u.id, u.state FROM uplinks u

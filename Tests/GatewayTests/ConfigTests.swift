@@ -54,6 +54,8 @@ struct ConfigDirectory {
         ("[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/a\"\n[[hub]]\nname = \"a\"\nkind = \"file\"\nurl = \"/tmp/b\"\n", "hub 'a' is defined twice"),
         ("[[mqtt.subscription]]\ntopic = \"a/#/b\"\nenvelope = \"tts\"\n", "is not a valid MQTT topic filter"),
         ("[gateway\n", "syntax:"),
+        ("[store]\nreading_retention = \"1h\"\n[aggregation]\nlateness = \"2h\"\n",
+         "store.reading_retention: PT1H is shorter than [aggregation] lateness (PT2H)"),
         ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nauth = \"bearer\"\n", "hub[1].token_file: required with auth = \"bearer\""),
         ("[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"http://x\"\nauth = \"basic\"\n", "hub[1].auth: 'basic' is not one of"),
         ("[[hub]]\nname = \"a\"\nkind = \"sensorthings\"\nurl = \"http://x\"\nauth = \"oauth2\"\nclient_id = \"c\"\n", "hub[1].token_url: required with auth = \"oauth2\""),

@@ -20,6 +20,9 @@ import Testing
             min_free_disk = "0B"
             [aggregation]
             grace = "0s"
+            # Readings stay until their window can no longer be revised (end +
+            # grace + lateness): with 1 s windows, a few seconds here.
+            lateness = "2s"
             [[hub]]
             name = "opendata"
             kind = "sensorthings"

@@ -111,6 +111,10 @@ public struct GatewayConfig: Sendable {
         LayoutCodecFile.loadDirectory(config.codecDirectory, into: &config.catalog, issues: issues)
         let registry = DeviceRegistryFile.load(path: config.registryPath, catalog: config.catalog, issues: issues)
         config.registry = registry
+        if config.bounds.readingRetentionMillis < config.latenessMillis {
+            issues.errors.append(ConfigError(file: path, key: "store.reading_retention", line: nil, reason:
+                "\(Window.isoDuration(config.bounds.readingRetentionMillis)) is shorter than [aggregation] lateness (\(Window.isoDuration(config.latenessMillis))): a late reading would revise a window from what is left of it"))
+        }
         if !issues.errors.isEmpty { throw ConfigErrors(errors: issues.errors) }
         config.resolveDefaults()
         return config
@@ -119,6 +123,14 @@ public struct GatewayConfig: Sendable {
     /// Fills in what depends on the state directory.
     mutating func resolveDefaults() {
         if databasePath.isEmpty { databasePath = (stateDirectory as NSString).appendingPathComponent("citygate.sqlite") }
+    }
+
+    /// The store's bounds with how long a window stays revisable (grace plus
+    /// lateness, which `--window` may change): its readings stay until then.
+    public var storeBounds: StoreBounds {
+        var bounds = self.bounds
+        bounds.revisableMillis = graceMillis + latenessMillis
+        return bounds
     }
 
     /// The hubs in effect: the configured ones, or the file output in the
