@@ -11,6 +11,11 @@ public enum HubKinds {
 
     public static func named(_ name: String) -> (any HubKind.Type)? { all.first { $0.name == name } }
 
+    /// Each kind with what its `url` names, for `--hub`'s help.
+    public static var urlHelp: String {
+        all.map { "\($0.name): \($0.urlMeaning)" }.joined(separator: "; ")
+    }
+
     /// "ngsi-ld, sensorthings or file", for help and errors.
     public static var namesText: String {
         let names = all.map { $0.name }

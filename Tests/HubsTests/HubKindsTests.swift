@@ -65,3 +65,34 @@ import TOML
         #expect(HubConfig(settings: settings, kind: NGSILDHubKind()) != HubConfig(settings: settings, kind: SensorThingsHubKind()))
     }
 }
+
+/// Where the gateway's credentials may go.
+@Suite struct HubLinksTests {
+    let root = "http://hub.example:8080/FROST-Server/v1.1"
+
+    @Test func onlyLinksUnderTheServiceRootAreFollowed() {
+        #expect(HubLinks.isUnder(root, root + "/Observations(42)"))
+        #expect(HubLinks.isUnder("https://hub.example/v1.1/", "https://hub.example:443/v1.1/Observations('a')"))
+        #expect(!HubLinks.isUnder(root, "http://evil.example:8080/FROST-Server/v1.1/Observations(42)"))
+        #expect(!HubLinks.isUnder(root, "https://hub.example:8080/FROST-Server/v1.1/Observations(42)"))
+        #expect(!HubLinks.isUnder(root, "http://hub.example:8081/FROST-Server/v1.1/Observations(42)"))
+        #expect(!HubLinks.isUnder(root, "http://hub.example:8080/FROST-Server/v1.10/Observations(42)"))
+        #expect(!HubLinks.isUnder(root, "http://hub.example:8080/FROST-Server/v1.1/../admin"))
+        #expect(!HubLinks.isUnder(root, "http://hub.example:8080@evil.example/FROST-Server/v1.1/Observations(1)"))
+        #expect(!HubLinks.isUnder(root, "error"))
+        #expect(!HubLinks.isUnder(root, "/FROST-Server/v1.1/Observations(42)"))
+    }
+
+    @Test func credentialsGoOverPlainHTTPOnlyToLoopback() throws {
+        #expect(HubLinks.isInsecure("http://10.1.2.3:8080/v1.1"))
+        #expect(!HubLinks.isInsecure("http://127.0.0.1:8080/v1.1") && !HubLinks.isInsecure("http://localhost/v1.1"))
+        #expect(!HubLinks.isInsecure("https://hub.example/v1.1"))
+        let hub = "[[hub]]\nname = \"a\"\nkind = \"sensorthings\"\nurl = \"http://hub.example/v1.1\"\nauth = \"bearer\"\ntoken_file = \"/etc/citygate/t\"\n"
+        let (_, errors) = try HubKindsTests.read(hub)
+        #expect(errors.contains { $0.contains("hub[1].auth: would send credentials over plain http:// to http://hub.example/v1.1") }, "\(errors)")
+        let (allowed, none) = try HubKindsTests.read(hub + "allow_insecure_auth = true\n")
+        #expect(allowed != nil && none.isEmpty, "\(none)")
+        let oauth = "[[hub]]\nname = \"a\"\nkind = \"ngsi-ld\"\nurl = \"https://broker.example\"\nauth = \"oauth2\"\ntoken_url = \"http://idm.example/token\"\nclient_id = \"c\"\nclient_secret_file = \"/s\"\n"
+        #expect(try HubKindsTests.read(oauth).1.contains { $0.contains("hub[1].token_url: would send credentials over plain http://") })
+    }
+}

@@ -15,7 +15,21 @@ extension HubAuth {
     ///
     /// A `*_credential` names a systemd credential (`LoadCredential=`): the
     /// file of that name under `$CREDENTIALS_DIRECTORY`.
-    public static func read(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
+    public static func read(from hub: inout TableReader, baseDirectory: String, url: String) -> HubAuth {
+        let auth = readKind(from: &hub, baseDirectory: baseDirectory)
+        // Credentials over plain http:// to another host cross the network in clear.
+        let allowInsecure = hub.bool("allow_insecure_auth") ?? false
+        if auth != .none, !allowInsecure {
+            var insecure: [(key: String, url: String)] = HubLinks.isInsecure(url) ? [("auth", url)] : []
+            if case let .oauth2(tokenURL, _, _, _) = auth, HubLinks.isInsecure(tokenURL) { insecure.append(("token_url", tokenURL)) }
+            for item in insecure {
+                hub.fail(item.key, "would send credentials over plain http:// to \(item.url); use https://, or set allow_insecure_auth = true")
+            }
+        }
+        return auth
+    }
+
+    private static func readKind(from hub: inout TableReader, baseDirectory: String) -> HubAuth {
         let kind = hub.string("auth", oneOf: ["none", "bearer", "x-auth-token", "oauth2"]) ?? "none"
         switch kind {
         case "bearer", "x-auth-token":

@@ -30,7 +30,7 @@ public struct NGSILDHubKind: HubKind {
     }
 
     public static func read(_ section: inout TableReader, common: HubSettings, baseDirectory: String) -> NGSILDHubKind? {
-        var kind = NGSILDHubKind(auth: HubAuth.read(from: &section, baseDirectory: baseDirectory), tenant: section.string("tenant"))
+        var kind = NGSILDHubKind(auth: HubAuth.read(from: &section, baseDirectory: baseDirectory, url: common.url), tenant: section.string("tenant"))
         if let url = section.string("context_environment") { kind.contexts.environment = url }
         if let url = section.string("context_waste") { kind.contexts.wasteManagement = url }
         if let url = section.string("context_parking") { kind.contexts.parking = url }

@@ -69,6 +69,12 @@ public struct SensorThingsHub: Hub {
             }
             do {
                 if let ref = aggregate.hubRef {
+                    // Only a link under the service root gets the credentials
+                    // (one stored before this was checked may point anywhere).
+                    guard HubLinks.isUnder(serviceRoot, ref) else {
+                        results[index] = .rejected(reason: "the hub's link \(ref.prefix(200)) is not under \(serviceRoot); not sent")
+                        continue
+                    }
                     try await update(ref, with: aggregate)
                     results[index] = .delivered(ref: ref)
                 } else {
@@ -183,8 +189,12 @@ public struct SensorThingsHub: Hub {
             var results = [DeliveryResult](repeating: .retry(reason: "no answer", afterSeconds: nil), count: rows.count)
             for (position, link) in links.enumerated() {
                 let index = flatIndex[position]
-                if let text = link as? String, text != "error" {
+                if let text = link as? String, HubLinks.isUnder(serviceRoot, text) {
                     results[index] = .delivered(ref: text)
+                } else if let text = link as? String, !text.hasPrefix("error") {
+                    // Not a link the credentials may follow: the hub may hold
+                    // the row, so it is reconciled (by window key) before any resend.
+                    results[index] = .unknown(reason: "CreateObservations answered \(text.prefix(200)) for this row, not a link under \(serviceRoot)")
                 } else {
                     results[index] = .rejected(reason: "CreateObservations answered \"error\" for this row")
                 }

@@ -19,7 +19,7 @@ public struct SensorThingsHubKind: HubKind {
     public init(auth: HubAuth = .none) { self.auth = auth }
 
     public static func read(_ section: inout TableReader, common: HubSettings, baseDirectory: String) -> SensorThingsHubKind? {
-        SensorThingsHubKind(auth: HubAuth.read(from: &section, baseDirectory: baseDirectory))
+        SensorThingsHubKind(auth: HubAuth.read(from: &section, baseDirectory: baseDirectory, url: common.url))
     }
 
     public func makeHub(_ common: HubSettings, context: HubContext) -> any Hub {

@@ -15,7 +15,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("http-listen"), help: "HOST:PORT for /metrics and /health; empty to disable.") var httpListen: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?
     @Option(help: "Override every window length, e.g. 10s (grace scales with it).") var window: String?
-    @Option(help: ArgumentHelp("Add a hub, KIND=URL (repeatable).", discussion: "KIND: \(HubKinds.namesText).")) var hub: [String] = []
+    @Option(help: ArgumentHelp("Add a hub, KIND=URL (repeatable).", discussion: "KIND: \(HubKinds.namesText). URL: \(HubKinds.urlHelp).")) var hub: [String] = []
 
     func run() async throws {
         var settings = try loadConfig(config)
