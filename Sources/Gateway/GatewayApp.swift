@@ -35,10 +35,16 @@ public enum GatewayApp {
         defer { withExtendedLifetime(lock) {} }
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous, deduplication: config.deduplication)
         try store.apply(config.bounds)
+        let hubConfigs = config.effectiveHubs
+        // A hub taken out of the config keeps its backlog: say so, every start.
+        for (name, waiting) in try store.undeliveredByHub().sorted(by: { $0.key < $1.key })
+        where waiting > 0 && !hubConfigs.contains(where: { $0.name == name }) {
+            logger.warning("a hub no longer in the config has undelivered windows; `citygate drop-hub --hub \(name)` forgets them",
+                           metadata: ["hub": "\(name)", "undelivered": "\(waiting)"])
+        }
         let metrics = GatewayMetrics()
         let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: metrics, logger: logger)
         let hubContext = HubContext(gatewayID: config.gatewayID, references: StoreReferences(store: store))
-        let hubConfigs = config.effectiveHubs
         let hubs: [any Hub] = hubConfigs.map { $0.makeHub(context: hubContext) }
         metrics.prepare(hubs: hubs.map(\.name))
 

@@ -124,6 +124,36 @@ extension GatewayStore {
         }
     }
 
+    /// Per hub in the ledger: windows not delivered (pending, in flight or
+    /// dead-lettered). A hub removed from the config keeps these until dropped.
+    public func undeliveredByHub() throws -> [String: Int64] {
+        try locked {
+            var result: [String: Int64] = [:]
+            for row in try connection.query("SELECT hub, count(*) FROM deliveries WHERE state <> 2 GROUP BY hub") {
+                if let hub = row[0].string { result[hub] = row[1].int ?? 0 }
+            }
+            return result
+        }
+    }
+
+    /// Forgets a hub: its ledger rows and the ids it gave, in steps of
+    /// `step` rows a transaction so a running daemon's intake never waits
+    /// long for the writer. Returns how many ledger rows went.
+    public func dropHub(_ hub: String, step: Int = 1000) throws -> Int {
+        var dropped = 0
+        while true {
+            let count = try transaction {
+                try connection.run(
+                    "DELETE FROM deliveries WHERE hub = ?1 AND aggregate_id IN (SELECT aggregate_id FROM deliveries WHERE hub = ?1 LIMIT ?2)",
+                    [.text(hub), .integer(Int64(step))])
+            }
+            dropped += count
+            if count < step { break }
+        }
+        try transaction { _ = try connection.run("DELETE FROM hub_refs WHERE hub = ?", [.text(hub)]) }
+        return dropped
+    }
+
     // MARK: - Hub references (SensorThings Things and Datastreams, ...)
 
     public func hubRef(hub: String, key: String) throws -> String? {

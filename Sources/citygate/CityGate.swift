@@ -7,5 +7,5 @@ struct CityGate: AsyncParsableCommand {
         commandName: "citygate",
         abstract: "Edge gateway: LoRaWAN/NB-IoT uplinks from MQTT → fixed-point readings in SQLite → windowed aggregates to an open-data hub.",
         version: GatewayApp.version,
-        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self, Requeue.self, Redeliver.self, BenchmarkStore.self])
+        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self, Requeue.self, Redeliver.self, DropHub.self, BenchmarkStore.self])
 }

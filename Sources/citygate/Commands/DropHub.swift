@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Store
+
+struct DropHub: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drop-hub",
+        abstract: "Forget a hub that was removed from the config: its backlog, dead letters and ids.",
+        discussion: """
+            A hub taken out of the config keeps its undelivered windows in the ledger (the gateway names \
+            it at start-up). This deletes that hub's ledger rows and the ids it gave, in short steps, so \
+            it is safe beside a running daemon. A hub still in the config is refused: remove it first.
+            """)
+
+    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
+    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @Option(help: "The hub's name in the ledger (see the start-up warning or citygate status).") var hub: String
+
+    func run() throws {
+        var settings = try loadConfig(config)
+        if let database { settings.databasePath = database }
+        guard !settings.effectiveHubs.contains(where: { $0.name == hub }) else {
+            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(config); remove it from the config first\n".utf8))
+            throw ExitCode.failure
+        }
+        do {
+            let store = try GatewayStore(path: settings.databasePath, synchronous: settings.synchronous)
+            let waiting = try store.undeliveredByHub()[hub] ?? 0
+            let dropped = try store.dropHub(hub)
+            print("dropped hub \(hub): \(dropped) ledger row(s), \(waiting) of them undelivered")
+        } catch {
+            FileHandle.standardError.write(Data("drop-hub failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
