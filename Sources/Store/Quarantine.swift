@@ -3,11 +3,16 @@ import Readings
 /// The quarantine: uplinks that could not be used, with the reason, kept
 /// with their raw bytes until `citygate requeue` decodes them again.
 extension GatewayStore {
+    /// The detail kept with a quarantined uplink, at most: it quotes input
+    /// (a topic, a device id, a field), and the raw bytes are kept anyway.
+    static let maxDetailBytes = 512
+
     /// Inside the processing transaction: one quarantine row.
     func insertQuarantine(_ id: Int64, device: DeviceID?, reason: QuarantineReason, detail: String, now: EpochMillis) throws {
         try connection.run(
             "INSERT INTO quarantine (uplink_id, device, category, reason, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            [.integer(id), .optional(device), .text(reason.rawValue), .text(detail), .integer(now), .integer(now)])
+            [.integer(id), .optional(device), .text(reason.rawValue),
+             .text(BoundedText.prefix(detail, maxBytes: Self.maxDetailBytes)), .integer(now), .integer(now)])
     }
 
     /// Moves quarantined uplinks (optionally only one reason or device) back to

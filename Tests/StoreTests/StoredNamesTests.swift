@@ -66,3 +66,19 @@ import Testing
         #expect(groups == [WindowGroup(device: "d", metric: .pm2_5, channel: 2, windowLength: 60_000, windowStart: 0)])
     }
 }
+
+/// Quarantine details quote input (a topic, a device id): kept to 512 bytes.
+@Suite struct QuarantineDetailTests {
+    @Test func aDetailQuotingHugeInputIsCut() throws {
+        let directory = try StoredNamesTests.directory("quarantine-detail")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/db.sqlite")
+        let topic = "application/" + String(repeating: "x", count: 100_000)
+        guard case let .stored(id) = try store.commitUplink(topic: topic, message: [1], receivedAt: 1) else { Issue.record("not stored"); return }
+        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: nil, facts: nil, reason: .noRoute,
+                                                                                   detail: "no [[mqtt.subscription]] matches topic '\(topic)'"))], now: 1)
+        let row = try #require(try store.quarantineRows().first)
+        #expect(row.reason.utf8.count <= 512 + 40 && row.reason.hasSuffix("more bytes)"), "\(row.reason.utf8.count) bytes")
+        #expect(row.message == [1], "the raw bytes are kept whole")
+    }
+}
