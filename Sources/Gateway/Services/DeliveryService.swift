@@ -125,8 +125,16 @@ final class DeliveryService: Service, @unchecked Sendable {
 
     /// A hub's answer is kept to this many bytes: an error body of up to
     /// 16 MiB was written into every aggregate of the batch (500 copies) and
-    /// into the log.
+    /// into the log. The other aggregates that got the same answer keep a
+    /// reference to the first and an excerpt of `answerExcerptBytes`, so each
+    /// dead letter still names the hub's error (its type comes first).
     static let maxAnswerBytes = 1024
+    static let answerExcerptBytes = 160
+
+    /// What an aggregate keeps of an answer already kept whole on `first`.
+    static func sameAnswer(as first: Int64, _ answer: String) -> String {
+        "same answer as aggregate \(first): \(BoundedText.prefix(answer, maxBytes: answerExcerptBytes))"
+    }
 
     /// The results of one batch, sorted by what the ledger does with them.
     /// Hub answers are cut to `maxAnswerBytes`.
@@ -154,7 +162,7 @@ final class DeliveryService: Service, @unchecked Sendable {
                 // The same answer for the whole batch (a 400 on the request) is
                 // kept once; the others point at it.
                 if let first = rejected.first, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes) == first.error {
-                    rejected.append((aggregate.aggregateID, "same answer as aggregate \(first.id)"))
+                    rejected.append((aggregate.aggregateID, DeliveryService.sameAnswer(as: first.id, why)))
                 } else {
                     rejected.append((aggregate.aggregateID, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)))
                 }
@@ -171,7 +179,7 @@ final class DeliveryService: Service, @unchecked Sendable {
             // One answer for the batch: kept on its first aggregate, pointed at from the others.
             let first = (outcome.retry + outcome.unauthorized + outcome.unknown).first
             func answers(_ ids: [Int64]) -> [(id: Int64, error: String)] {
-                ids.map { ($0, $0 == first ? outcome.reason : "same answer as aggregate \(first ?? 0)") }
+                ids.map { ($0, $0 == first ? outcome.reason : DeliveryService.sameAnswer(as: first ?? 0, outcome.reason)) }
             }
             // Auth refusals are definite, like retries: the hub did not take them.
             if !outcome.retry.isEmpty || !outcome.unauthorized.isEmpty {
