@@ -66,6 +66,15 @@ enum TestEnvironment {
     static var citygate: String { binaries + "/citygate" }
     static var simulator: String { binaries + "/citygate-sim" }
 
+    /// The gateway on the shipped config, pointed at a port where no broker listens.
+    static func gatewayWithNoBroker(_ directory: String) throws -> ManagedProcess {
+        try ManagedProcess(
+            citygate,
+            ["run", "--config", packageRoot + "/Config/citygate.toml", "--broker", "mqtt://127.0.0.1:\(freePort())",
+             "--database", directory + "/citygate.sqlite", "--http-listen", ""],
+            directory: directory, logName: "citygate.log")
+    }
+
     static func temporaryDirectory(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -156,12 +156,7 @@ import Testing
     /// file or directory (14)" (libmosquitto's text for MOSQ_ERR_ERRNO reads
     /// errno when the text is made), and only after the 10 s start-up wait.
     @Test func aRefusedConnectionIsReportedAtOnceWithItsReason() async throws {
-        let directory = try TestEnvironment.temporaryDirectory("refused")
-        let gateway = try ManagedProcess(
-            TestEnvironment.citygate,
-            ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", "mqtt://127.0.0.1:\(TestEnvironment.freePort())",
-             "--database", directory + "/citygate.sqlite", "--http-listen", ""],
-            directory: directory, logName: "citygate.log")
+        let gateway = try TestEnvironment.gatewayWithNoBroker(TestEnvironment.temporaryDirectory("refused"))
         let deadline = ContinuousClock.now + .seconds(5)
         while !gateway.log.contains("cannot connect to the broker yet") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))

@@ -33,13 +33,7 @@ import Testing
     /// by the signal (143). It failed that way now and then when a test
     /// stopped a gateway the moment it answered on HTTP.
     @Test func sigtermDuringStartUpExitsZero() async throws {
-        let directory = try TestEnvironment.temporaryDirectory("sigterm-startup")
-        let nothingListening = TestEnvironment.freePort()
-        let gateway = try ManagedProcess(
-            TestEnvironment.citygate,
-            ["run", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml", "--broker", "mqtt://127.0.0.1:\(nothingListening)",
-             "--database", directory + "/citygate.sqlite", "--http-listen", ""],
-            directory: directory, logName: "citygate.log")
+        let gateway = try TestEnvironment.gatewayWithNoBroker(TestEnvironment.temporaryDirectory("sigterm-startup"))
         let deadline = ContinuousClock.now + .seconds(20)
         while !gateway.log.contains("citygate starting") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         try await Task.sleep(for: .milliseconds(300))  // inside the wait for the broker

@@ -17,3 +17,17 @@ func loadConfig(_ path: String) throws -> GatewayConfig {
         throw ExitCode(exitConfig)
     }
 }
+
+/// `--config` and `--database`, for the commands that work on a gateway's
+/// database (status, requeue, redeliver, drop-hub).
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "Path of citygate.toml (its codecs and registry are used too).") var config: String = "Config/citygate.toml"
+    @Option(help: "SQLite database path (overrides the config).") var database: String?
+
+    /// The config, with the database path from `--database` when given.
+    func load() throws -> GatewayConfig {
+        var settings = try loadConfig(config)
+        if let database { settings.databasePath = database }
+        return settings
+    }
+}

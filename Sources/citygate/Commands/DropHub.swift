@@ -13,15 +13,13 @@ struct DropHub: ParsableCommand {
             it is safe beside a running daemon. A hub still in the config is refused: remove it first.
             """)
 
-    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
-    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @OptionGroup var options: DatabaseOptions
     @Option(help: "The hub's name in the ledger (see the start-up warning or citygate status).") var hub: String
 
     func run() throws {
-        var settings = try loadConfig(config)
-        if let database { settings.databasePath = database }
+        let settings = try options.load()
         guard !settings.effectiveHubs.contains(where: { $0.name == hub }) else {
-            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(config); remove it from the config first\n".utf8))
+            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(options.config); remove it from the config first\n".utf8))
             throw ExitCode.failure
         }
         do {

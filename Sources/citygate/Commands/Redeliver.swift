@@ -12,13 +12,11 @@ struct Redeliver: ParsableCommand {
             earlier answers are kept in the ledger until a new attempt replaces them.
             """)
 
-    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
-    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @OptionGroup var options: DatabaseOptions
     @Option(help: "The hub's name in the config (see citygate status).") var hub: String
 
     func run() throws {
-        var settings = try loadConfig(config)
-        if let database { settings.databasePath = database }
+        let settings = try options.load()
         do {
             let store = try GatewayStore(path: settings.databasePath, synchronous: settings.synchronous)
             let known = try store.statistics().hubs.keys

@@ -15,8 +15,7 @@ struct Requeue: ParsableCommand {
             config's current codecs and registry. An uplink that fails again is quarantined again.
             """)
 
-    @Option(help: "Path of citygate.toml (codecs and registry to decode with).") var config: String = "Config/citygate.toml"
-    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @OptionGroup var options: DatabaseOptions
     @Option(help: ArgumentHelp("Only uplinks quarantined for this reason (e.g. unknown_device).",
                                discussion: "One of \(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", ")).")) var reason: String?
     @Option(help: "Only uplinks of this device.") var device: String?
@@ -30,8 +29,7 @@ struct Requeue: ParsableCommand {
             }
             quarantineReason = known
         }
-        var settings = try loadConfig(config)
-        if let database { settings.databasePath = database }
+        let settings = try options.load()
         LineLogHandler.bootstrap(level: .warning)
         let logger = Logger(label: "citygate-requeue")
         do {

@@ -8,13 +8,12 @@ import Uplink
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the database (read-only, safe while the daemon runs) and print its figures.")
 
-    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
-    @Option(help: "SQLite database path (overrides the config).") var database: String?
+    @OptionGroup var options: DatabaseOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let settings = try loadConfig(config)
-        let path = database ?? settings.databasePath
+        let settings = try options.load()
+        let path = settings.databasePath
         let statistics: StoreStatistics
         let activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)]
         do {
