@@ -11,4 +11,15 @@ public enum DeviceTime {
         if overflow || difference.magnitude > UInt64(max(maxSkewMillis, 0)) { return (received, true) }
         return (network, false)
     }
+
+    /// Whether a time a device wrote into its payload (a history record's)
+    /// is believable: no further ahead of the arrival than `maxSkewMillis`
+    /// (a clock in 2106 would open a window that never closes) and no older
+    /// than `maxBackfillMillis` (an RTC reset to 1970 would publish windows
+    /// of 1970). Untrusted: taken with overflow reporting.
+    public static func isBelievable(_ time: EpochMillis, received: EpochMillis, maxSkewMillis: Int64, maxBackfillMillis: Int64) -> Bool {
+        let (ahead, overflow) = time.subtractingReportingOverflow(received)
+        if overflow { return false }
+        return ahead <= maxSkewMillis && ahead >= -maxBackfillMillis
+    }
 }

@@ -16,17 +16,20 @@ public struct UplinkPipeline: Sendable {
     public let catalog: CodecCatalog
     public let windows: [SensorKind: Int64]
     public let maxClockSkewMillis: Int64
+    /// History records older than this (before the arrival) are set aside.
+    public let maxBackfillMillis: Int64
 
     /// The window length of a kind that the config leaves out.
     public static let defaultWindowMillis: Int64 = 15 * 60_000
 
     public init(subscriptions: [Subscription], registry: DeviceRegistry, catalog: CodecCatalog, windows: [SensorKind: Int64],
-                maxClockSkewMillis: Int64) {
+                maxClockSkewMillis: Int64, maxBackfillMillis: Int64 = 7 * 86_400_000) {
         self.subscriptions = subscriptions
         self.registry = registry
         self.catalog = catalog
         self.windows = windows
         self.maxClockSkewMillis = maxClockSkewMillis
+        self.maxBackfillMillis = maxBackfillMillis
     }
 
     /// What happened besides the outcome, for logs and metrics.
@@ -37,6 +40,9 @@ public struct UplinkPipeline: Sendable {
         public var sentinels = 0
         /// The network time was too far from the gateway clock; receive time used.
         public var clockSkewed = false
+        /// Values with a time of their own (history records) set aside for
+        /// an unbelievable device clock (`DeviceTime.isBelievable`).
+        public var deviceTimesSetAside = 0
         public var deduplicationID: String?
     }
 
@@ -115,7 +121,16 @@ public struct UplinkPipeline: Sendable {
         case let .success(decoded):
             diagnostics.notes = decoded.notes
             diagnostics.sentinels = decoded.sentinels
-            return .decoded(facts, decoded.values.map { readingRow(for: $0, of: device, at: frameTime.time, uplink: raw.id) })
+            var rows: [ReadingRow] = []
+            for value in decoded.values {
+                if let time = value.time, !DeviceTime.isBelievable(time, received: raw.receivedAt, maxSkewMillis: maxClockSkewMillis,
+                                                                      maxBackfillMillis: maxBackfillMillis) {
+                    diagnostics.deviceTimesSetAside += 1
+                    continue
+                }
+                rows.append(readingRow(for: value, of: device, at: frameTime.time, uplink: raw.id))
+            }
+            return .decoded(facts, rows)
         }
     }
 

@@ -61,3 +61,48 @@ import Uplink
         #expect(DeviceTime.windowTime(network: nil, received: 1_000, maxSkewMillis: 60_000) == (1_000, false))
     }
 }
+
+/// Device clocks in history records pass the same check as network time.
+@Suite struct DeviceClockTests {
+    static let sensor = Device(id: "24e124136b502217", codecID: "milesight:em300-th", kind: .damp)
+
+    /// An EM300-TH history record: 20 CE, time (u32 LE), 26.5 °C, 50 % RH, padding.
+    static func history(at seconds: UInt32) -> String {
+        let t = seconds.littleEndian
+        let time = [UInt8(t & 0xFF), UInt8(t >> 8 & 0xFF), UInt8(t >> 16 & 0xFF), UInt8(t >> 24)]
+        return "20CE" + time.map { Hex.digits(UInt64($0), count: 2) }.joined() + "0901" + "64" + "00"
+    }
+
+    func outcome(_ hex: String) -> (rows: [ReadingRow], setAside: Int) {
+        let pipeline = UplinkPipeline(subscriptions: Subscription.defaults, registry: DeviceRegistry(devices: [Self.sensor]), catalog: .builtIn,
+                                      windows: [.damp: 3_600_000], maxClockSkewMillis: 300_000, maxBackfillMillis: 7 * 86_400_000)
+        let data = Data(Hex.decode(hex)!).base64EncodedString()
+        let json = #"{"deviceInfo":{"devEui":"\#(Self.sensor.id)"},"fCnt":9,"fPort":85,"data":"\#(data)"}"#
+        let raw = RawUplink(id: 1, receivedAt: 1_795_000_000_000, topic: "application/a/device/\(Self.sensor.id)/event/up", message: Array(json.utf8))
+        let (result, diagnostics) = pipeline.process(raw)
+        guard case let .decoded(_, rows) = result else { Issue.record("not decoded: \(result)"); return ([], 0) }
+        return (rows, diagnostics.deviceTimesSetAside)
+    }
+
+    @Test func aHistoryRecordFromABelievableClockIsKept() {
+        let dayBefore = outcome(Self.history(at: 1_795_000_000 - 86_400))
+        #expect(dayBefore.setAside == 0 && dayBefore.rows.map(\.reading.metric.name).contains("temperature"))
+        #expect(dayBefore.rows.allSatisfy { $0.reading.time == (1_795_000_000 - 86_400) * 1000 })
+    }
+
+    /// 2106, 1970, eight days old, an hour ahead.
+    static let unbelievable: [UInt32] = [UInt32.max, 0, 1_795_000_000 - 8 * 86_400, 1_795_000_000 + 3_600]
+
+    @Test(arguments: unbelievable)
+    func aHistoryRecordFromAnUnbelievableClockIsSetAside(seconds: UInt32) {
+        let result = outcome(Self.history(at: seconds))
+        #expect(result.rows.isEmpty, "\(result.rows.map { RFC3339.format($0.reading.time) })")
+        #expect(result.setAside >= 2)
+    }
+
+    @Test func theCheckNeverTraps() {
+        #expect(!DeviceTime.isBelievable(.max, received: .min, maxSkewMillis: 1, maxBackfillMillis: 1))
+        #expect(!DeviceTime.isBelievable(.min, received: .max, maxSkewMillis: 1, maxBackfillMillis: 1))
+        #expect(DeviceTime.isBelievable(1_000, received: 1_000, maxSkewMillis: 0, maxBackfillMillis: 0))
+    }
+}

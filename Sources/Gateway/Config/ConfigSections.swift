@@ -109,6 +109,7 @@ extension GatewayConfig {
         }
         if let grace = aggregation.duration("grace", in: 0...86_400_000) { config.graceMillis = grace }
         if let skew = aggregation.duration("max_clock_skew", in: 0...7 * 86_400_000) { config.maxClockSkewMillis = skew }
+        if let backfill = aggregation.duration("max_backfill", in: 3_600_000...365 * 86_400_000) { config.maxBackfillMillis = backfill }
         if let lateness = aggregation.duration("lateness", in: 0...30 * 86_400_000) { config.latenessMillis = lateness }
         if let rollups = aggregation.bool("zone_rollups") { config.zoneRollups = rollups }
         aggregation.finish()

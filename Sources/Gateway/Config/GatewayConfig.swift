@@ -52,6 +52,8 @@ public struct GatewayConfig: Sendable {
     public var graceMillis: Int64 = 60_000
     /// Device/network time is used for windowing when within this of the gateway clock.
     public var maxClockSkewMillis: Int64 = 5 * 60_000
+    /// A history record older than this when it arrives is set aside (a device clock reset to 1970).
+    public var maxBackfillMillis: Int64 = 7 * 86_400_000
     /// A reading that arrives after its window closed but within this re-opens
     /// it (the hub gets an update); later, it is stored and counted only.
     public var latenessMillis: Int64 = 3_600_000

@@ -63,6 +63,13 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("citygate_uplinks_duplicate_total", help: "Duplicate uplinks dropped and counted"), labels: [("stage", stage)])
     }
 
+    /// Readings set aside before they were stored (`reason`: `device_time`).
+    public func readingsSetAside(reason: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_readings_set_aside_total",
+                                                     help: "Readings set aside before storing (device_time: a history record's clock too far ahead or too old)"),
+                             labels: [("reason", reason)])
+    }
+
     public func events(type: String) -> Counter {
         registry.makeCounter(descriptor: Self.metric("citygate_network_events_total", help: "Network-server events that are not uplinks (join, status, log, ...)"), labels: [("type", type)])
     }

@@ -133,6 +133,9 @@ final class ProcessingService: Service, @unchecked Sendable {
             let id = result.uplinkID
             let diagnostic = diagnostics[id]
             if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
+            if let setAside = diagnostic?.deviceTimesSetAside, setAside > 0 {
+                metrics.readingsSetAside(reason: "device_time").increment(by: Int64(setAside))
+            }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
             if case let .event(type, _, _, _) = result.outcome { metrics.events(type: NetworkEventType.metricLabel(type)).increment() }
             if let envelope = diagnostic?.envelope { metrics.uplinksProcessed(envelope: envelope.rawValue).increment() }
