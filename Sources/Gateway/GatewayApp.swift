@@ -34,7 +34,8 @@ public enum GatewayApp {
         }
         defer { withExtendedLifetime(lock) {} }
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous, deduplication: config.deduplication)
-        try store.apply(config.bounds)
+        let bounds = config.storeBounds
+        try store.apply(bounds)
         let hubConfigs = config.effectiveHubs
         // A hub taken out of the config keeps its backlog: say so, every start.
         for (name, waiting) in try store.undeliveredByHub().sorted(by: { $0.key < $1.key })
@@ -67,7 +68,7 @@ public enum GatewayApp {
             context: context, hubs: hubs.map { ($0.name, $0.isPrivate) }, graceMillis: config.graceMillis,
             latenessMillis: config.latenessMillis, zoneRollups: config.zoneRollups, minimumZoneHomes: config.minimumZoneHomes,
             tick: .milliseconds(min(1000, max(100, shortestWindow / 10))), deliveryWake: deliveryWakes)
-        let storageGuard = StorageGuardService(context: context, bounds: config.storeBounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
+        let storageGuard = StorageGuardService(context: context, bounds: bounds, minimumFreeDiskBytes: config.minimumFreeDiskBytes,
                                                ingest: ingest, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput })
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.

@@ -36,6 +36,8 @@ public struct UplinkPipeline: Sendable {
     public struct Diagnostics: Sendable, Equatable {
         public var envelope: EnvelopeKind?
         public var kind: SensorKind?
+        /// The codec the device's frame was decoded with.
+        public var codecID: String?
         public var notes: [DecodeNote] = []
         public var sentinels = 0
         /// The network time was too far from the gateway clock; receive time used.
@@ -48,7 +50,6 @@ public struct UplinkPipeline: Sendable {
 
     /// A payload decoded, derived and checked: what a device's frame holds.
     public struct DecodedPayload: Sendable, Equatable {
-        public var codecID: String
         public var values: [DecodedValue]
         public var notes: [DecodeNote]
         public var sentinels: Int
@@ -108,6 +109,7 @@ public struct UplinkPipeline: Sendable {
                                 detail: "device \(uplink.device) is not in the device registry and no codec rule matches")
         }
         diagnostics.kind = device.kind
+        diagnostics.codecID = device.codecID
         if registry.device(device.id) == nil {
             facts.ruleKind = device.kind
             facts.ruleZone = device.rollupGroup
@@ -149,10 +151,10 @@ public struct UplinkPipeline: Sendable {
         let context = DerivedValues.Context(kind: device.kind, binDepthMillimetres: device.binDepthMillimetres,
                                             sensorOffsetMillimetres: device.sensorOffsetMillimetres)
         let values = result.values + DerivedValues.derive(result.values, context: context)
-        if let implausible = values.first(where: { !$0.metric.plausible.contains($0.value) }) {
+        if let implausible = values.first(where: { !Plausibility.isPlausible($0) }) {
             return .failure(Rejection(reason: .implausible, detail: "\(codec.id): \(Plausibility.describe(implausible))"))
         }
-        return .success(DecodedPayload(codecID: device.codecID, values: values, notes: result.notes, sentinels: result.sentinels))
+        return .success(DecodedPayload(values: values, notes: result.notes, sentinels: result.sentinels))
     }
 
     /// A value tied to its device and uplink, in the window of its kind:

@@ -148,23 +148,24 @@ final class DeliveryService: Service, @unchecked Sendable {
         var retryAfter: Int?
 
         mutating func add(_ aggregate: OutboundAggregate, _ result: DeliveryResult) {
+            let id = aggregate.aggregateID
+            func kept(_ why: String) -> String { BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes) }
             switch result {
-            case let .delivered(ref): delivered.append((aggregate.aggregateID, aggregate.revision, ref))
+            case let .delivered(ref): delivered.append((id, aggregate.revision, ref))
             case let .retry(why, after):
-                retry.append(aggregate.aggregateID)
-                reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
+                retry.append(id)
+                reason = kept(why)
                 if let after { retryAfter = max(retryAfter ?? 0, after) }
-            case let .unknown(why): unknown.append(aggregate.aggregateID); reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
-            case let .unauthorized(why):
-                unauthorized.append(aggregate.aggregateID)
-                reason = BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)
+            case let .unknown(why): unknown.append(id); reason = kept(why)
+            case let .unauthorized(why): unauthorized.append(id); reason = kept(why)
             case let .rejected(why):
                 // The same answer for the whole batch (a 400 on the request) is
                 // kept once; the others point at it.
-                if let first = rejected.first, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes) == first.error {
-                    rejected.append((aggregate.aggregateID, DeliveryService.sameAnswer(as: first.id, why)))
+                let answer = kept(why)
+                if let first = rejected.first, answer == first.error {
+                    rejected.append((id, DeliveryService.sameAnswer(as: first.id, why)))
                 } else {
-                    rejected.append((aggregate.aggregateID, BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes)))
+                    rejected.append((id, answer))
                 }
             }
         }

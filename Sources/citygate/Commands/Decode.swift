@@ -65,8 +65,7 @@ struct Decode: ParsableCommand {
             let header: [(String, JSONText)] = [("device", .string(facts.device)), ("fCnt", facts.fCnt.map { .integer(Int64($0)) } ?? .null),
                                                 ("fPort", facts.fPort.map { .integer(Int64($0)) } ?? .null)]
             let values = rows.map { DecodedValue(metric: $0.reading.metric, channel: $0.reading.channel, value: $0.reading.value, time: $0.reading.time) }
-            let codecID = registry.resolve(facts.device, deviceProfile: nil, topic: raw.topic)?.codecID ?? codec ?? ""
-            print(Self.json(header: header, codec: codecID, values: values, notes: diagnostics.notes))
+            print(Self.json(header: header, codec: diagnostics.codecID ?? "", values: values, notes: diagnostics.notes))
         case let .event(type, device, _, _):
             print(JSONText.object([("event", .string(type)), ("device", device.map { .string($0) } ?? .null), ("readings", .array([])),
                                    ("notes", .array([]))]).serialized())
