@@ -4,7 +4,8 @@
 # tools the tests use. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 libcurl4 curl python3-venv openssl)
+# e2fsprogs, util-linux: the disk-fault tests mount a tmpfs and an ext4 image (as root).
+packages=(mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 libcurl4 curl python3-venv openssl e2fsprogs util-linux)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

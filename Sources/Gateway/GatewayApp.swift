@@ -79,9 +79,7 @@ public enum GatewayApp {
             ingest.summary
         }
         if let listen = config.httpListen, let (host, port) = GatewayConfig.parseListen(listen) {
-            let http = HTTPEndpointService(host: host, port: port, metrics: metrics, health: { [ingest] in
-                ingest.isConnected ? (true, "ready: broker connected") : (false, "not ready: broker not connected")
-            }, logger: logger)
+            let http = HTTPEndpointService(host: host, port: port, metrics: metrics, health: { [ingest] in ingest.readiness }, logger: logger)
             try http.open()
             services.append(http)
         }

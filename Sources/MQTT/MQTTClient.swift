@@ -16,7 +16,20 @@ import Synchronization
 // after; libmosquitto's handle is thread-safe for the calls made here
 // (`mosquitto_threaded_set`); the rest of the state is in `state`.
 public final class MQTTClient: @unchecked Sendable {
-    public typealias MessageHandler = @Sendable (_ topic: String, _ payload: UnsafeRawBufferPointer, _ qos: Int) -> Void
+    /// `packetID`: the MQTT packet identifier (0 for QoS 0). A broker that
+    /// redelivers a QoS 1 message to a persistent session resends it with the
+    /// same identifier.
+    public typealias MessageHandler = @Sendable (_ topic: String, _ payload: UnsafeRawBufferPointer, _ qos: Int, _ packetID: Int) -> Void
+
+    /// What the subscriber makes of a burst it has just been handed.
+    public enum BurstDecision: Sendable, Equatable {
+        /// Committed: write the burst's acknowledgements.
+        case acknowledge
+        /// Not committed: close the connection without writing them, so the
+        /// broker keeps the messages in the persistent session and sends them
+        /// again. `reconnect`: after a backoff (false: stay away until `start`).
+        case withhold(reconnect: Bool)
+    }
 
     private let handle: OpaquePointer
     private let options: MQTTOptions
@@ -47,7 +60,11 @@ public final class MQTTClient: @unchecked Sendable {
     /// With `start(readBursts: true)`: called on the network thread after
     /// every burst of messages read and before any acknowledgement of them is
     /// written, so a subscriber can commit a whole burst in one transaction.
-    public var onReadBurstEnd: (@Sendable () -> Void)?
+    /// What it returns decides whether they are written at all.
+    public var onReadBurstEnd: (@Sendable () -> BurstDecision)?
+    /// Set (on the network thread) while a withheld connection is torn down:
+    /// what is still read from it is not handed on, the broker sends it again.
+    private nonisolated(unsafe) var discarding = false
 
     private final class OwnLoop: Sendable {
         let finished = DispatchSemaphore(value: 0)
@@ -96,7 +113,8 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_message_callback_set(handle) { _, object, message in
             guard let client = MQTTClient.from(object), let message = message?.pointee, let topic = message.topic else { return }
             let payload = UnsafeRawBufferPointer(start: message.payload, count: Int(max(message.payloadlen, 0)))
-            client.onMessage?(String(cString: topic), payload, Int(message.qos))
+            guard !client.discarding else { return }
+            client.onMessage?(String(cString: topic), payload, Int(message.qos), Int(message.mid))
         }
         mosquitto_subscribe_callback_set(handle) { _, object, mid, _, _ in
             MQTTClient.from(object)?.handleSubscribed(mid)
@@ -193,6 +211,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// alive; reconnects with backoff and jitter when it drops.
     private func runOwnLoop(_ loop: OwnLoop) {
         var failures = 0
+        /// Bursts withheld in a row: each waits longer before reconnecting.
+        var withheld = 0
         func stopping() -> Bool { loop.stopRequested }
         func wantsConnection() -> Bool { loop.wantsConnection }
         /// Sleeps up to `seconds`, waking early when asked to stop.
@@ -229,7 +249,15 @@ public final class MQTTClient: @unchecked Sendable {
                     var more = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
                     guard packets < 1_000, mosquitto_socket(handle) == socket, poll(&more, 1, 0) > 0, more.revents & Int16(POLLIN) != 0 else { break }
                 }
-                onReadBurstEnd?()
+                if case let .withhold(reconnect) = onReadBurstEnd?() ?? .acknowledge {
+                    abandonConnection(socket)
+                    if !reconnect { loop.dropConnection() }
+                    withheld += 1
+                    let base = 0.25 * Double.random(in: 1...2)
+                    pause(min(base * pow(2, Double(min(withheld - 1, 16))), Double(max(options.reconnectMaxSeconds, 1))))
+                    continue
+                }
+                withheld = 0
             }
             if mosquitto_socket(handle) >= 0 && mosquitto_want_write(handle) {
                 _ = mosquitto_loop_write(handle, 1)
@@ -243,6 +271,22 @@ public final class MQTTClient: @unchecked Sendable {
                 }
                 return
             }
+        }
+    }
+
+    /// Closes the connection without writing what libmosquitto queued (the
+    /// withheld acknowledgements): the socket is shut down, then read until
+    /// libmosquitto sees it closed and runs its disconnect callback. The
+    /// queue itself is discarded on the next connect (`mosquitto__reconnect`
+    /// cleans every queued packet; eclipse/mosquitto lib/connect.c).
+    private func abandonConnection(_ socket: Int32) {
+        discarding = true
+        defer { discarding = false }
+        _ = shutdown(socket, Int32(SHUT_RDWR))
+        var reads = 0
+        while mosquitto_socket(handle) == socket && reads < 100_000 {
+            if mosquitto_loop_read(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+            reads += 1
         }
     }
 

@@ -92,11 +92,20 @@ extension GatewayStore {
     }
 
     /// Dead-lettered deliveries of a hub back to pending (`citygate redeliver`).
-    public func redeliverDeadLettered(hub: String, now: EpochMillis) throws -> Int {
-        try locked {
-            try connection.run(
-                "UPDATE deliveries SET state = 0, attempts = 0, updated_ms = ? WHERE hub = ? AND state = 3",
-                [.integer(now), .text(hub)])
+    /// In steps of `step` rows, so a running daemon's intake never waits long.
+    public func redeliverDeadLettered(hub: String, now: EpochMillis, step: Int = 1000) throws -> Int {
+        var total = 0
+        while true {
+            let count = try locked {
+                try connection.run(
+                    """
+                    UPDATE deliveries SET state = 0, attempts = 0, updated_ms = ?1
+                    WHERE hub = ?2 AND aggregate_id IN (SELECT aggregate_id FROM deliveries WHERE hub = ?2 AND state = 3 LIMIT ?3)
+                    """,
+                    [.integer(now), .text(hub), .integer(Int64(step))])
+            }
+            total += count
+            if count < step { return total }
         }
     }
 

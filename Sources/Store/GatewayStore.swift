@@ -26,6 +26,7 @@ public final class GatewayStore: @unchecked Sendable {
     public let path: String
     let connection: SQLiteConnection
     private let writer = Mutex(())
+    private let longestHoldNanos = Atomic<Int64>(0)
 
     /// The size bound in pages (0 = none); see `apply(_:)`.
     var boundPages: Int64 { boundPagesStorage.withLock { $0 } }
@@ -75,7 +76,29 @@ public final class GatewayStore: @unchecked Sendable {
 
     /// Runs `body` holding the writer: the one way to reach `connection`.
     func locked<T: Sendable, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        try writer.withLock { (_: inout Void) throws(E) -> T in try body() }
+        try writer.withLock { (_: inout Void) throws(E) -> T in
+            let start = ContinuousClock.now
+            defer { noteWriterHold(ContinuousClock.now - start) }
+            return try body()
+        }
+    }
+
+    /// The longest the writer was held in one go since the last call (or
+    /// since the store was opened): what ingest may have waited before it
+    /// could commit (no PUBACK, no keepalive meanwhile). The storage guard
+    /// exports it as a metric; the fault matrix reports it.
+    public func takeLongestWriterHold() -> Duration {
+        .nanoseconds(longestHoldNanos.exchange(0, ordering: .relaxed))
+    }
+
+    private func noteWriterHold(_ hold: Duration) {
+        let nanos = hold.components.seconds * 1_000_000_000 + hold.components.attoseconds / 1_000_000_000
+        var current = longestHoldNanos.load(ordering: .relaxed)
+        while nanos > current {
+            let (exchanged, original) = longestHoldNanos.compareExchange(expected: current, desired: nanos, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
     }
 
     /// `body` in one transaction, holding the writer.

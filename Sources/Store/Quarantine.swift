@@ -18,20 +18,33 @@ extension GatewayStore {
     /// Moves quarantined uplinks (optionally only one reason or device) back to
     /// pending, so the processing stage decodes them again with the current
     /// codecs and registry. Their quarantine rows go; one that fails again gets
-    /// a new row. One short transaction: a running daemon's intake waits for
-    /// it (SQLite's busy timeout), then its processing loop picks the rows up.
-    public func requeueQuarantined(reason: QuarantineReason?, device: DeviceID?) throws -> Int {
-        try transaction {
-            let ids = try connection.query(
-                "SELECT DISTINCT uplink_id FROM quarantine WHERE (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR device = ?2)",
-                [.optional(reason?.rawValue), .optional(device)]
-            ).compactMap { $0[0].int }
-            for id in ids {
-                try connection.run("DELETE FROM quarantine WHERE uplink_id = ?", [.integer(id)])
-                try connection.run("UPDATE uplinks SET state = 0, frame_key = NULL WHERE id = ?", [.integer(id)])
+    /// a new row. In transactions of at most `step` uplinks: a running
+    /// daemon's intake waits for one step at most (well within SQLite's busy
+    /// timeout), never for the whole quarantine; its processing loop picks
+    /// the rows up as they come.
+    public func requeueQuarantined(reason: QuarantineReason?, device: DeviceID?, step: Int = 500) throws -> Int {
+        var total = 0
+        var after: Int64 = 0
+        while true {
+            let ids = try transaction {
+                let ids = try connection.query(
+                    """
+                    SELECT DISTINCT uplink_id FROM quarantine
+                    WHERE uplink_id > ?3 AND (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR device = ?2)
+                    ORDER BY uplink_id LIMIT ?4
+                    """,
+                    [.optional(reason?.rawValue), .optional(device), .integer(after), .integer(Int64(step))]
+                ).compactMap { $0[0].int }
+                for id in ids {
+                    try connection.run("DELETE FROM quarantine WHERE uplink_id = ?", [.integer(id)])
+                    try connection.run("UPDATE uplinks SET state = 0, frame_key = NULL WHERE id = ?", [.integer(id)])
+                }
+                if !ids.isEmpty { try bump("uplinks_requeued", by: Int64(ids.count)) }
+                return ids
             }
-            if !ids.isEmpty { try bump("uplinks_requeued", by: Int64(ids.count)) }
-            return ids.count
+            total += ids.count
+            guard ids.count == step, let last = ids.last else { return total }
+            after = last
         }
     }
 

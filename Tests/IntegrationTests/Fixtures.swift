@@ -227,16 +227,19 @@ final class GatewayProcess: @unchecked Sendable {
     let process: ManagedProcess
     let directory: String
     let httpPort: Int
-    var database: String { directory + "/citygate.sqlite" }
+    let database: String
 
+    /// `database`: where the store lives (default: `directory`/citygate.sqlite).
     init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil,
-         config: String = TestEnvironment.packageRoot + "/Config/citygate.toml", environment: [String: String] = [:]) async throws {
+         config: String = TestEnvironment.packageRoot + "/Config/citygate.toml", environment: [String: String] = [:],
+         database: String? = nil) async throws {
         self.directory = directory
+        self.database = database ?? directory + "/citygate.sqlite"
         self.httpPort = httpPort ?? TestEnvironment.freePort()
         process = try ManagedProcess(
             TestEnvironment.citygate,
             ["run", "--config", config, "--broker", broker.url,
-             "--database", directory + "/citygate.sqlite", "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
+             "--database", self.database, "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
             directory: directory, environment: environment, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
         let deadline = ContinuousClock.now + .seconds(30)
         while !TestEnvironment.canConnect(port: self.httpPort) {

@@ -18,8 +18,11 @@ public final class GatewayMetrics: Sendable {
     public let uplinksPending: Gauge
     public let ingestErrors: Counter
     public let intakePaused: Gauge
-    public let uplinksLost: Counter
+    /// 1 while the last burst could not be committed (and was not acknowledged).
+    public let commitFailing: Gauge
     public let storeFileBytes: Gauge
+    /// The longest single hold of the store's writer since start (ingest waits behind it).
+    public let writerHoldMax: Gauge
     public let storeUsedBytes: Gauge
     /// Time to commit one read burst of raw uplinks (one transaction, on the
     /// MQTT network thread, before the burst's PUBACKs are written).
@@ -37,9 +40,10 @@ public final class GatewayMetrics: Sendable {
         mqttConnected = registry.makeGauge(descriptor: Self.metric("citygate_mqtt_connected", help: "1 while connected to the broker"))
         mqttConnects = registry.makeCounter(descriptor: Self.metric("citygate_mqtt_connects_total", help: "Successful broker connections (1 + reconnects)"))
         uplinksPending = registry.makeGauge(descriptor: Self.metric("citygate_uplinks_pending", help: "Committed uplinks not yet decoded"))
-        ingestErrors = registry.makeCounter(descriptor: Self.metric("citygate_ingest_errors_total", help: "Messages that could not be committed (not acknowledged to the broker)"))
+        ingestErrors = registry.makeCounter(descriptor: Self.metric("citygate_ingest_errors_total", help: "Messages whose commit failed: not acknowledged, the broker sends them again"))
         intakePaused = registry.makeGauge(descriptor: Self.metric("citygate_intake_paused", help: "1 while intake is paused because the store or disk is full"))
-        uplinksLost = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_lost_total", help: "Uplinks lost: store full and the in-memory spill full"))
+        commitFailing = registry.makeGauge(descriptor: Self.metric("citygate_store_commit_failing", help: "1 while uplinks cannot be committed (they are not acknowledged; the broker sends them again)"))
+        writerHoldMax = registry.makeGauge(descriptor: Self.metric("citygate_store_writer_hold_max_seconds", help: "Longest single hold of the store's writer since start (intake waits behind it)"))
         storeFileBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_size_bytes", help: "Size of the SQLite database file"))
         storeUsedBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)"))
         commitSeconds = registry.makeDurationHistogram(

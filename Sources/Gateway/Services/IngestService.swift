@@ -12,7 +12,10 @@ import Synchronization
 /// PUBACK leaves. The client reads every message the socket holds, then
 /// calls back, and only then writes the PUBACKs: a burst is committed in one
 /// transaction (Benchmarks/RESULTS.md has what one commit per message cost).
-/// Everything else happens later, on the processing service.
+/// A burst that cannot be committed (busy, I/O error, read-only, full) is
+/// not acknowledged at all: the client drops the connection without writing
+/// its PUBACKs, and the broker sends it again. No acknowledged uplink ever
+/// exists only in memory. Everything else happens later, on the processing service.
 // @unchecked: `burst` and `messagesSeen` belong to the MQTT network thread
 // (its callbacks run there one at a time); everything else is a `let`, a
 // `Mutex` or an `Atomic`.
@@ -32,16 +35,18 @@ final class IngestService: Service, @unchecked Sendable {
         /// (logged once), further failed attempts are not.
         var linkUp = false
         var failedConnects = 0
-        /// Messages whose commit failed with a full store, kept in memory until
-        /// space returns (their PUBACK may already be out). Bounded.
-        var spill: [(topic: String, message: [UInt8], received: EpochMillis)] = []
-        var paused = false
+        /// Why intake is paused (nil: it is not): the store is full or near
+        /// its bound. No message is held in memory meanwhile: the broker
+        /// keeps them in the persistent session.
+        var pausedBecause: String?
+        /// The last commit failed (and why): its burst was not acknowledged.
+        var commitFailure: String?
     }
 
     private let state = Mutex(LinkState())
-    static let spillLimit = 10_000
     private var messagesSeen = 0
     private let committed = Atomic<Int>(0)
+    private let failureLines = LogRateLimiter(burst: 3, period: .seconds(60))
     /// Uplinks committed since start (for STATUS=).
     var committedSinceStart: Int { committed.load(ordering: .relaxed) }
 
@@ -58,7 +63,7 @@ final class IngestService: Service, @unchecked Sendable {
         let stallAfter = faults.stallWriterAfter
         // Messages are collected per read burst on libmosquitto's thread and
         // committed together before the client writes their PUBACKs.
-        client.onMessage = { [unowned self] topic, payload, _ in
+        client.onMessage = { [unowned self] topic, payload, _, _ in
             metrics.uplinksReceived.increment()
             messagesSeen += 1  // only on the network thread
             if let stallAfter, messagesSeen > stallAfter {
@@ -69,14 +74,14 @@ final class IngestService: Service, @unchecked Sendable {
         }
         let exitBeforeCommitAfter = faults.exitBeforeCommitAfter
         client.onReadBurstEnd = { [unowned self] in
-            guard !burst.isEmpty else { return }
+            guard !burst.isEmpty else { return .acknowledge }
             if let exitBeforeCommitAfter, messagesSeen >= exitBeforeCommitAfter {
                 logger.warning("fault injection: exiting before the burst is committed", metadata: ["messages": "\(burst.count)"])
                 _exit(70)
             }
             let messages = burst
             burst.removeAll(keepingCapacity: true)
-            commit(messages, duplicates: duplicates)
+            return commit(messages, duplicates: duplicates)
         }
         client.onConnect = { [unowned self] rc in connected(rc) }
         client.onSubscribed = { [unowned self] in subscribed() }
@@ -96,8 +101,11 @@ final class IngestService: Service, @unchecked Sendable {
     /// The messages of the read burst in progress (network thread only).
     private nonisolated(unsafe) var burst: [(topic: String, message: [UInt8], receivedAt: EpochMillis)] = []
 
-    /// Commits a burst in one transaction; each message is stored or a redelivery.
-    private func commit(_ messages: [(topic: String, message: [UInt8], receivedAt: EpochMillis)], duplicates: Counter) {
+    /// Commits a burst in one transaction; each message is stored or a
+    /// redelivery. A burst that is not committed is not acknowledged either:
+    /// the client drops the connection without writing its PUBACKs and the
+    /// broker sends it again (after a backoff, or once space returns).
+    private func commit(_ messages: [(topic: String, message: [UInt8], receivedAt: EpochMillis)], duplicates: Counter) -> MQTTClient.BurstDecision {
         do {
             let started = ContinuousClock.now
             let results = try store.commitUplinks(messages)
@@ -115,15 +123,30 @@ final class IngestService: Service, @unchecked Sendable {
             metrics.uplinksCommitted.increment(by: Int64(stored))
             committed.add(stored, ordering: .relaxed)
             if stored > 0 { processorWake.wake() }
-        } catch let error as SQLiteError where error.isDiskFull {
-            // The store is full: stop taking uplinks (the broker keeps them
-            // in our persistent session) and hold these until space returns.
-            for message in messages { spillAndPause(topic: message.topic, message: message.message, received: message.receivedAt) }
+            let mended = state.withLock { state in
+                defer { state.commitFailure = nil }
+                return state.commitFailure
+            }
+            if let mended {
+                metrics.commitFailing.set(Int64(0))
+                logger.notice("uplinks commit again", metadata: ["last_error": "\(mended)"])
+            }
+            return .acknowledge
         } catch {
-            // Not committed: the PUBACKs still leave (libmosquitto gives no
-            // way to withhold them), so this is loud and counted.
+            let full = (error as? SQLiteError)?.isDiskFull == true
+            state.withLock { $0.commitFailure = "\(error)" }
             metrics.ingestErrors.increment(by: Int64(messages.count))
-            logger.error("could not commit uplinks", metadata: ["uplinks": "\(messages.count)", "first_topic": "\(messages[0].topic)", "error": "\(error)"])
+            metrics.commitFailing.set(Int64(1))
+            if let suppressed = failureLines.admit(full ? "full" : "other") {
+                logger.error(full ? "store full: uplinks not acknowledged, the broker keeps them" : "could not commit uplinks: not acknowledged, the broker sends them again",
+                             metadata: ["uplinks": "\(messages.count)", "first_topic": "\(messages[0].topic)", "error": "\(error)",
+                                        "suppressed": "\(suppressed)"])
+            }
+            guard full else { return .withhold(reconnect: true) }
+            // The store is full: stay away until the storage guard has made
+            // room (it calls `resume`).
+            markPaused(reason: Self.storeFull)
+            return .withhold(reconnect: false)
         }
     }
 
@@ -180,80 +203,63 @@ final class IngestService: Service, @unchecked Sendable {
 
     var isConnected: Bool { client.isConnected }
 
+    /// For `/health/ready`: the broker link is up, intake is not paused and
+    /// the last burst was committed.
+    var readiness: (ready: Bool, detail: String) {
+        let (paused, failure) = state.withLock { ($0.pausedBecause, $0.commitFailure) }
+        if let failure { return (false, "not ready: uplinks cannot be committed (\(BoundedText.prefix(failure, maxBytes: 200)))") }
+        if let paused { return (false, "not ready: intake paused (\(paused))") }
+        return isConnected ? (true, "ready: broker connected") : (false, "not ready: broker not connected")
+    }
+
     /// The one-line summary in systemd's STATUS= (`systemctl status citygate`).
     var summary: String {
         var parts = [isConnected ? "broker \(broker) connected" : "broker \(broker) DOWN, retrying"]
-        if isPaused { parts.append("intake PAUSED (store full)") }
+        if let paused = state.withLock({ $0.pausedBecause }) { parts.append("intake PAUSED (\(paused))") }
+        if state.withLock({ $0.commitFailure }) != nil { parts.append("COMMITS FAILING") }
         parts.append("\(committedSinceStart) uplinks committed since start")
         return parts.joined(separator: "; ")
     }
 
-    private func spillAndPause(topic: String, message: [UInt8], received: EpochMillis) {
-        let (wasPaused, kept) = state.withLock { state in
-            let wasPaused = state.paused
-            state.paused = true
-            let kept = state.spill.count < Self.spillLimit
-            if kept { state.spill.append((topic, message, received)) }
-            return (wasPaused, kept)
+    var isPaused: Bool { state.withLock { $0.pausedBecause != nil } }
+
+    /// Paused because a commit met a full store (SQLITE_FULL), not by the guard's marks.
+    var isPausedOnFullStore: Bool { state.withLock { $0.pausedBecause == Self.storeFull } }
+    static let storeFull = "store full"
+
+    /// Returns whether intake was running until now.
+    @discardableResult
+    private func markPaused(reason: String) -> Bool {
+        let wasRunning = state.withLock { state in
+            defer { state.pausedBecause = state.pausedBecause ?? reason }
+            return state.pausedBecause == nil
         }
-        if !kept {
-            metrics.uplinksLost.increment()
-            logger.critical("store full and spill full: uplink lost", metadata: ["topic": "\(topic)"])
-        }
-        if !wasPaused {
+        if wasRunning {
             metrics.intakePaused.set(Int64(1))
-            logger.error("store full: intake paused until space returns", metadata: ["broker": "\(broker)"])
-            client.disconnect()
+            logger.error("intake paused until space returns", metadata: ["reason": "\(reason)", "broker": "\(broker)"])
         }
+        return wasRunning
     }
-
-    var isPaused: Bool { state.withLock { $0.paused } }
-
-    var spilled: Int { state.withLock { $0.spill.count } }
 
     /// Stops taking uplinks (the store is near its bound or the disk nearly full).
     func pause(reason: String) {
-        let wasPaused = state.withLock { state in
-            defer { state.paused = true }
-            return state.paused
-        }
-        guard !wasPaused else { return }
-        metrics.intakePaused.set(Int64(1))
-        logger.error("intake paused", metadata: ["reason": "\(reason)", "broker": "\(broker)"])
+        guard markPaused(reason: reason) else { return }
         client.stop()
     }
 
-    /// Commits what was spilled, then takes uplinks again. Returns false (and
-    /// stays paused) while the store is still full.
-    func resume() -> Bool {
-        let pending = state.withLock { $0.spill }
-        var recommitted = 0
-        for item in pending {
-            do {
-                if case .stored = try store.commitUplink(topic: item.topic, message: item.message, receivedAt: item.received) {
-                    metrics.uplinksCommitted.increment()
-                }
-                recommitted += 1
-            } catch {
-                break
-            }
-        }
-        let done = state.withLock { state in
-            state.spill.removeFirst(recommitted)
-            if state.spill.isEmpty { state.paused = false }
-            return state.spill.isEmpty
-        }
-        guard done else { return false }
-        client.stop()  // joins the network thread a callback-side disconnect ended
+    /// Takes uplinks again: reconnects, and the broker sends what it kept.
+    func resume() {
+        guard state.withLock({ $0.pausedBecause != nil }) else { return }
+        client.stop()  // joins a network thread that left after a withheld burst
         do {
             try client.start(readBursts: true)
         } catch {
             logger.error("cannot reconnect after pause", metadata: ["error": "\(error)"])
+            return
         }
+        state.withLock { $0.pausedBecause = nil }
         metrics.intakePaused.set(Int64(0))
-        logger.info("storage available again: intake resumed", metadata: ["spilled_committed": "\(recommitted)"])
-        processorWake.wake()
-        return true
+        logger.info("storage available again: intake resumed", metadata: ["broker": "\(broker)"])
     }
 
     func run() async throws {

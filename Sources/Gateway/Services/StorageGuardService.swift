@@ -19,6 +19,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
     let logger: Logger
     let interval: Duration
     private var warnedBoundTooSmall = false
+    private var longestWriterHold = Duration.zero
     /// File outputs: their day files count against the size bound, and are
     /// deleted after their retention.
     let fileOutputs: [any LocalFileOutput]
@@ -74,6 +75,8 @@ final class StorageGuardService: Service, @unchecked Sendable {
     }
 
     func check() {
+        longestWriterHold = max(longestWriterHold, store.takeLongestWriterHold())
+        metrics.writerHoldMax.set(Double(longestWriterHold.components.seconds) + Double(longestWriterHold.components.attoseconds) / 1e18)
         do {
             try store.checkpoint()
         } catch {
@@ -82,7 +85,10 @@ final class StorageGuardService: Service, @unchecked Sendable {
         guard let usage = currentUsage() else { return }
         metrics.storeFileBytes.set(usage.fileBytes)
         metrics.storeUsedBytes.set(usage.usedBytes)
-        let lowDisk = (freeDiskBytes() ?? .max) < minimumFreeDiskBytes
+        // After a commit met a full disk, wait for at least 1 MiB free (with no
+        // floor configured), or intake would resume and fail once a second.
+        let floor = ingest.isPausedOnFullStore ? max(minimumFreeDiskBytes, 1 << 20) : minimumFreeDiskBytes
+        let lowDisk = (freeDiskBytes() ?? .max) < floor
         var fraction = usage.fractionOfBound
         var nothingPrunable = false
         if fraction >= Self.pruneAt || lowDisk || ingest.isPaused {
@@ -103,10 +109,10 @@ final class StorageGuardService: Service, @unchecked Sendable {
                                    metadata: ["used_of_bound": "\(Int(fraction * 100)) %"])
                     warnedBoundTooSmall = true
                 }
-                _ = ingest.resume()
+                ingest.resume()
             }
         } else if fraction >= Self.pauseAt || lowDisk {
-            ingest.pause(reason: lowDisk ? "free disk below \(minimumFreeDiskBytes) bytes" : "store at \(Int(fraction * 100)) % of its size bound")
+            ingest.pause(reason: lowDisk ? "free disk below \(floor) bytes" : "store at \(Int(fraction * 100)) % of its size bound")
         }
     }
 

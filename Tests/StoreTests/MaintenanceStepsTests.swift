@@ -1,0 +1,47 @@
+import Foundation
+import Readings
+import Testing
+@testable import Store
+
+/// Maintenance commands work in bounded steps (issue 15, item 1): a running
+/// daemon's intake must never wait for a whole quarantine or dead-letter
+/// queue to be moved, or its commit times out (SQLITE_BUSY) and the burst
+/// goes unacknowledged.
+@Suite struct MaintenanceStepsTests {
+    /// A store with `count` quarantined uplinks.
+    func quarantine(_ count: Int) throws -> (GatewayStore, String) {
+        let directory = NSTemporaryDirectory() + "citygate-steps-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try GatewayStore(path: directory + "/s.sqlite")
+        let ids = try store.commitUplinks((0..<count).map { (topic: "t/\($0)", message: Array("uplink \($0)".utf8), receivedAt: 1) })
+            .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
+        _ = try store.record(ids.map {
+            ProcessedUplink(uplinkID: $0, outcome: .quarantined(device: "d\($0 % 7)", facts: nil, reason: .unknownDevice, detail: "unknown"))
+        }, now: 2)
+        return (store, directory)
+    }
+
+    @Test func requeueMovesEveryRowInStepsThatHoldTheWriterBriefly() throws {
+        let count = 6_000
+        let (whole, first) = try quarantine(count)
+        let (stepped, second) = try quarantine(count)
+        defer { for directory in [first, second] { try? FileManager.default.removeItem(atPath: directory) } }
+
+        _ = (whole.takeLongestWriterHold(), stepped.takeLongestWriterHold())  // not the set-up's
+        // One step as large as the quarantine: the writer is held for all of it.
+        #expect(try whole.requeueQuarantined(reason: nil, device: nil, step: count + 1) == count)
+        #expect(try stepped.requeueQuarantined(reason: .unknownDevice, device: nil, step: 300) == count)
+        let (wholeHold, steppedHold) = (whole.takeLongestWriterHold(), stepped.takeLongestWriterHold())
+        #expect(try stepped.pendingUplinks(limit: count + 1).count == count)
+        #expect(try stepped.quarantineRows(limit: 10).isEmpty)
+        // A proportion, not a time: twenty steps hold it far shorter than one.
+        #expect(steppedHold / wholeHold < 0.5, "longest hold in steps of 300: \(steppedHold), in one: \(wholeHold)")
+    }
+
+    @Test func requeueByDeviceTakesOnlyThatDevice() throws {
+        let (store, directory) = try quarantine(700)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try store.requeueQuarantined(reason: nil, device: "d3", step: 25) == 100)
+        #expect(try store.quarantineRows(limit: 1000).count == 600)
+    }
+}
