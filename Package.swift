@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "LayoutTests"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["citygate", "citygate-sim", "Gateway", "Hubs", "Readings"],
+            dependencies: ["citygate", "citygate-sim", "Gateway", "Hubs", "MQTT", "Readings"],
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

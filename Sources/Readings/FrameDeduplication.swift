@@ -1,8 +1,9 @@
 /// What counts as a second copy of one uplink. Three layers, each counted
 /// in `citygate_uplinks_duplicate_total`:
 ///
-/// 1. The same MQTT topic and bytes again (a QoS 1 redelivery after a
-///    reconnect or crash) within `frameWindowMillis`: dropped at ingest, no row.
+/// 1. A QoS 1 redelivery after a reconnect or crash (the same topic, bytes
+///    and packet identifier on a later connection, see `BrokerDelivery`)
+///    within `frameWindowMillis`: dropped at ingest, no row.
 /// 2. The same LoRaWAN frame again, (device, fCnt) within the device's current
 ///    session and `frameWindowMillis` (ChirpStack copies with another
 ///    deduplicationId or tx info, chirpstack#533): kept as a `duplicateFrame`
@@ -10,13 +11,16 @@
 ///    frame counter restarts below `sessionResetBelow` after a higher value
 ///    (battery swap, rejoin without a join event reaching the gateway).
 /// 3. Frames with no counter (some NB-IoT): (device, payload fingerprint)
-///    within `uncountedWindowMillis`.
+///    within `uncountedWindowMillis`. That window is for transport retries
+///    only (10 s by default): a device that reports the same value again
+///    later sends a new uplink with its own readings, and a registry
+///    `interval` shorter than the window is a config error.
 public struct DeduplicationPolicy: Sendable, Equatable {
     public var frameWindowMillis: Int64 = 24 * 3_600_000
     public var sessionResetBelow: UInt32 = 10
-    public var uncountedWindowMillis: Int64 = 3_600_000
+    public var uncountedWindowMillis: Int64 = 10_000
 
-    public init(frameWindowMillis: Int64 = 24 * 3_600_000, sessionResetBelow: UInt32 = 10, uncountedWindowMillis: Int64 = 3_600_000) {
+    public init(frameWindowMillis: Int64 = 24 * 3_600_000, sessionResetBelow: UInt32 = 10, uncountedWindowMillis: Int64 = 10_000) {
         self.frameWindowMillis = frameWindowMillis
         self.sessionResetBelow = sessionResetBelow
         self.uncountedWindowMillis = uncountedWindowMillis

@@ -154,6 +154,10 @@ enum Schema {
         """),
         // 5: see checkStoredNames.
         .check(checkStoredNames),
+        // 6: the MQTT packet identifier of a QoS 1 message (NULL for QoS 0):
+        // a broker's redelivery is recognised by it, not by bytes alone (see
+        // BrokerDelivery).
+        .sql("ALTER TABLE uplinks ADD COLUMN packet_id INTEGER;"),
     ]
 
     static var version: Int { migrations.count }

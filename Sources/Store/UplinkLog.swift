@@ -4,8 +4,44 @@ import Readings
 public enum IngestResult: Sendable, Equatable {
     /// Committed as a new raw uplink with this id.
     case stored(Int64)
-    /// The same topic and bytes were committed before (a QoS 1 redelivery).
+    /// The broker sent this message before (a QoS 1 redelivery): same
+    /// topic, bytes and packet identifier, committed on an earlier connection.
     case duplicate(of: Int64)
+}
+
+/// One MQTT message as ingest hands it to the store.
+public struct ArrivedMessage: Sendable {
+    public var topic: String
+    public var message: [UInt8]
+    public var receivedAt: EpochMillis
+    /// How a broker could have sent it before (QoS ≥ 1); nil for QoS 0,
+    /// which is never sent again.
+    public var delivery: BrokerDelivery?
+
+    public init(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) {
+        self.topic = topic
+        self.message = message
+        self.receivedAt = receivedAt
+        self.delivery = delivery
+    }
+}
+
+/// A QoS 1 message's packet identifier and when the connection that brought
+/// it was made. A broker resends a message it has no PUBACK for only on a
+/// later connection of the session, with the same identifier and DUP set
+/// (MQTT 3.1.1 §4.4; mosquitto's behaviour is checked in
+/// BrokerRedeliveryTests). So a redelivery is the same topic, bytes and
+/// identifier committed before this connection; the same bytes with another
+/// identifier, or on the same connection, are a new message (a counterless
+/// device that reports the same value again).
+public struct BrokerDelivery: Sendable, Equatable {
+    public var packetID: Int
+    public var connectedAt: EpochMillis
+
+    public init(packetID: Int, connectedAt: EpochMillis) {
+        self.packetID = packetID
+        self.connectedAt = connectedAt
+    }
 }
 
 /// What became of a raw uplink. Every row ends in one of the final states.
@@ -20,44 +56,45 @@ public enum UplinkState: Int64, Sendable {
 
 /// The uplink log: every MQTT message as it came (`uplinks` and
 /// `uplink_messages`), committed before its acknowledgement leaves, and the
-/// redelivery check on (topic, bytes).
+/// redelivery check on (topic, bytes, packet identifier).
 extension GatewayStore {
-    /// Commits one MQTT message before its acknowledgement can leave. A message
-    /// whose topic and bytes equal one committed within the duplicate window
-    /// is a redelivery: nothing is written but a counter.
-    public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis) throws -> IngestResult {
-        try transaction { try insertUplink(topic: topic, message: message, receivedAt: receivedAt) }
+    /// Commits one MQTT message before its acknowledgement can leave. A
+    /// redelivery (see `BrokerDelivery`) within the duplicate window is not
+    /// written again, only counted.
+    public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) throws -> IngestResult {
+        try transaction { try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery)) }
     }
 
     /// A read burst of MQTT messages in one transaction (one WAL commit
     /// instead of one per message), in order, each with the same redelivery
     /// check as `commitUplink` (a copy inside the burst is a duplicate too).
     /// All or nothing: an error leaves none of them committed.
-    public func commitUplinks(_ messages: [(topic: String, message: [UInt8], receivedAt: EpochMillis)]) throws -> [IngestResult] {
-        try transaction {
-            try messages.map { try insertUplink(topic: $0.topic, message: $0.message, receivedAt: $0.receivedAt) }
-        }
+    public func commitUplinks(_ messages: [ArrivedMessage]) throws -> [IngestResult] {
+        try transaction { try messages.map { try insertUplink($0) } }
     }
 
     /// Inside the writer's transaction: the redelivery check, then the uplink and its bytes.
-    private func insertUplink(topic: String, message: [UInt8], receivedAt: EpochMillis) throws -> IngestResult {
-        let hash = Self.messageHash(topic: topic, message: message)
-        let candidates = try connection.query(
-            """
-            SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
-            WHERE u.message_hash = ? AND u.received_ms > ?
-            """,
-            [.integer(hash), .integer(receivedAt - frameDuplicateWindow)])
-        // A row whose raw bytes were pruned (size bound) matches on topic and hash alone.
-        for row in candidates where row[1].string == topic && ((row[2].bytes ?? []) == message || (row[2].bytes ?? []).isEmpty) {
-            try bump("uplinks_duplicate")
-            return .duplicate(of: row[0].int ?? 0)
+    private func insertUplink(_ arrived: ArrivedMessage) throws -> IngestResult {
+        let hash = Self.messageHash(topic: arrived.topic, message: arrived.message)
+        if let delivery = arrived.delivery {
+            // Rows from before packet ids were kept (NULL) match on bytes alone.
+            let candidates = try connection.query(
+                """
+                SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
+                WHERE u.message_hash = ? AND u.received_ms > ? AND u.received_ms < ? AND (u.packet_id = ? OR u.packet_id IS NULL)
+                """,
+                [.integer(hash), .integer(arrived.receivedAt - frameDuplicateWindow), .integer(delivery.connectedAt), .integer(Int64(delivery.packetID))])
+            // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
+            for row in candidates where row[1].string == arrived.topic && ((row[2].bytes ?? []) == arrived.message || (row[2].bytes ?? []).isEmpty) {
+                try bump("uplinks_duplicate")
+                return .duplicate(of: row[0].int ?? 0)
+            }
         }
         try connection.run(
-            "INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (?, ?, ?)",
-            [.integer(receivedAt), .text(topic), .integer(hash)])
+            "INSERT INTO uplinks (received_ms, topic, message_hash, packet_id) VALUES (?, ?, ?, ?)",
+            [.integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null])
         let id = connection.lastInsertRowID
-        try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(message)])
+        try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(arrived.message)])
         return .stored(id)
     }
 

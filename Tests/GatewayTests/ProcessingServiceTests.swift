@@ -28,7 +28,7 @@ import Testing
         let data = Data(Hex.decode("CBF60B0D0376010ADD7FFF")!).base64EncodedString()
         let messages = (1...count).map { fCnt in
             let json = #"{"time":"2026-11-20T10:15:00Z","deviceInfo":{"devEui":"\#(device)"},"fCnt":\#(fCnt),"fPort":2,"data":"\#(data)"}"#
-            return (topic: "application/a/device/\(device)/event/up", message: Array(json.utf8), receivedAt: now)
+            return ArrivedMessage(topic: "application/a/device/\(device)/event/up", message: Array(json.utf8), receivedAt: now)
         }
         _ = try store.commitUplinks(messages)
         return (store, directory)
@@ -86,8 +86,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/citygate.sqlite")
         let stranger = "0011223344556677"
-        func event(_ device: String, _ type: String) -> (topic: String, message: [UInt8], receivedAt: EpochMillis) {
-            ("application/a/device/\(device)/event/\(type)", Array(#"{"deviceInfo":{"devEui":"\#(device)"}}"#.utf8), 1_000)
+        func event(_ device: String, _ type: String) -> ArrivedMessage {
+            ArrivedMessage(topic: "application/a/device/\(device)/event/\(type)", message: Array(#"{"deviceInfo":{"devEui":"\#(device)"}}"#.utf8), receivedAt: 1_000)
         }
         _ = try store.commitUplinks((1...30).map { event(Self.damp, "made-up-\($0)") } + [event(Self.damp, "join"), event(stranger, "join")])
         let metrics = GatewayMetrics()

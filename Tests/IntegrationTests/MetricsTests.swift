@@ -23,6 +23,9 @@ import Testing
             device_registry = "devices.toml"
             codec_directory = "\(TestEnvironment.packageRoot)/Config/codecs"
             silent_after_intervals = 2
+            [store]
+            # Not longer than the 1 s interval (a config error otherwise).
+            uncounted_duplicate_window = "1s"
             """.write(toFile: directory + "/citygate.toml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess(broker: broker, directory: directory, config: directory + "/citygate.toml")
         let topic = "application/app/device/a840410000000501/event/up"

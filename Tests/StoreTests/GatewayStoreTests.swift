@@ -17,22 +17,30 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 5)
+        #expect(store.schemaVersion == 6)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 5)
+        #expect(again.schemaVersion == 6)
     }
 
-    @Test func aRedeliveryIsADuplicateNotASecondRow() throws {
+    @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = try store.commitUplink(topic: "t/1", message: [1, 2, 3], receivedAt: 1_000)
-        let second = try store.commitUplink(topic: "t/1", message: [1, 2, 3], receivedAt: 2_000)
-        let other = try store.commitUplink(topic: "t/2", message: [1, 2, 3], receivedAt: 2_000)
-        guard case let .stored(id) = first else { Issue.record("first not stored"); return }
-        #expect(second == .duplicate(of: id))
-        #expect(other != second)
+        let bytes: [UInt8] = [1, 2, 3]
+        func commit(_ topic: String = "t/1", at time: EpochMillis, packet: Int?, connectedAt: EpochMillis) throws -> IngestResult {
+            try store.commitUplink(topic: topic, message: bytes, receivedAt: time,
+                                   delivery: packet.map { BrokerDelivery(packetID: $0, connectedAt: connectedAt) })
+        }
+        guard case let .stored(id) = try commit(at: 1_000, packet: 7, connectedAt: 500) else { Issue.record("first not stored"); return }
+        // Sent again after a reconnect with its packet id: a redelivery.
+        #expect(try commit(at: 2_000, packet: 7, connectedAt: 1_500) == .duplicate(of: id))
+        // The same bytes under another packet id, on the first connection
+        // (no broker resends within one), at QoS 0, or on another topic: new messages.
+        for again in [try commit(at: 3_000, packet: 8, connectedAt: 1_500), try commit(at: 3_100, packet: 7, connectedAt: 500),
+                      try commit(at: 3_200, packet: nil, connectedAt: 0), try commit("t/2", at: 3_300, packet: 7, connectedAt: 3_000)] {
+            guard case .stored = again else { Issue.record("\(again) should be a new uplink"); continue }
+        }
         let statistics = try store.statistics()
-        #expect(statistics.uplinksStored == 2 && statistics.duplicates == 1 && statistics.uplinksPending == 2)
+        #expect(statistics.uplinksStored == 5 && statistics.duplicates == 1 && statistics.uplinksPending == 5)
     }
 
     @Test func frameCopiesAreDuplicatesUntilTheSessionRestarts() throws {
@@ -126,7 +134,7 @@ import Testing
     @Test func pendingUplinksAfterAnIdLeaveOutTheBatchBeingRecorded() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ids = try store.commitUplinks((1...5).map { (topic: "t", message: [UInt8($0)], receivedAt: 1) }).compactMap { result -> Int64? in
+        let ids = try store.commitUplinks((1...5).map { ArrivedMessage(topic: "t", message: [UInt8($0)], receivedAt: 1) }).compactMap { result -> Int64? in
             if case let .stored(id) = result { return id } else { return nil }
         }
         #expect(ids.count == 5)

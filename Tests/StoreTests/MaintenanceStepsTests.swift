@@ -13,7 +13,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "citygate-steps-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try GatewayStore(path: directory + "/s.sqlite")
-        let ids = try store.commitUplinks((0..<count).map { (topic: "t/\($0)", message: Array("uplink \($0)".utf8), receivedAt: 1) })
+        let ids = try store.commitUplinks((0..<count).map { ArrivedMessage(topic: "t/\($0)", message: Array("uplink \($0)".utf8), receivedAt: 1) })
             .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
         _ = try store.record(ids.map {
             ProcessedUplink(uplinkID: $0, outcome: .quarantined(device: "d\($0 % 7)", facts: nil, reason: .unknownDevice, detail: "unknown"))

@@ -66,7 +66,10 @@ import Testing
         let payload = [UInt8](repeating: 0xAB, count: 2000)
         var committed: [Int64] = []
         func commit(_ index: Int) throws {
-            if case let .stored(id) = try store.commitUplink(topic: "t/\(index)", message: payload, receivedAt: Int64(index)) { committed.append(id) }
+            let delivery = BrokerDelivery(packetID: index % 65_535 + 1, connectedAt: 0)
+            if case let .stored(id) = try store.commitUplink(topic: "t/\(index)", message: payload, receivedAt: Int64(index), delivery: delivery) {
+                committed.append(id)
+            }
         }
         // Up to the bound, committing and decoding in small batches as the
         // daemon does: no error yet (the bound is where the gateway pauses).
@@ -91,7 +94,7 @@ import Testing
         #expect(afterPrune.fractionOfBound < 0.5, "\(afterPrune)")
         #expect(throws: Never.self) { try store.commitUplink(topic: "t/after", message: payload, receivedAt: 20_000) }
         // A redelivery of a pruned message is still recognised as a duplicate (hash match).
-        let again = try store.commitUplink(topic: "t/0", message: payload, receivedAt: 20_001)
+        let again = try store.commitUplink(topic: "t/0", message: payload, receivedAt: 20_001, delivery: BrokerDelivery(packetID: 1, connectedAt: 20_000))
         #expect(again == .duplicate(of: committed[0]))
         // Past the bound and the reserve, SQLite refuses: SQLITE_FULL, reported as such.
         var full: SQLiteError?

@@ -117,9 +117,22 @@ public struct GatewayConfig: Sendable {
             issues.errors.append(ConfigError(file: path, key: "store.reading_retention", line: nil, reason:
                 "\(Window.isoDuration(config.bounds.readingRetentionMillis)) is shorter than [aggregation] lateness (\(Window.isoDuration(config.latenessMillis))): a late reading would revise a window from what is left of it"))
         }
+        checkIntervals(registry, file: config.registryPath, against: config.deduplication, issues: issues)
         if !issues.errors.isEmpty { throw ConfigErrors(errors: issues.errors) }
         config.resolveDefaults()
         return config
+    }
+
+    /// A device that reports more often than `uncounted_duplicate_window`
+    /// would have its repeated frames (a counterless sensor whose value stays
+    /// the same) taken for transport retries and dropped.
+    static func checkIntervals(_ registry: DeviceRegistry, file: String, against policy: DeduplicationPolicy, issues: ConfigIssues) {
+        let window = policy.uncountedWindowMillis
+        let tooShort = registry.devices.values.filter { ($0.reportingIntervalMillis ?? .max) < window }.map(\.id).sorted()
+        guard let first = tooShort.first else { return }
+        let more = tooShort.count > 1 ? " (and \(tooShort.count - 1) more device(s))" : ""
+        issues.errors.append(ConfigError(file: file, key: "device \(first) interval", line: nil, reason:
+            "\(Window.isoDuration(registry.devices[first]?.reportingIntervalMillis ?? 0)) is shorter than [store] uncounted_duplicate_window (\(Window.isoDuration(window)))\(more): its repeated frames would be taken for transport retries"))
     }
 
     /// Fills in what depends on the state directory.

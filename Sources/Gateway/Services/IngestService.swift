@@ -63,14 +63,15 @@ final class IngestService: Service, @unchecked Sendable {
         let stallAfter = faults.stallWriterAfter
         // Messages are collected per read burst on libmosquitto's thread and
         // committed together before the client writes their PUBACKs.
-        client.onMessage = { [unowned self] topic, payload, _, _ in
+        client.onMessage = { [unowned self] topic, payload, qos, packetID in
             metrics.uplinksReceived.increment()
             messagesSeen += 1  // only on the network thread
             if let stallAfter, messagesSeen > stallAfter {
                 logger.warning("fault injection: stalling the store writer", metadata: ["after": "\(stallAfter)"])
                 store.stallWriterForever()
             }
-            burst.append((topic, Array(payload), GatewayClock.now()))
+            let delivery = qos > 0 ? BrokerDelivery(packetID: packetID, connectedAt: connectedAt) : nil
+            burst.append(ArrivedMessage(topic: topic, message: Array(payload), receivedAt: GatewayClock.now(), delivery: delivery))
         }
         let exitBeforeCommitAfter = faults.exitBeforeCommitAfter
         client.onReadBurstEnd = { [unowned self] in
@@ -83,7 +84,10 @@ final class IngestService: Service, @unchecked Sendable {
             burst.removeAll(keepingCapacity: true)
             return commit(messages, duplicates: duplicates)
         }
-        client.onConnect = { [unowned self] rc in connected(rc) }
+        client.onConnect = { [unowned self] rc in
+            if rc == 0 { connectedAt = GatewayClock.now() }  // network thread
+            connected(rc)
+        }
         client.onSubscribed = { [unowned self] in subscribed() }
         client.onDisconnect = { [unowned self] rc in
             metrics.mqttConnected.set(Int64(0))
@@ -99,13 +103,16 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     /// The messages of the read burst in progress (network thread only).
-    private nonisolated(unsafe) var burst: [(topic: String, message: [UInt8], receivedAt: EpochMillis)] = []
+    private nonisolated(unsafe) var burst: [ArrivedMessage] = []
+    /// When the current broker connection was made (network thread only):
+    /// only a message committed before it can come back as a redelivery.
+    private nonisolated(unsafe) var connectedAt: EpochMillis = 0
 
     /// Commits a burst in one transaction; each message is stored or a
     /// redelivery. A burst that is not committed is not acknowledged either:
     /// the client drops the connection without writing its PUBACKs and the
     /// broker sends it again (after a backoff, or once space returns).
-    private func commit(_ messages: [(topic: String, message: [UInt8], receivedAt: EpochMillis)], duplicates: Counter) -> MQTTClient.BurstDecision {
+    private func commit(_ messages: [ArrivedMessage], duplicates: Counter) -> MQTTClient.BurstDecision {
         do {
             let started = ContinuousClock.now
             let results = try store.commitUplinks(messages)
