@@ -23,6 +23,8 @@ let package = Package(
         // Hub requests: URLSession on Linux spins its libcurl timers while it
         // waits for an answer (about 1 ms of CPU per aggregate, Benchmarks/RESULTS.md).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // SHA-256 of oversized messages (already built for async-http-client's TLS stack).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries from Debian.
@@ -57,6 +59,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "citygate",

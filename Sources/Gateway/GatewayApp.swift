@@ -57,7 +57,8 @@ public enum GatewayApp {
         options.sessionExpirySeconds = config.cleanSession ? 0 : config.sessionExpirySeconds
         options.tls = config.tls
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
-                                       context: context, processorWake: processorWake, faults: .fromEnvironment())
+                                       maxPayloadBytes: config.maxPayloadBytes, context: context, processorWake: processorWake,
+                                       faults: .fromEnvironment())
         let processing = ProcessingService(context: context, wake: processorWake)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(zip(hubs, hubConfigs), deliveryWakes).map { hub, wake in

@@ -4,6 +4,9 @@
 /// so metrics keep a bounded number of series and a typo in `--reason` is
 /// refused instead of matching nothing.
 public enum QuarantineReason: String, Sendable, CaseIterable, Equatable {
+    // The MQTT message itself: larger than `[mqtt] max_payload_bytes` (kept
+    // as its length, SHA-256 and first 4 KiB; quarantined at ingest).
+    case oversized
     // Routing and envelope.
     case noRoute = "no_route"
     case malformedJSON = "malformed_json"

@@ -18,10 +18,11 @@ extension GatewayStore {
     /// Moves quarantined uplinks (optionally only one reason or device) back to
     /// pending, so the processing stage decodes them again with the current
     /// codecs and registry. Their quarantine rows go; one that fails again gets
-    /// a new row. In transactions of at most `step` uplinks: a running
-    /// daemon's intake waits for one step at most (well within SQLite's busy
-    /// timeout), never for the whole quarantine; its processing loop picks
-    /// the rows up as they come.
+    /// a new row. Oversized messages stay: only their first bytes were kept,
+    /// so decoding them again could only fail. In transactions of at most
+    /// `step` uplinks: a running daemon's intake waits for one step at most
+    /// (well within SQLite's busy timeout), never for the whole quarantine;
+    /// its processing loop picks the rows up as they come.
     public func requeueQuarantined(reason: QuarantineReason?, device: DeviceID?, step: Int = 500) throws -> Int {
         var total = 0
         var after: Int64 = 0
@@ -30,7 +31,7 @@ extension GatewayStore {
                 let ids = try connection.query(
                     """
                     SELECT DISTINCT uplink_id FROM quarantine
-                    WHERE uplink_id > ?3 AND (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR device = ?2)
+                    WHERE uplink_id > ?3 AND (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR device = ?2) AND category <> 'oversized'
                     ORDER BY uplink_id LIMIT ?4
                     """,
                     [.optional(reason?.rawValue), .optional(device), .integer(after), .integer(Int64(step))]

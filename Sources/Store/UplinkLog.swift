@@ -17,12 +17,37 @@ public struct ArrivedMessage: Sendable {
     /// How a broker could have sent it before (QoS ≥ 1); nil for QoS 0,
     /// which is never sent again.
     public var delivery: BrokerDelivery?
+    /// Set when the message was larger than the payload cap: `message` holds
+    /// only its first bytes, and it is quarantined as it is committed.
+    public var oversized: OversizedMessage?
 
-    public init(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) {
+    public init(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil, oversized: OversizedMessage? = nil) {
         self.topic = topic
         self.message = message
         self.receivedAt = receivedAt
         self.delivery = delivery
+        self.oversized = oversized
+    }
+}
+
+/// What is kept of a message over `[mqtt] max_payload_bytes`: its length and
+/// SHA-256 (to recognise it again, or match it with the sender's copy) beside
+/// its first bytes.
+public struct OversizedMessage: Sendable, Equatable {
+    public var length: Int
+    public var limit: Int
+    public var sha256Hex: String
+    /// How many leading bytes are kept.
+    public static let keptBytes = 4096
+
+    public init(length: Int, limit: Int, sha256Hex: String) {
+        self.length = length
+        self.limit = limit
+        self.sha256Hex = sha256Hex
+    }
+
+    var detail: String {
+        "\(length) bytes over the \(limit)-byte payload limit; sha256 \(sha256Hex); the first \(Self.keptBytes) bytes kept"
     }
 }
 
@@ -90,11 +115,18 @@ extension GatewayStore {
                 return .duplicate(of: row[0].int ?? 0)
             }
         }
+        // An oversized message is quarantined as it is committed: its bytes
+        // are not whole, nothing could decode them.
+        let state = arrived.oversized == nil ? UplinkState.pending : .quarantined
         try connection.run(
-            "INSERT INTO uplinks (received_ms, topic, message_hash, packet_id) VALUES (?, ?, ?, ?)",
-            [.integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null])
+            "INSERT INTO uplinks (received_ms, topic, message_hash, packet_id, state) VALUES (?, ?, ?, ?, ?)",
+            [.integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null,
+             .integer(state.rawValue)])
         let id = connection.lastInsertRowID
         try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(arrived.message)])
+        if let oversized = arrived.oversized {
+            try insertQuarantine(id, device: nil, reason: .oversized, detail: oversized.detail, now: arrived.receivedAt)
+        }
         return .stored(id)
     }
 

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func requeueMovesEveryRowInStepsThatHoldTheWriterBriefly() throws {
-        let count = 6_000
+        let count = 20_000
         let (whole, first) = try quarantine(count)
         let (stepped, second) = try quarantine(count)
         defer { for directory in [first, second] { try? FileManager.default.removeItem(atPath: directory) } }
@@ -30,12 +30,13 @@ import Testing
         _ = (whole.takeLongestWriterHold(), stepped.takeLongestWriterHold())  // not the set-up's
         // One step as large as the quarantine: the writer is held for all of it.
         #expect(try whole.requeueQuarantined(reason: nil, device: nil, step: count + 1) == count)
-        #expect(try stepped.requeueQuarantined(reason: .unknownDevice, device: nil, step: 300) == count)
+        #expect(try stepped.requeueQuarantined(reason: .unknownDevice, device: nil, step: 200) == count)
         let (wholeHold, steppedHold) = (whole.takeLongestWriterHold(), stepped.takeLongestWriterHold())
         #expect(try stepped.pendingUplinks(limit: count + 1).count == count)
         #expect(try stepped.quarantineRows(limit: 10).isEmpty)
-        // A proportion, not a time: twenty steps hold it far shorter than one.
-        #expect(steppedHold / wholeHold < 0.5, "longest hold in steps of 300: \(steppedHold), in one: \(wholeHold)")
+        // A proportion, not a time: a hundred steps hold it far shorter than one
+        // (the margin absorbs a step preempted on a busy machine).
+        #expect(steppedHold / wholeHold < 0.5, "longest hold in steps of 200: \(steppedHold), in one: \(wholeHold)")
     }
 
     @Test func requeueByDeviceTakesOnlyThatDevice() throws {

@@ -69,6 +69,7 @@ extension GatewayConfig {
         if let clean = mqtt.bool("clean_session") { config.cleanSession = clean }
         if let keepAlive = mqtt.integer("keepalive_seconds", in: 5...3600) { config.keepAliveSeconds = Int(keepAlive) }
         if let qos = mqtt.integer("qos", in: 0...1) { config.subscribeQoS = Int(qos) }
+        if let cap = mqtt.byteSize("max_payload_bytes", in: 1024...(256 << 20)) { config.maxPayloadBytes = Int(cap) }
         config.username = mqtt.string("username")
         config.passwordFile = mqtt.secretFile("password", baseDirectory: baseDirectory)
         var subscriptions: [Subscription] = []

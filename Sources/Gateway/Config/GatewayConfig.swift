@@ -31,6 +31,10 @@ public struct GatewayConfig: Sendable {
     public var cleanSession = false
     public var keepAliveSeconds = 30
     public var subscribeQoS = 1
+    /// A message larger than this is quarantined as `oversized` (length,
+    /// SHA-256 and its first 4 KiB kept). A ChirpStack event with three
+    /// gateways' reception is about 3 KB.
+    public var maxPayloadBytes = 64 << 10
     public var username: String?
     public var passwordFile: String?
     public var subscriptions: [Subscription] = []

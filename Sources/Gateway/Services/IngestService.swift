@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import MQTT
@@ -50,8 +51,8 @@ final class IngestService: Service, @unchecked Sendable {
     /// Uplinks committed since start (for STATUS=).
     var committedSinceStart: Int { committed.load(ordering: .relaxed) }
 
-    init(options: MQTTOptions, subscriptions: [(String, Int)], context: ServiceContext, processorWake: WakeSignal,
-         faults: FaultInjection = .none) throws {
+    init(options: MQTTOptions, subscriptions: [(String, Int)], maxPayloadBytes: Int = 64 << 10, context: ServiceContext,
+         processorWake: WakeSignal, faults: FaultInjection = .none) throws {
         client = try MQTTClient(options: options)
         store = context.store
         metrics = context.metrics
@@ -71,6 +72,14 @@ final class IngestService: Service, @unchecked Sendable {
                 store.stallWriterForever()
             }
             let delivery = qos > 0 ? BrokerDelivery(packetID: packetID, connectedAt: connectedAt) : nil
+            guard payload.count <= maxPayloadBytes else {
+                // Not copied whole: its length, digest and first bytes are what is kept.
+                let oversized = OversizedMessage(length: payload.count, limit: maxPayloadBytes,
+                                                 sha256Hex: SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined())
+                burst.append(ArrivedMessage(topic: topic, message: Array(payload.prefix(OversizedMessage.keptBytes)), receivedAt: GatewayClock.now(),
+                                            delivery: delivery, oversized: oversized))
+                return
+            }
             burst.append(ArrivedMessage(topic: topic, message: Array(payload), receivedAt: GatewayClock.now(), delivery: delivery))
         }
         let exitBeforeCommitAfter = faults.exitBeforeCommitAfter
@@ -122,6 +131,12 @@ final class IngestService: Service, @unchecked Sendable {
                 switch result {
                 case .stored:
                     stored += 1
+                    if let oversized = message.oversized {
+                        metrics.quarantined(reason: QuarantineReason.oversized.rawValue).increment()
+                        logger.warning("oversized message quarantined", metadata: [
+                            "topic": "\(BoundedText.prefix(message.topic, maxBytes: 200))", "bytes": "\(oversized.length)",
+                            "limit": "\(oversized.limit)", "sha256": "\(oversized.sha256Hex)"])
+                    }
                 case let .duplicate(of: original):
                     duplicates.increment()
                     logger.debug("duplicate MQTT message dropped", metadata: ["uplink": "\(original)", "topic": "\(message.topic)"])
