@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Readings"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Readings"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
-        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "Readings"]),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "Readings", "Aggregation"]),
         .testTarget(name: "HubsTests", dependencies: ["Hubs", "Readings", "TOML"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Uplink", "Readings", "Store", "TOML", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),

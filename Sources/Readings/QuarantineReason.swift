@@ -12,6 +12,9 @@ public enum QuarantineReason: String, Sendable, CaseIterable, Equatable {
     case malformedJSON = "malformed_json"
     case invalidEnvelope = "invalid_envelope"
     case topicMismatch = "topic_mismatch"
+    /// The topic names one device and the message another: a publisher
+    /// allowed to write for one device would be writing for any other.
+    case deviceMismatch = "device_mismatch"
     // The device and its codec.
     case unknownDevice = "unknown_device"
     case unknownCodec = "unknown_codec"

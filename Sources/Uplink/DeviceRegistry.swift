@@ -110,6 +110,6 @@ public struct DeviceRegistry: Sendable {
     /// A device id is a DevEUI (16 hex digits), an IMEI (15 digits) or another
     /// lowercase network-server id (`eui-…`, `[a-z0-9._-]`).
     public static func isValidID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 46 || $0 == 95 }
+        DeviceIdentity.problem(with: id) == nil
     }
 }

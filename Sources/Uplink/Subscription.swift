@@ -6,10 +6,14 @@ import Codecs
 public struct Subscription: Sendable, Equatable {
     public var filter: TopicFilter
     public var envelope: EnvelopeKind
+    /// `trust_frame_identity`: take the device the message names even when
+    /// the topic names another (see `EnvelopeKind.parser`). Off by default.
+    public var trustFrameIdentity: Bool
 
-    public init(filter: TopicFilter, envelope: EnvelopeKind) {
+    public init(filter: TopicFilter, envelope: EnvelopeKind, trustFrameIdentity: Bool = false) {
         self.filter = filter
         self.envelope = envelope
+        self.trustFrameIdentity = trustFrameIdentity
     }
 
     /// ChirpStack v4 and The Things Stack v3, on their default topics.

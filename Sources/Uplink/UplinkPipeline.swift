@@ -74,9 +74,13 @@ public struct UplinkPipeline: Sendable {
         diagnostics.envelope = route.envelope
         let event: EnvelopeEvent
         do {
-            event = try route.envelope.parser.parse(topic: raw.topic, message: raw.message)
+            event = try route.envelope.parser(trustFrameIdentity: route.trustFrameIdentity).parse(topic: raw.topic, message: raw.message)
         } catch {
             return (.quarantined(device: nil, facts: nil, reason: error.category, detail: "\(route.envelope.rawValue) envelope: \(error)"), diagnostics)
+        }
+        if let device = event.device, let problem = DeviceIdentity.problem(with: device) {
+            return (.quarantined(device: nil, facts: nil, reason: .invalidEnvelope,
+                                 detail: "\(route.envelope.rawValue) envelope: device id '\(BoundedText.prefix(device, maxBytes: 80))' \(problem)"), diagnostics)
         }
         switch event {
         case let .event(type, device, values):

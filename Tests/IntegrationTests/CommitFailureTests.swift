@@ -15,10 +15,12 @@ import Testing
             FileManager.default.fileExists(atPath: gateway.database)
         }
 
-        // A real second writer: the sqlite3 shell holds BEGIN IMMEDIATE for 9 s.
-        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell sleep 9\\nCOMMIT;\\n' | sqlite3 \(gateway.database)"],
+        // A real second writer: the sqlite3 shell holds BEGIN IMMEDIATE for 12 s.
+        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell sleep 12\\nCOMMIT;\\n' | sqlite3 \(gateway.database)"],
                                         directory: directory, logName: "holder.log")
-        try await Task.sleep(for: .milliseconds(500))
+        try await gateway.waitFor("the other writer holding the lock", timeout: .seconds(10)) {
+            try capture("/usr/bin/sqlite3", [gateway.database, "BEGIN IMMEDIATE; ROLLBACK;"]).status != 0
+        }
         let count = 300
         _ = try await runSimulator(["--broker", broker.url, "--count", "\(count)", "--rate", "300"], directory: directory)
 

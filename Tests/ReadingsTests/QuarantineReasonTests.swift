@@ -7,7 +7,7 @@ import Testing
 @Suite struct QuarantineReasonTests {
     @Test func theLabelsStayAsReleased() {
         #expect(QuarantineReason.allCases.map(\.rawValue) == [
-            "oversized", "no_route", "malformed_json", "invalid_envelope", "topic_mismatch", "unknown_device", "unknown_codec",
+            "oversized", "no_route", "malformed_json", "invalid_envelope", "topic_mismatch", "device_mismatch", "unknown_device", "unknown_codec",
             "truncated", "unsupported_port", "invalid_payload", "overflow", "empty_payload", "implausible",
         ])
     }

@@ -7,7 +7,8 @@ import Readings
 /// supported; such a message is quarantined as malformed JSON.
 public struct ChirpStackEnvelope: EnvelopeParser {
     public let kind = EnvelopeKind.chirpstack
-    public init() {}
+    public let trustFrameIdentity: Bool
+    public init(trustFrameIdentity: Bool = false) { self.trustFrameIdentity = trustFrameIdentity }
 
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
         let (topicDevice, eventType) = Self.topicParts(topic)
@@ -55,8 +56,8 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         }
         try scanner.finish()
 
-        if let topicDevice, let device, topicDevice.lowercased() != device {
-            throw .topicMismatch("topic names device \(topicDevice), payload deviceInfo.devEui is \(device)")
+        if !trustFrameIdentity, let topicDevice, let device, topicDevice.lowercased() != device {
+            throw .deviceMismatch("topic names device \(topicDevice), payload deviceInfo.devEui is \(device)")
         }
         guard eventType == "up" else {
             // A status event's battery level (%, a float in ChirpStack) is recorded.

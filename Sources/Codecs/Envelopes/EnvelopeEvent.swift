@@ -49,6 +49,14 @@ public enum EnvelopeEvent: Sendable, Equatable {
     /// ...): recognised and counted, never quarantined as garbage. `values`
     /// holds what is worth recording (a status event's battery level).
     case event(type: String, device: DeviceID?, values: [DecodedValue] = [])
+
+    /// The device the event is about, when it names one.
+    public var device: DeviceID? {
+        switch self {
+        case let .uplink(uplink): return uplink.device
+        case let .event(_, device, _): return device
+        }
+    }
 }
 
 /// The network-server event types the gateway names in metrics
@@ -75,6 +83,8 @@ public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingField(String)
     case invalidField(String, String)
     case topicMismatch(String)
+    /// The topic's device is not the message's (see `EnvelopeKind.parser`).
+    case deviceMismatch(String)
 
     public var description: String {
         switch self {
@@ -82,6 +92,7 @@ public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .missingField(field): return "missing field \(field)"
         case let .invalidField(field, detail): return "invalid field \(field): \(detail)"
         case let .topicMismatch(detail): return "topic mismatch: \(detail)"
+        case let .deviceMismatch(detail): return "device mismatch: \(detail)"
         }
     }
 
@@ -90,6 +101,7 @@ public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedJSON: return .malformedJSON
         case .missingField, .invalidField: return .invalidEnvelope
         case .topicMismatch: return .topicMismatch
+        case .deviceMismatch: return .deviceMismatch
         }
     }
 }
@@ -101,11 +113,16 @@ public protocol EnvelopeParser: Sendable {
 }
 
 extension EnvelopeKind {
-    public var parser: any EnvelopeParser {
+    /// The parser for this envelope. A message whose body names another
+    /// device than its topic is refused (`deviceMismatch`): the broker's ACLs
+    /// are per topic, so the topic is what a publisher was allowed to write.
+    /// `trustFrameIdentity`: the body's device wins and the topic's is not
+    /// checked (a bridge that republishes every device under one topic).
+    public func parser(trustFrameIdentity: Bool = false) -> any EnvelopeParser {
         switch self {
-        case .chirpstack: return ChirpStackEnvelope()
-        case .tts: return TTSEnvelope()
-        case .nbiot: return NBIoTEnvelope()
+        case .chirpstack: return ChirpStackEnvelope(trustFrameIdentity: trustFrameIdentity)
+        case .tts: return TTSEnvelope(trustFrameIdentity: trustFrameIdentity)
+        case .nbiot: return NBIoTEnvelope(trustFrameIdentity: trustFrameIdentity)
         }
     }
 }

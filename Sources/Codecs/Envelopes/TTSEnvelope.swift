@@ -4,11 +4,14 @@ import Readings
 /// Zero fields are omitted by TTS, so a missing `f_cnt` or `f_port` means 0.
 public struct TTSEnvelope: EnvelopeParser {
     public let kind = EnvelopeKind.tts
-    public init() {}
+    public let trustFrameIdentity: Bool
+    public init(trustFrameIdentity: Bool = false) { self.trustFrameIdentity = trustFrameIdentity }
 
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
         let segments = topic.split(separator: "/", omittingEmptySubsequences: false)
-        let eventType = segments.firstIndex(of: "devices").flatMap { $0 + 2 < segments.count ? segments[($0 + 2)...].joined(separator: "/") : nil } ?? "up"
+        let devicesAt = segments.firstIndex(of: "devices")
+        let eventType = devicesAt.flatMap { $0 + 2 < segments.count ? segments[($0 + 2)...].joined(separator: "/") : nil } ?? "up"
+        let topicDevice = devicesAt.flatMap { $0 + 1 < segments.count ? String(segments[$0 + 1]) : nil }
         var deviceID: String?
         var devEUI: String?
         var receivedAt: String?
@@ -56,6 +59,10 @@ public struct TTSEnvelope: EnvelopeParser {
             }
         }
         try scanner.finish()
+        // The topic names the device_id (not the EUI): they must agree.
+        if !trustFrameIdentity, let topicDevice, topicDevice != (deviceID ?? "") {
+            throw .deviceMismatch("topic names device \(topicDevice), payload end_device_ids.device_id is \(deviceID ?? "absent")")
+        }
         let device = devEUI.flatMap { $0.isEmpty ? nil : $0 } ?? deviceID
         guard eventType == "up" else { return .event(type: eventType, device: device) }
         guard let device else { throw .missingField("end_device_ids.dev_eui") }

@@ -76,10 +76,11 @@ extension GatewayConfig {
         for var item in mqtt.tables("subscription") {
             let topic = item.string("topic")
             let envelope = item.string("envelope", oneOf: EnvelopeKind.allCases.map(\.rawValue))
+            let trust = item.bool("trust_frame_identity") ?? false
             if topic == nil { item.fail("topic", "required") }
             if envelope == nil && item.table["envelope"] == nil { item.fail("envelope", "required") }
             if let topic, let envelope {
-                if let filter = TopicFilter(topic) { subscriptions.append(Subscription(filter: filter, envelope: EnvelopeKind(rawValue: envelope)!)) }
+                if let filter = TopicFilter(topic) { subscriptions.append(Subscription(filter: filter, envelope: EnvelopeKind(rawValue: envelope)!, trustFrameIdentity: trust)) }
                 else { item.fail("topic", "'\(topic)' is not a valid MQTT topic filter") }
             }
             item.finish()
