@@ -7,12 +7,46 @@ extension GatewayStore {
     /// (a topic, a device id, a field), and the raw bytes are kept anyway.
     static let maxDetailBytes = 512
 
-    /// Inside the processing transaction: one quarantine row.
+    /// Samples kept per source (device, else topic) and reason within
+    /// `floodWindowMillis`; beyond them a flood is counted, not stored.
+    static let floodSamples = 20
+    static let floodWindowMillis: Int64 = 3_600_000
+
+    /// Inside the processing (or ingest) transaction: one quarantine row, or,
+    /// when its source has already filled its samples for this reason within
+    /// the last hour, a count on the newest sample and the raw bytes dropped.
+    /// A broken or hostile publisher then costs a bounded number of rows
+    /// (and bare uplink rows, which pruning takes first under pressure).
     func insertQuarantine(_ id: Int64, device: DeviceID?, reason: QuarantineReason, detail: String, now: EpochMillis) throws {
+        let source = try device ?? connection.query("SELECT topic FROM uplinks WHERE id = ?", [.integer(id)]).first?[0].string ?? ""
+        let recent = try connection.query(
+            "SELECT count(*), max(id) FROM quarantine WHERE source = ? AND category = ? AND last_seen_ms > ?",
+            [.text(source), .text(reason.rawValue), .integer(now - Self.floodWindowMillis)]).first
+        if let samples = recent?[0].int, samples >= Self.floodSamples, let newest = recent?[1].int {
+            try connection.run("UPDATE quarantine SET count = count + 1, last_seen_ms = max(last_seen_ms, ?) WHERE id = ?", [.integer(now), .integer(newest)])
+            try connection.run("DELETE FROM uplink_messages WHERE uplink_id = ?", [.integer(id)])
+            try bump("quarantine_flood_counted")
+            return
+        }
         try connection.run(
-            "INSERT INTO quarantine (uplink_id, device, category, reason, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO quarantine (uplink_id, device, category, reason, first_seen_ms, last_seen_ms, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [.integer(id), .optional(device), .text(reason.rawValue),
-             .text(BoundedText.prefix(detail, maxBytes: Self.maxDetailBytes)), .integer(now), .integer(now)])
+             .text(BoundedText.prefix(detail, maxBytes: Self.maxDetailBytes)), .integer(now), .integer(now), .text(source)])
+    }
+
+    /// Quarantine rows last seen before `cutoff` (past `quarantine_retention`,
+    /// or, under pressure, the oldest whatever their age), at most `limit`:
+    /// the rows and their raw bytes go; the bare uplink rows are pruned with
+    /// the others. Inside the pruning transaction.
+    func pruneQuarantine(before cutoff: EpochMillis, limit: Int) throws -> Int {
+        let rows = try connection.query(
+            "SELECT id, uplink_id FROM quarantine WHERE last_seen_ms < ? ORDER BY last_seen_ms LIMIT ?",
+            [.integer(cutoff), .integer(Int64(limit))])
+        for row in rows {
+            try connection.run("DELETE FROM quarantine WHERE id = ?", [row[0]])
+            try connection.run("DELETE FROM uplink_messages WHERE uplink_id = ?", [row[1]])
+        }
+        return rows.count
     }
 
     /// Moves quarantined uplinks (optionally only one reason or device) back to

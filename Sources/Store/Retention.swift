@@ -12,9 +12,11 @@ import Readings
 ///    the duplicate window (they are how a redelivery is recognised);
 /// 4. aggregates delivered to every hub, with their ledger rows.
 ///
-/// Never pruned: uplinks not yet decoded, quarantined uplinks (their bytes are
-/// the evidence `requeue` needs), readings not yet aggregated, aggregates not
-/// yet delivered or dead-lettered. When only those are left and the bound is
+/// 5. quarantined uplinks last seen before `quarantineRetentionMillis`
+///    (under pressure: the oldest, whatever their age), with their bytes.
+///
+/// Never pruned: uplinks not yet decoded, readings not yet aggregated,
+/// aggregates not yet delivered or dead-lettered. When only those are left and the bound is
 /// reached, the gateway pauses intake (see `StorageGuard` in Gateway).
 public struct StoreBounds: Sendable, Equatable {
     /// The database may not grow beyond this (SQLite `max_page_count`); nil = no bound.
@@ -29,13 +31,17 @@ public struct StoreBounds: Sendable, Equatable {
     /// is computed from every reading of it (from a pruned rest, it would
     /// overwrite the hub's right value under the same id).
     public var revisableMillis: Int64 = 0
+    /// Quarantined uplinks (rows and bytes) are kept this long after they
+    /// were last seen, for `requeue`.
+    public var quarantineRetentionMillis: Int64 = 30 * 86_400_000
 
     public init(maxSizeBytes: Int64? = nil, rawRetentionMillis: Int64 = 30 * 86_400_000, readingRetentionMillis: Int64 = 365 * 86_400_000,
-                revisableMillis: Int64 = 0) {
+                revisableMillis: Int64 = 0, quarantineRetentionMillis: Int64 = 30 * 86_400_000) {
         self.maxSizeBytes = maxSizeBytes
         self.rawRetentionMillis = rawRetentionMillis
         self.readingRetentionMillis = readingRetentionMillis
         self.revisableMillis = revisableMillis
+        self.quarantineRetentionMillis = quarantineRetentionMillis
     }
 }
 
@@ -63,7 +69,8 @@ public struct PruneSummary: Sendable, Equatable {
     public var readingsDeleted = 0
     public var uplinksDeleted = 0
     public var aggregatesDeleted = 0
-    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted }
+    public var quarantinedDeleted = 0
+    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted + quarantinedDeleted }
     public init() {}
 }
 
@@ -125,14 +132,19 @@ extension GatewayStore {
                               AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
                         ORDER BY r.time_ms LIMIT ?2)
                     """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now)])
+                summary.quarantinedDeleted = try pruneQuarantine(before: aggressive ? now : now - bounds.quarantineRetentionMillis, limit: batch)
+                // Bare quarantined rows (pruned, or a flood's counted ones)
+                // go under pressure even within the duplicate window: a
+                // redelivery of one would only be quarantined again.
                 let prunable = try connection.query(
                     """
                     SELECT u.id, u.state FROM uplinks u
-                    WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
+                    WHERE ((u.received_ms < ?1 AND u.state IN (1, 3, 4, 5))
+                           OR (u.state = 2 AND (?3 OR u.received_ms < ?1) AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.uplink_id = u.id)))
                       AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
                       AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
                     ORDER BY u.id LIMIT ?2
-                    """, [.integer(uplinkCutoff), .integer(Int64(batch))])
+                    """, [.integer(uplinkCutoff), .integer(Int64(batch)), .integer(aggressive ? 1 : 0)])
                 for row in prunable {
                     try connection.run("DELETE FROM uplinks WHERE id = ?", [row[0]])
                 }
@@ -158,6 +170,7 @@ extension GatewayStore {
                 if summary.readingsDeleted > 0 { try bump("pruned_readings", by: Int64(summary.readingsDeleted)) }
                 if summary.uplinksDeleted > 0 { try bump("pruned_uplinks", by: Int64(summary.uplinksDeleted)) }
                 if summary.aggregatesDeleted > 0 { try bump("pruned_aggregates", by: Int64(summary.aggregatesDeleted)) }
+                if summary.quarantinedDeleted > 0 { try bump("pruned_quarantined", by: Int64(summary.quarantinedDeleted)) }
             }
         }
         return summary

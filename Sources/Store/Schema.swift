@@ -158,6 +158,14 @@ enum Schema {
         // a broker's redelivery is recognised by it, not by bytes alone (see
         // BrokerDelivery).
         .sql("ALTER TABLE uplinks ADD COLUMN packet_id INTEGER;"),
+        // 7: a quarantined uplink's source (its device, else its topic): a
+        // flood from one source keeps a few samples and counts the rest
+        // (`count`), see `insertQuarantine`.
+        .sql("""
+        ALTER TABLE quarantine ADD COLUMN source TEXT;
+        CREATE INDEX quarantine_by_source ON quarantine(source, category, last_seen_ms);
+        CREATE INDEX quarantine_by_last_seen ON quarantine(last_seen_ms);
+        """),
     ]
 
     static var version: Int { migrations.count }

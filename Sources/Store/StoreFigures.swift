@@ -44,7 +44,8 @@ extension GatewayStore {
             s.uplinksPending = try connection.scalar("SELECT count(*) FROM uplinks WHERE state = 0") ?? 0
             s.readingsStored = try connection.scalar("SELECT count(*) FROM readings") ?? 0
             s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)
-            s.quarantined = try connection.scalar("SELECT count(*) FROM quarantine") ?? 0
+            // A flood's samples stand for `count` uplinks each.
+            s.quarantined = try connection.scalar("SELECT coalesce(sum(count), 0) FROM quarantine") ?? 0
             s.aggregates = try connection.scalar("SELECT count(*) FROM aggregates") ?? 0
             s.readingsTooLate = counters["readings_too_late"] ?? 0
             for row in try connection.query(

@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 6)
+        #expect(store.schemaVersion == 7)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 6)
+        #expect(again.schemaVersion == 7)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {

@@ -8,16 +8,25 @@ import Testing
 /// queue to be moved, or its commit times out (SQLITE_BUSY) and the burst
 /// goes unacknowledged.
 @Suite struct MaintenanceStepsTests {
-    /// A store with `count` quarantined uplinks.
-    func quarantine(_ count: Int) throws -> (GatewayStore, String) {
+    /// A store with `count` quarantined uplinks, each from its own topic (no
+    /// device), so none is a flood's counted copy; with `devices`, device
+    /// `d<i % devices>`, one hour apart (a device's flood window).
+    func quarantine(_ count: Int, devices: Int? = nil) throws -> (GatewayStore, String) {
         let directory = NSTemporaryDirectory() + "citygate-steps-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try GatewayStore(path: directory + "/s.sqlite")
         let ids = try store.commitUplinks((0..<count).map { ArrivedMessage(topic: "t/\($0)", message: Array("uplink \($0)".utf8), receivedAt: 1) })
             .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
-        _ = try store.record(ids.map {
-            ProcessedUplink(uplinkID: $0, outcome: .quarantined(device: "d\($0 % 7)", facts: nil, reason: .unknownDevice, detail: "unknown"))
-        }, now: 2)
+        if let devices {
+            for (index, id) in ids.enumerated() {
+                _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: "d\(index % devices)", facts: nil, reason: .unknownDevice,
+                                                                                        detail: "unknown"))], now: Int64(index) * 3_600_001)
+            }
+        } else {
+            _ = try store.record(ids.map {
+                ProcessedUplink(uplinkID: $0, outcome: .quarantined(device: nil, facts: nil, reason: .unknownDevice, detail: "unknown"))
+            }, now: 2)
+        }
         return (store, directory)
     }
 
@@ -40,7 +49,7 @@ import Testing
     }
 
     @Test func requeueByDeviceTakesOnlyThatDevice() throws {
-        let (store, directory) = try quarantine(700)
+        let (store, directory) = try quarantine(700, devices: 7)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try store.requeueQuarantined(reason: nil, device: "d3", step: 25) == 100)
         #expect(try store.quarantineRows(limit: 1000).count == 600)

@@ -33,6 +33,7 @@ extension GatewayConfig {
         if let size = store.byteSize("max_size", in: 1 << 20...1 << 44) { config.bounds.maxSizeBytes = size }
         if let retention = store.duration("raw_retention", in: 3_600_000...3650 * 86_400_000) { config.bounds.rawRetentionMillis = retention }
         if let retention = store.duration("reading_retention", in: 3_600_000...3650 * 86_400_000) { config.bounds.readingRetentionMillis = retention }
+        if let retention = store.duration("quarantine_retention", in: 3_600_000...3650 * 86_400_000) { config.bounds.quarantineRetentionMillis = retention }
         if let free = store.byteSize("min_free_disk", in: 0...1 << 40) { config.minimumFreeDiskBytes = free }
         if config.bounds.rawRetentionMillis > config.bounds.readingRetentionMillis {
             store.fail("raw_retention", "must not be longer than reading_retention (raw uplinks are the parents of their readings)")

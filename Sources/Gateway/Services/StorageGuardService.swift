@@ -134,6 +134,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
             total.readingsDeleted += pass.readingsDeleted
             total.uplinksDeleted += pass.uplinksDeleted
             total.aggregatesDeleted += pass.aggregatesDeleted
+            total.quarantinedDeleted += pass.quarantinedDeleted
             if aggressive, let usage = currentUsage(), usage.fractionOfBound < Self.resumeBelow { break }
         }
         guard total.total > 0 else { return 0 }
@@ -141,9 +142,10 @@ final class StorageGuardService: Service, @unchecked Sendable {
         metrics.pruned("readings").increment(by: Int64(total.readingsDeleted))
         metrics.pruned("uplinks").increment(by: Int64(total.uplinksDeleted))
         metrics.pruned("aggregates").increment(by: Int64(total.aggregatesDeleted))
+        metrics.pruned("quarantined").increment(by: Int64(total.quarantinedDeleted))
         logger.info(aggressive ? "pruned to stay within the size bound" : "pruned by retention", metadata: [
             "raw_bytes": "\(total.rawBytesStripped)", "readings": "\(total.readingsDeleted)",
-            "uplinks": "\(total.uplinksDeleted)", "aggregates": "\(total.aggregatesDeleted)"])
+            "uplinks": "\(total.uplinksDeleted)", "aggregates": "\(total.aggregatesDeleted)", "quarantined": "\(total.quarantinedDeleted)"])
         return total.total
     }
 }
