@@ -40,6 +40,7 @@ extension GatewayStore {
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
             try setFacts(id, facts, state: .decoded, frameKey: frameKey)
+            try noteActivity(facts.device, uplink: id)
             try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
@@ -62,12 +63,16 @@ extension GatewayStore {
                                    [.integer(UplinkState.quarantined.rawValue), .optional(device), .integer(id)])
             }
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
+            // Unknown devices are not tracked (random ids must not grow the
+            // table); the quarantine shows them.
+            if let device, reason != .unknownDevice { try noteActivity(device, uplink: id) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
             try insert(readings, uplinkID: id)
             summary.readingsStored += readings.count
             try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
                                [.integer(UplinkState.event.rawValue), .text("event:" + type), .optional(device), .integer(id)])
+            if registered, let device { try noteActivity(device, uplink: id) }
             if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
                 sessions.startSession(device, at: id)
@@ -75,6 +80,7 @@ extension GatewayStore {
             summary.events += 1
         case let .ignored(facts, _):
             try setFacts(id, facts, state: .ignored, frameKey: nil)
+            try noteActivity(facts.device, uplink: id)
             summary.ignored += 1
         }
     }
@@ -111,9 +117,19 @@ extension GatewayStore {
              .integer(now - frameDuplicateWindow)]) ?? 0 > 0
     }
 
+    /// One more uplink of `device`, arrived when uplink `uplink` did.
+    private func noteActivity(_ device: DeviceID, uplink: Int64) throws {
+        try connection.run(
+            """
+            INSERT INTO device_activity (device, uplinks, last_seen_ms) SELECT ?1, 1, received_ms FROM uplinks WHERE id = ?2
+            ON CONFLICT(device) DO UPDATE SET uplinks = uplinks + 1, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
+            """, [.text(device), .integer(uplink)])
+    }
+
     /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
     private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
         try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+        try noteActivity(facts.device, uplink: id)
         try bump("frames_duplicate")
         summary.duplicateFrames.append(id)
     }

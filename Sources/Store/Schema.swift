@@ -166,6 +166,19 @@ enum Schema {
         CREATE INDEX quarantine_by_source ON quarantine(source, category, last_seen_ms);
         CREATE INDEX quarantine_by_last_seen ON quarantine(last_seen_ms);
         """),
+        // 8: per device, uplinks recorded and the last arrival, kept as they
+        // are recorded: the silent-device check and `status` read this table
+        // instead of grouping every uplink row (minutes, under the writer,
+        // with a year of rows). Filled once from the rows there are.
+        .sql("""
+        CREATE TABLE device_activity (
+            device       TEXT PRIMARY KEY,
+            uplinks      INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO device_activity (device, uplinks, last_seen_ms)
+            SELECT device, count(*), max(received_ms) FROM uplinks WHERE device IS NOT NULL GROUP BY device;
+        """),
     ]
 
     static var version: Int { migrations.count }

@@ -54,3 +54,60 @@ public enum StoreBenchmark {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
+
+/// The longest single hold of the store's writer during the maintenance a
+/// daemon runs against a large store (for the fault matrix,
+/// `citygate benchmark-store --writer-holds`): ingest waits behind each.
+public enum WriterHoldBenchmark {
+    /// Fills `directory/holds.sqlite` with `rows` uplinks over a year from
+    /// 1,000 devices (1 % quarantined), then times each operation's longest
+    /// writer hold. Returns (operation, longest hold, rows it touched).
+    public static func run(directory: String, rows: Int) throws -> [(operation: String, longest: Duration, detail: String)] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try GatewayStore(path: directory + "/holds.sqlite")
+        let year: Int64 = 365 * 86_400_000
+        let step = max(1, year / Int64(max(rows, 1)))
+        var made = 0
+        while made < rows {
+            let batch = min(5_000, rows - made)
+            let messages = (made..<made + batch).map { index in
+                ArrivedMessage(topic: "application/bench/device/\(index % 1000)/event/up", message: Array("uplink \(index) ".utf8) + [UInt8](repeating: 0x7B, count: 600),
+                               receivedAt: Int64(index) * step)
+            }
+            let ids = try store.commitUplinks(messages).compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
+            _ = try store.record(ids.enumerated().map { offset, id in
+                let index = made + offset
+                let facts = FrameFacts(envelope: "chirpstack", device: "d\(index % 1000)", fCnt: nil, fPort: 0, networkTime: nil)
+                return ProcessedUplink(uplinkID: id, outcome: index % 100 == 0
+                    ? .quarantined(device: "d\(index % 1000)", facts: nil, reason: .invalidPayload, detail: "bench")
+                    : .ignored(facts, reason: "bench"))
+            }, now: Int64(made + batch) * step)
+            made += batch
+        }
+        var results: [(String, Duration, String)] = []
+        func measure(_ operation: String, _ body: () throws -> String) rethrows {
+            _ = store.takeLongestWriterHold()
+            let detail = try body()
+            results.append((operation, store.takeLongestWriterHold(), detail))
+        }
+        let now = Int64(rows) * step
+        try measure("silent-device check (device activity)") { "\(try store.deviceActivity().count) devices" }
+        try measure("status figures") { "\(try store.statistics().uplinksStored) uplinks" }
+        try measure("retention pruning, 50 bounded passes") {
+            var total = 0
+            for _ in 0..<50 { total += try store.prune(now: now, bounds: StoreBounds(rawRetentionMillis: 30 * 86_400_000), aggressive: false).total }
+            return "\(total) rows"
+        }
+        try measure("pruning under pressure, 50 bounded passes") {
+            var total = 0
+            for _ in 0..<50 { total += try store.prune(now: now, bounds: StoreBounds(), aggressive: true).total }
+            return "\(total) rows"
+        }
+        try measure("requeue of the whole quarantine") { "\(try store.requeueQuarantined(reason: nil, device: nil)) uplinks" }
+        try measure("one ingest burst of 1,000") {
+            let burst = (0..<1000).map { ArrivedMessage(topic: "t/\($0)", message: Array("late \($0)".utf8), receivedAt: now) }
+            return "\(try store.commitUplinks(burst).count) uplinks"
+        }
+        return results
+    }
+}

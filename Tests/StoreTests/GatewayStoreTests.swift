@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 7)
+        #expect(store.schemaVersion == 8)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 7)
+        #expect(again.schemaVersion == 8)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {

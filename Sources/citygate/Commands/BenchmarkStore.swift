@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Store
 
@@ -9,8 +10,17 @@ struct BenchmarkStore: ParsableCommand {
     @Option(help: "Scratch directory (two databases are written there).") var directory: String
     @Option(help: "Messages to commit.") var count: Int = 50_000
     @Option(help: "Size of each message in bytes.") var size: Int = 1300
+    @Option(help: "Instead: fill a store with this many uplinks and report the longest writer hold of each maintenance step.")
+    var writerHolds: Int?
 
     func run() throws {
+        if let rows = writerHolds {
+            for (operation, longest, detail) in try WriterHoldBenchmark.run(directory: directory, rows: rows) {
+                let millis = Double(longest.components.seconds) * 1000 + Double(longest.components.attoseconds) / 1e15
+                print("\(operation): longest writer hold \(String(format: "%.1f", millis)) ms (\(detail))")
+            }
+            return
+        }
         let figures = try StoreBenchmark.run(directory: directory, count: count, message: [UInt8](repeating: 0x7B, count: max(1, size)))
         print("store \(figures.storeSeconds) raw \(figures.rawSeconds)")
     }
