@@ -2,8 +2,11 @@ import Foundation
 import Synchronization
 
 /// A minimal HTTP/1.1 listener for `/metrics` and `/health` on a loopback
-/// port. One thread, one request per connection, GET only: scrapes are
-/// small and rare, so there is no need for an event loop here.
+/// port: one request per connection, GET only. Each connection is served on
+/// a thread of its own (at most `maxConnections` at once; more are closed at
+/// once), with a 2 s limit on every read and write and 5 s on the whole
+/// request, so a client that never sends or never reads cannot hold up the
+/// next scrape or health probe.
 ///
 /// SO_REUSEADDR is set so a restarted daemon can rebind at once.
 // @unchecked: `listener`, `thread` and `boundPort` are set by `start` before
@@ -27,6 +30,8 @@ public final class HTTPEndpoint: @unchecked Sendable {
     private let stopping = Mutex(false)
     private var thread: Thread?
     public private(set) var boundPort: Int = 0
+    private let connections = Atomic<Int>(0)
+    public static let maxConnections = 128
 
     public init(handler: @escaping Handler) { self.handler = handler }
 
@@ -90,7 +95,17 @@ public final class HTTPEndpoint: @unchecked Sendable {
             if ready <= 0 { continue }
             let client = accept(fd, nil, nil)
             if client < 0 { continue }
-            handle(client)
+            guard connections.add(1, ordering: .relaxed).newValue <= Self.maxConnections else {
+                connections.subtract(1, ordering: .relaxed)
+                close(client)
+                continue
+            }
+            let worker = Thread { [self] in
+                handle(client)
+                connections.subtract(1, ordering: .relaxed)
+            }
+            worker.name = "citygate-http-client"
+            worker.start()
         }
     }
 
@@ -98,10 +113,12 @@ public final class HTTPEndpoint: @unchecked Sendable {
         defer { close(client) }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .seconds(5)
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        // Read until the end of the headers (or 16 KiB, or the timeout).
-        while request.count < 16_384 {
+        // Read until the end of the headers (or 16 KiB, or a timeout).
+        while request.count < 16_384 && ContinuousClock.now < deadline {
             let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             if count <= 0 { break }
             request += buffer[0..<count]
@@ -124,7 +141,7 @@ public final class HTTPEndpoint: @unchecked Sendable {
         var bytes = Array(head.utf8)
         if firstLine.first != "HEAD" { bytes += response.body }
         var offset = 0
-        while offset < bytes.count {
+        while offset < bytes.count && ContinuousClock.now < deadline {
             let sent = bytes.withUnsafeBytes { send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if sent <= 0 { break }
             offset += sent
