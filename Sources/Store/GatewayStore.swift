@@ -50,6 +50,9 @@ public final class GatewayStore: @unchecked Sendable {
         try connection.execute("PRAGMA synchronous=\(synchronous.rawValue)")
         try connection.execute("PRAGMA foreign_keys=ON")
         try connection.execute("PRAGMA busy_timeout=5000")
+        // After a checkpoint the WAL is cut back to 64 MiB: a burst that grew
+        // it (a flood while the bound is reached) does not keep the disk.
+        try connection.execute("PRAGMA journal_size_limit=\(64 << 20)")
         // Checkpoints (which fsync) run on their own connection from the
         // storage guard, so ingest commits never pay for them; the writer
         // checkpoints itself only if the WAL grows past ~80 MB regardless.

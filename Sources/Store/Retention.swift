@@ -103,7 +103,7 @@ extension GatewayStore {
     /// One bounded pass (at most `batch` rows per step, so intake waits only
     /// briefly). `aggressive` ignores the retention times and frees the oldest
     /// prunable data first: used when the size bound is near.
-    public func prune(now: EpochMillis, bounds: StoreBounds, aggressive: Bool, batch: Int = 2000) throws -> PruneSummary {
+    public func prune(now: EpochMillis, bounds: StoreBounds, aggressive: Bool, batch: Int = 500) throws -> PruneSummary {
         let rawCutoff = aggressive ? now : now - bounds.rawRetentionMillis
         let readingCutoff = aggressive ? now : now - bounds.readingRetentionMillis
         // Uplink rows are the memory of what was already taken: within the
@@ -112,26 +112,30 @@ extension GatewayStore {
         var summary = PruneSummary()
         try locked {
             try connection.transaction {
+                // Each scan stops at the last row old enough (found by id: ids
+                // follow arrival order), so a pass never reads the young rows.
+                let rawLastID = try lastID(in: "uplinks", time: "received_ms", before: rawCutoff)
                 summary.rawBytesStripped = try connection.run(
                     """
                     DELETE FROM uplink_messages WHERE uplink_id IN (
                         SELECT u.id FROM uplink_messages m JOIN uplinks u ON u.id = m.uplink_id
-                        WHERE u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
+                        WHERE m.uplink_id <= ?3 AND u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
                           AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id AND r.aggregated = 0)
                         ORDER BY m.uplink_id LIMIT ?2)
-                    """, [.integer(rawCutoff), .integer(Int64(batch))])
+                    """, [.integer(rawCutoff), .integer(Int64(batch)), .integer(rawLastID)])
                 summary.readingsDeleted = try connection.run(
                     """
                     DELETE FROM readings WHERE id IN (
                         SELECT r.id FROM readings r
-                        WHERE r.aggregated IN (1, 2) AND r.time_ms < ?1
+                        WHERE r.id <= ?5 AND r.aggregated IN (1, 2) AND r.time_ms < ?1
                           AND r.window_start_ms + r.window_ms + ?3 <= ?4
                           AND NOT EXISTS (
                             SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
                             WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
                               AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
-                        ORDER BY r.time_ms LIMIT ?2)
-                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now)])
+                        ORDER BY r.id LIMIT ?2)
+                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now),
+                          .integer(try lastID(in: "readings", time: "time_ms", before: readingCutoff))])
                 summary.quarantinedDeleted = try pruneQuarantine(before: aggressive ? now : now - bounds.quarantineRetentionMillis, limit: batch)
                 // Bare quarantined rows (pruned, or a flood's counted ones)
                 // go under pressure even within the duplicate window: a
@@ -139,12 +143,13 @@ extension GatewayStore {
                 let prunable = try connection.query(
                     """
                     SELECT u.id, u.state FROM uplinks u
-                    WHERE ((u.received_ms < ?1 AND u.state IN (1, 3, 4, 5))
+                    WHERE u.id <= ?4 AND ((u.received_ms < ?1 AND u.state IN (1, 3, 4, 5))
                            OR (u.state = 2 AND (?3 OR u.received_ms < ?1) AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.uplink_id = u.id)))
                       AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
                       AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
                     ORDER BY u.id LIMIT ?2
-                    """, [.integer(uplinkCutoff), .integer(Int64(batch)), .integer(aggressive ? 1 : 0)])
+                    """, [.integer(uplinkCutoff), .integer(Int64(batch)), .integer(aggressive ? 1 : 0),
+                          .integer(aggressive ? Int64.max : try lastID(in: "uplinks", time: "received_ms", before: uplinkCutoff))])
                 for row in prunable {
                     try connection.run("DELETE FROM uplinks WHERE id = ?", [row[0]])
                 }
@@ -174,5 +179,24 @@ extension GatewayStore {
             }
         }
         return summary
+    }
+
+    /// The highest id of `table` whose `time` is before `cutoff`, by a binary
+    /// search over ids (about 20 primary-key lookups for a million rows).
+    /// Ids follow arrival order, so this bounds a scan for old rows; where
+    /// times are not quite in id order (device clocks), the scan's own time
+    /// condition still decides, and a row just past the bound waits a pass.
+    func lastID(in table: String, time: String, before cutoff: EpochMillis) throws -> Int64 {
+        guard let range = try connection.query("SELECT min(id), max(id) FROM \(table)").first,
+              var low = range[0].int, var high = range[1].int else { return 0 }
+        func timeAt(_ id: Int64) throws -> Int64? {
+            try connection.query("SELECT \(time) FROM \(table) WHERE id >= ? ORDER BY id LIMIT 1", [.integer(id)]).first?[0].int
+        }
+        guard let first = try timeAt(low), first < cutoff else { return 0 }
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if let at = try timeAt(middle), at < cutoff { low = middle } else { high = middle - 1 }
+        }
+        return low
     }
 }

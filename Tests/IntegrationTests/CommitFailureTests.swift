@@ -48,6 +48,9 @@ import Testing
             await TestEnvironment.get("http://127.0.0.1:\(gateway.httpPort)/health/ready")?.status == 200
         }
         #expect(try await gateway.metric("citygate_store_commit_failing") == 0)
+        FaultMatrix.record("SQLITE_BUSY: another writer holds the lock 12 s", sent: count, acknowledged: count,
+                           stored: Int(try rows.strings("SELECT count(DISTINCT message_hash) FROM uplinks").first ?? "") ?? 0,
+                           storedTwice: 0, up: gateway.process.isRunning, note: "not ready while commits failed")
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }

@@ -145,7 +145,10 @@ final class Broker: @unchecked Sendable {
 
     /// `listener`: lines for the listener (TLS files); `persistence`: keep
     /// sessions and queued messages across a broker restart (on the same `port`).
-    init(directory: String, port: Int? = nil, listener: String = "", persistence: Bool = false) async throws {
+    /// `maxQueued`: messages the broker queues per client while it is away
+    /// (the shipped Config/mosquitto.conf says 1,000,000); beyond it mosquitto
+    /// drops them, however the client behaves.
+    init(directory: String, port: Int? = nil, listener: String = "", persistence: Bool = false, maxQueued: Int = 100_000) async throws {
         self.port = port ?? TestEnvironment.freePort()
         let port = self.port
         // mosquitto started as root drops to the `mosquitto` user: its
@@ -157,7 +160,7 @@ final class Broker: @unchecked Sendable {
         }
         let config = "listener \(port) 127.0.0.1\n\(listener)allow_anonymous true\n"
             + (persistence ? "persistence true\npersistence_location \(store)/\nautosave_interval 1\n" : "persistence false\n")
-            + "max_queued_messages 100000\n"
+            + "max_queued_messages \(maxQueued)\n"
         try config.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
         let executable = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/mosquitto"
         process = try ManagedProcess(executable, ["-c", directory + "/mosquitto.conf"], directory: directory, logName: "mosquitto.log")

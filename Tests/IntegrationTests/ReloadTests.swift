@@ -62,6 +62,9 @@ import Testing
         #expect(status["quarantined"] as? Int == 1, "the uplinks after the good reload decoded, also after the refused one")
         #expect(status["duplicates"] as? Int == 0)
         #expect(gateway.process.isRunning)
+        FaultMatrix.record("a deeply nested config on SIGHUP (during a stream)", sent: 203, acknowledged: 203,
+                           stored: status["uplinks_stored"] as? Int ?? 0, storedTwice: status["duplicates"] as? Int ?? -1,
+                           up: gateway.process.isRunning, note: "reload refused, running config kept")
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }

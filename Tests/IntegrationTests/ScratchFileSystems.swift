@@ -6,7 +6,11 @@ import Testing
 /// root: CI runs as root; elsewhere the tests that use it are skipped.
 final class Tmpfs: @unchecked Sendable {
     let path: String
-    static var available: Bool { getuid() == 0 }
+    /// Root, and a tmpfs really mounts here (tried once).
+    static let available: Bool = {
+        guard getuid() == 0, let probe = try? TestEnvironment.temporaryDirectory("tmpfs-probe") else { return false }
+        return (try? Tmpfs(path: probe + "/mnt", size: "1m")) != nil
+    }()
 
     init(path: String, size: String) throws {
         self.path = path
@@ -54,6 +58,13 @@ final class Tmpfs: @unchecked Sendable {
 final class Ext4Image: @unchecked Sendable {
     let path: String
     let image: String
+    /// Root, loop devices, mkfs.ext4 and ext4's sysfs error trigger (tried once).
+    static let available: Bool = {
+        guard Tmpfs.available, FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4"),
+              let probe = try? TestEnvironment.temporaryDirectory("ext4-probe"), let image = try? Ext4Image(path: probe + "/mnt", megabytes: 8)
+        else { return false }
+        return FileManager.default.fileExists(atPath: "/sys/fs/ext4/" + ((image.source as NSString).lastPathComponent) + "/trigger_fs_error")
+    }()
 
     init(path: String, megabytes: Int) throws {
         self.path = path
@@ -73,9 +84,13 @@ final class Ext4Image: @unchecked Sendable {
     }
 
     /// What ext4 does on a metadata error: the file system goes read-only at once.
-    func failReadOnly() throws {
-        let source = String(decoding: try capture("/usr/bin/findmnt", ["-n", "-o", "SOURCE", path]).output, as: UTF8.self)
+    /// The loop device it is mounted from.
+    var source: String {
+        String(decoding: (try? capture("/usr/bin/findmnt", ["-n", "-o", "SOURCE", path]).output) ?? Data(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func failReadOnly() throws {
         let device = (source as NSString).lastPathComponent
         // Written in place: sysfs takes no temporary file and rename.
         guard let trigger = FileHandle(forWritingAtPath: "/sys/fs/ext4/\(device)/trigger_fs_error") else {

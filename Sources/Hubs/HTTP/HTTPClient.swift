@@ -38,6 +38,10 @@ public struct HTTPClient: Sendable {
     public let timeoutSeconds: Double
     /// Hub answers beyond this are refused rather than buffered.
     static let maximumBody = 16 << 20
+    /// Of an error answer only this much is kept (the rest is read and
+    /// dropped): what is stored and logged of it is 1 KiB at most anyway, and
+    /// a hub answering 16 MiB errors must not cost 16 MiB per request.
+    static let maximumErrorBody = 64 << 10
 
     /// Lives as long as the process (so it is never shut down). A refused or
     /// unreachable hub fails the request at once (no retrying the connection
@@ -68,7 +72,15 @@ public struct HTTPClient: Sendable {
         let response = try await Self.transport.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
         var fields: [String: String] = [:]
         for header in response.headers { fields[header.name] = fields[header.name].map { $0 + ", " + header.value } ?? header.value }
-        let bytes = try await response.body.collect(upTo: Self.maximumBody)
-        return HTTPResponse(status: Int(response.status.code), headers: fields, body: Array(buffer: bytes))
+        let status = Int(response.status.code)
+        guard status >= 400 else {
+            let bytes = try await response.body.collect(upTo: Self.maximumBody)
+            return HTTPResponse(status: status, headers: fields, body: Array(buffer: bytes))
+        }
+        var kept: [UInt8] = []
+        for try await chunk in response.body where kept.count < Self.maximumErrorBody {
+            kept += chunk.readableBytesView.prefix(Self.maximumErrorBody - kept.count)
+        }
+        return HTTPResponse(status: status, headers: fields, body: kept)
     }
 }
