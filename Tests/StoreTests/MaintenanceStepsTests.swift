@@ -54,4 +54,36 @@ import Testing
         #expect(try store.requeueQuarantined(reason: nil, device: "d3", step: 25) == 100)
         #expect(try store.quarantineRows(limit: 1000).count == 600)
     }
+
+    /// A retention pass that finds little to prune costs about the same on a
+    /// large store as on a small one: its scans stop at the last old row, and
+    /// finding that row reads the id range from the b-tree's edges (one query
+    /// asking `min(id), max(id)` scanned every row: 182 ms at a million).
+    @Test func aPruningPassDoesNotScanTheWholeStore() throws {
+        func store(_ count: Int) throws -> (GatewayStore, String) {
+            let directory = NSTemporaryDirectory() + "citygate-pass-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let store = try GatewayStore(path: directory + "/p.sqlite")
+            var made = 0
+            while made < count {
+                let batch = min(10_000, count - made)
+                _ = try store.commitUplinks((made..<made + batch).map {
+                    ArrivedMessage(topic: "t", message: Array("u\($0)".utf8), receivedAt: 1_000_000_000 + Int64($0))
+                })
+                made += batch
+            }
+            return (store, directory)
+        }
+        func passTime(_ store: GatewayStore) throws -> Duration {
+            let start = ContinuousClock.now
+            for _ in 0..<20 { _ = try store.prune(now: 1_000_000_000 + 86_400_000, bounds: StoreBounds(), aggressive: false) }
+            return ContinuousClock.now - start
+        }
+        let (small, first) = try store(2_000)
+        let (large, second) = try store(200_000)
+        defer { for directory in [first, second] { try? FileManager.default.removeItem(atPath: directory) } }
+        _ = try (passTime(small), passTime(large))  // warm
+        let ratio = try passTime(large) / passTime(small)
+        #expect(ratio < 10, "100 times the rows: a pass costs \(ratio) times as much")
+    }
 }
