@@ -195,6 +195,30 @@ struct ConfigDirectory {
         #expect(LineLogHandler.line(level: .debug, message: "x", fields: [:], style: .journal).hasPrefix("<7>"))
         #expect(LineLogHandler.detectStyle(environment: ["JOURNAL_STREAM": "1:1"]) != .journal, "not our stderr: no prefix")
     }
+
+    /// Outside journald a line starts with its UTC time, in the configured format.
+    @Test func linesOutsideTheJournalCarryTheirTime() throws {
+        let time: Int64 = 1_796_000_000_000  // 2026-11-30T00:53:20Z
+        let fields: Logger.Metadata = ["hub": "opendata", "error": "HTTP 503 \"busy\""]
+        #expect(LineLogHandler.line(level: .info, message: "started", fields: [:], style: .plain, time: time)
+                == "2026-11-30T00:53:20.000Z info started\n")
+        #expect(LineLogHandler.line(level: .warning, message: "hub delivery failed", fields: fields, style: .plain, format: .logfmt, time: time + 7)
+                == "ts=2026-11-30T00:53:20.007Z level=warning msg=\"hub delivery failed\" error=\"HTTP 503 \\\"busy\\\"\" hub=opendata\n")
+        let json = LineLogHandler.line(level: .error, message: "a\nb", fields: fields, style: .plain, format: .json, time: time)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])
+        #expect(object == ["ts": "2026-11-30T00:53:20.000Z", "level": "error", "msg": "a\nb", "hub": "opendata", "error": "HTTP 503 \"busy\""])
+        #expect(json.hasSuffix("}\n") && json.filter { $0 == "\n" }.count == 1, "one object, one line")
+        // The journal stamps its own lines: no time, whatever the format.
+        #expect(LineLogHandler.line(level: .info, message: "started", fields: [:], style: .journal, format: .json, time: time) == "<6>info started\n")
+    }
+
+    @Test func theFormatComesFromTheLogTable() throws {
+        let directory = try ConfigDirectory(config: "[log]\nformat = \"logfmt\"\nlevel = \"debug\"\n", devices: "")
+        let config = try GatewayConfig.load(path: directory.configPath)
+        #expect(config.logFormat == .logfmt && config.logLevel == "debug")
+        let bad = try ConfigDirectory(config: "[log]\nformat = \"xml\"\n", devices: "")
+        #expect(throws: ConfigErrors.self) { try GatewayConfig.load(path: bad.configPath) }
+    }
 }
 
 @Suite struct EnvironmentSubstitutionTests {

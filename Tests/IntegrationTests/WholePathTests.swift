@@ -164,6 +164,9 @@ import Testing
         #expect(metrics["citygate_uplinks_duplicate_total{stage=\"frame\"}"] == 2)
         #expect(metrics["citygate_uplinks_received_total"] == 7)
         #expect(gateway.process.isRunning)
+        // Outside journald every line starts with its UTC time.
+        let firstLine = gateway.process.log.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(firstLine.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info citygate starting "#, options: .regularExpression) != nil, "\(firstLine)")
 
         // The quarantine rows keep the raw bytes and say why.
         let database = try SQLiteRows(path: gateway.database)

@@ -91,6 +91,15 @@ extension GatewayConfig {
     }
     }
 
+    /// `[log]`: the line format outside journald, and the level (also
+    /// accepted as `[gateway] log_level`, where it was first).
+    static func readLog(_ root: inout TableReader, into config: inout GatewayConfig) {
+        guard var log = root.table("log") else { return }
+        if let format = log.string("format", oneOf: LogFormat.allCases.map(\.rawValue)) { config.logFormat = LogFormat(rawValue: format) ?? .text }
+        if let level = log.string("level", oneOf: LogLevelName.all) { config.logLevel = level }
+        log.finish()
+    }
+
     static func readHTTP(_ root: inout TableReader, into config: inout GatewayConfig) {
     if var http = root.table("http") {
         if let listen = http.string("listen") {

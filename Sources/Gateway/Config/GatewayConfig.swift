@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable {
     public var databasePath: String
     public var registryPath: String
     public var logLevel = "info"
+    /// How lines are written outside journald (`[log] format`).
+    public var logFormat = LogFormat.text
     public var synchronous = GatewayStore.Synchronous.normal
     public var deduplication = DeduplicationPolicy()
     public var bounds = StoreBounds()
@@ -106,6 +108,7 @@ public struct GatewayConfig: Sendable {
         readStore(&root, into: &config)
         readMQTT(&root, into: &config, baseDirectory: baseDirectory)
         readHTTP(&root, into: &config)
+        readLog(&root, into: &config)
         readAggregation(&root, into: &config)
         readHubs(&root, into: &config, baseDirectory: baseDirectory)
         root.finish()

@@ -1,23 +1,37 @@
 import Foundation
 import Logging
+import Readings
 
-/// One line an event on stderr: `level message key=value ...`. journald adds
-/// the time, so there is none here. When stderr is a terminal the level is
-/// coloured; when it is the journal (`$JOURNAL_STREAM` names stderr's device
-/// and inode) each line starts with its syslog priority, `<4>warning ...`, so
-/// `journalctl -p warning` filters by level; otherwise the line is plain text.
+/// How log lines are written outside journald (`[log] format`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// `2026-11-30T00:46:30.123Z info message key=value ...`
+    case text
+    /// `ts=2026-11-30T00:46:30.123Z level=info msg="message" key=value ...`
+    case logfmt
+    /// `{"ts":"…","level":"info","msg":"message","key":"value"}`, one object a line.
+    case json
+}
+
+/// One line an event on stderr. When stderr is the journal
+/// (`$JOURNAL_STREAM` names stderr's device and inode) each line is
+/// `<4>warning message key=value ...`: journald adds the time, and the
+/// syslog priority lets `journalctl -p warning` filter by level. Anywhere
+/// else a line starts with its RFC 3339 UTC time, in the configured
+/// `LogFormat`; on a terminal the text format colours the level.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     let label: String
     let style: Style
+    let format: LogFormat
 
     public enum Style: Sendable { case plain, colour, journal }
 
-    public init(label: String, level: Logger.Level, style: Style = LineLogHandler.detectStyle()) {
+    public init(label: String, level: Logger.Level, style: Style = LineLogHandler.detectStyle(), format: LogFormat = .text) {
         self.label = label
         self.logLevel = level
         self.style = style
+        self.format = format
     }
 
     /// The journal when stderr is the stream systemd connected, a terminal, or plain.
@@ -45,8 +59,33 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    /// One event as its line, newline included.
-    public static func line(level: Logger.Level, message: String, fields: Logger.Metadata, style: Style) -> String {
+    /// One event as its line, newline included. `time`: the line's time
+    /// (nil: none, as for the journal, which stamps its own).
+    public static func line(level: Logger.Level, message: String, fields: Logger.Metadata, style: Style,
+                            format: LogFormat = .text, time: EpochMillis? = nil) -> String {
+        if style != .journal {
+            let stamp = time.map(timestamp)
+            switch format {
+            case .text: break
+            case .logfmt:
+                var line = stamp.map { "ts=\($0) " } ?? ""
+                line += "level=\(level.rawValue) msg=\(quoted(message))"
+                for key in fields.keys.sorted() { line += " \(key)=\(quoted(fields[key]!.description))" }
+                return line + "\n"
+            case .json:
+                var members: [(String, JSONText)] = []
+                if let stamp { members.append(("ts", .string(stamp))) }
+                members += [("level", .string(level.rawValue)), ("msg", .string(message))]
+                for key in fields.keys.sorted() where !["ts", "level", "msg"].contains(key) { members.append((key, .string(fields[key]!.description))) }
+                return JSONText.object(members).serialized() + "\n"
+            }
+            if let stamp { return stamp + " " + textLine(level: level, message: message, fields: fields, style: style) }
+        }
+        return textLine(level: level, message: message, fields: fields, style: style)
+    }
+
+    /// `level message key=value ...` (the journal's, and the text format after its time).
+    static func textLine(level: Logger.Level, message: String, fields: Logger.Metadata, style: Style) -> String {
         var line: String
         switch style {
         case .plain: line = level.rawValue
@@ -70,7 +109,8 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        let line = Self.line(level: event.level, message: event.message.description, fields: fields, style: style)
+        let line = Self.line(level: event.level, message: event.message.description, fields: fields, style: style, format: format,
+                             time: style == .journal ? nil : Int64(Date().timeIntervalSince1970 * 1000))
         FileHandle.standardError.write(Data(line.utf8))
     }
 
@@ -92,8 +132,14 @@ public struct LineLogHandler: LogHandler {
         return "\u{1B}[\(code)m\(level.rawValue)\u{1B}[0m"
     }
 
+    /// `2026-11-30T00:46:30.123Z`: UTC, always with milliseconds (lines line up).
+    static func timestamp(_ millis: EpochMillis) -> String {
+        let text = RFC3339.format(millis)
+        return text.contains(".") ? text : String(text.dropLast()) + ".000Z"
+    }
+
     /// Installs the handler for the whole process (once).
-    public static func bootstrap(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+    public static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, format: format) }
     }
 }

@@ -42,7 +42,7 @@ struct Run: AsyncParsableCommand {
             for error in errors { FileHandle.standardError.write(Data("config error: \(error)\n".utf8)) }
             throw ExitCode(exitConfig)
         }
-        LineLogHandler.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info)
+        LineLogHandler.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, format: settings.logFormat)
         let logger = Logger(label: "citygate")
         do {
             try await GatewayApp.run(config: settings, logger: logger) { [config, overrides] in
