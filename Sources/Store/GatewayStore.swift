@@ -42,10 +42,14 @@ public final class GatewayStore: @unchecked Sendable {
         self.path = path
         self.deduplication = deduplication
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The uplinks are a city's data: a directory made here is the owner's
+        // alone (0700), and so is the database (0600; SQLite gives its WAL and
+        // shared-memory files the database's mode). One that exists is left as it is.
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         connection = try SQLiteConnection(path: path)
+        _ = chmod(path, 0o600)
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.execute("PRAGMA synchronous=\(synchronous.rawValue)")
         try connection.execute("PRAGMA foreign_keys=ON")

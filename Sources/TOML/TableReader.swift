@@ -31,10 +31,18 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 /// Collects errors across readers (a class so nested readers share it).
 public final class ConfigIssues {
     public var errors: [ConfigError] = []
+    /// What was not checked, and why (not errors): `*_credential` keys when
+    /// systemd is not there to supply them.
+    public var notes: [ConfigError] = []
     /// What `${NAME}` in a string value expands from.
     public let environment: [String: String]
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// A `*_credential` key with no `$CREDENTIALS_DIRECTORY` is a note, not an
+    /// error (`check-config` from an operator's shell: systemd supplies the
+    /// credential when it starts the service).
+    public let credentialsLater: Bool
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, credentialsLater: Bool = false) {
         self.environment = environment
+        self.credentialsLater = credentialsLater
     }
 }
 
@@ -205,7 +213,12 @@ extension TableReader {
         if let file { return Self.resolve(file, against: baseDirectory) }
         guard let credential else { return nil }
         guard let directory = issues.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-            fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")
+            if issues.credentialsLater {
+                issues.notes.append(ConfigError(file: self.file, key: path.isEmpty ? key + "_credential" : path + "." + key + "_credential", line: nil,
+                                                reason: "'\(credential)' is supplied by systemd at run time (LoadCredential=), not checked"))
+            } else {
+                fail(key + "_credential", "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)")
+            }
             return nil
         }
         return (directory as NSString).appendingPathComponent(credential)

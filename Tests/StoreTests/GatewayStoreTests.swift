@@ -201,4 +201,19 @@ import Testing
         #expect(try store.closedWindows(graceMillis: 0, now: 20_000) == [group])
         #expect(try store.windowValues(group).values.map(\.value) == [2000, 3000])
     }
+
+    /// Outside systemd nobody else may read the store: the directory it makes
+    /// is 0700, the database and its WAL 0600 (issue 18, item 3).
+    @Test func theStoreIsTheOwnersAlone() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-mode-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let store = try GatewayStore(path: parent + "/state/citygate.sqlite")
+        _ = try store.commitUplink(topic: "t", message: [1], receivedAt: 1)
+        func mode(_ path: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1) & 0o777
+        }
+        #expect(try mode(parent + "/state") == 0o700)
+        #expect(try mode(parent + "/state/citygate.sqlite") == 0o600)
+        #expect(try mode(parent + "/state/citygate.sqlite-wal") == 0o600)
+    }
 }

@@ -21,6 +21,8 @@ public struct GatewayConfig: Sendable {
     public var logLevel = "info"
     /// How lines are written outside journald (`[log] format`).
     public var logFormat = LogFormat.text
+    /// What loading did not check, and why (not errors).
+    public var notes: [ConfigError] = []
     public var synchronous = GatewayStore.Synchronous.normal
     public var deduplication = DeduplicationPolicy()
     public var bounds = StoreBounds()
@@ -88,9 +90,12 @@ public struct GatewayConfig: Sendable {
 
     /// Loads and validates a config file and its device registry. Throws
     /// `ConfigErrors` listing every problem found.
+    /// `credentialsLater`: see `ConfigIssues.credentialsLater` (the skipped
+    /// keys are in `notes`).
     public static func load(path: String, catalog: CodecCatalog = .builtIn,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
-        let issues = ConfigIssues(environment: environment)
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            credentialsLater: Bool = false) throws -> GatewayConfig {
+        let issues = ConfigIssues(environment: environment, credentialsLater: credentialsLater)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigErrors(errors: [ConfigError(file: path, key: "", line: nil, reason: "cannot read the file")])
         }
@@ -126,6 +131,7 @@ public struct GatewayConfig: Sendable {
         }
         checkIntervals(registry, file: config.registryPath, against: config.deduplication, issues: issues)
         if !issues.errors.isEmpty { throw ConfigErrors(errors: issues.errors) }
+        config.notes = issues.notes
         config.resolveDefaults()
         return config
     }

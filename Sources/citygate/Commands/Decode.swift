@@ -18,7 +18,7 @@ struct Decode: ParsableCommand {
     @Option(help: "LoRaWAN fPort (payload mode).") var fport: Int?
     @Option(help: "Envelope of FILE: chirpstack, tts or nbiot.") var envelope: String?
     @Option(help: "MQTT topic the document came on (envelope mode).") var topic: String?
-    @Option(help: "Config whose registry and codec files to use.") var config: String = "Config/citygate.toml"
+    @OptionGroup var configOption: ConfigOption
     @Argument(help: "Payload as hex, or with --envelope the document's file.") var input: String
 
     func fail(_ message: String) -> ExitCode {
@@ -28,7 +28,7 @@ struct Decode: ParsableCommand {
 
     func run() throws {
         // Layout codecs and the registry come from the config.
-        let settings = try loadConfig(config)
+        let settings = try configOption.load(credentialsLater: true)
         if let codec, settings.catalog.codec(codec) == nil {
             throw fail("unknown codec '\(codec)'; known: \(settings.catalog.ids.joined(separator: ", "))")
         }
@@ -72,7 +72,7 @@ struct Decode: ParsableCommand {
         case let .ignored(facts, reason):
             print(JSONText.object([("device", .string(facts.device)), ("ignored", .string(reason)), ("readings", .array([]))]).serialized())
         case let .quarantined(device, _, reason, detail):
-            if reason == .unknownDevice { throw fail("device \(device ?? "-") is not in the registry of \(config); give --codec") }
+            if reason == .unknownDevice { throw fail("device \(device ?? "-") is not in the registry of \(settings.configPath); give --codec") }
             throw fail("\(reason.rawValue): \(detail)")
         }
     }

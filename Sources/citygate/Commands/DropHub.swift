@@ -19,7 +19,7 @@ struct DropHub: ParsableCommand {
     func run() throws {
         let settings = try options.load()
         guard !settings.effectiveHubs.contains(where: { $0.name == hub }) else {
-            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(options.config); remove it from the config first\n".utf8))
+            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(try options.config); remove it from the config first\n".utf8))
             throw ExitCode.failure
         }
         do {

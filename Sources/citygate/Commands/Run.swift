@@ -9,7 +9,7 @@ import TOML
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway until SIGTERM or SIGINT.")
 
-    @Option(help: "Path of citygate.toml.") var config: String = "Config/citygate.toml"
+    @OptionGroup var configOption: ConfigOption
     @Option(help: "Broker URL, mqtt://HOST:PORT (overrides [mqtt] broker).") var broker: String?
     @Option(help: "SQLite database path (overrides [gateway] database).") var database: String?
     @Option(name: .customLong("http-listen"), help: "HOST:PORT for /metrics and /health; empty to disable.") var httpListen: String?
@@ -18,6 +18,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Add a hub, KIND=URL (repeatable).", discussion: "KIND: \(HubKinds.namesText). URL: \(HubKinds.urlHelp).")) var hub: [String] = []
 
     func run() async throws {
+        let config = try configOption.path()
         var settings = try loadConfig(config)
         var overrides = GatewayOverrides()
         overrides.broker = broker
