@@ -15,16 +15,18 @@ let package = Package(
         // The pure decoding stages, for the fuzzer and the benchmarks (Fuzz/, Benchmarks/).
         .library(name: "CitygateDecoding", targets: ["Readings", "Codecs", "Uplink", "TOML"]),
     ],
+    // Exact versions: Package.resolved is not committed (the mirror's commit
+    // ids are not upstream's), so pins here are what keeps a build reproducible.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         // Hub requests: URLSession on Linux spins its libcurl timers while it
         // waits for an answer (about 1 ms of CPU per aggregate, Benchmarks/RESULTS.md).
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         // SHA-256 of oversized messages (already built for async-http-client's TLS stack).
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
     ],
     targets: [
         // C libraries from Debian.
@@ -34,6 +36,11 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+
+        // Which build this is: the version, and the git commit and date a
+        // plugin writes before each build.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
 
         // Pure stages.
         .target(name: "Readings"),
@@ -54,7 +61,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Readings", "TOML", "Codecs", "Uplink", "Store", "Aggregation", "Hubs", "MQTT",
+                "Readings", "TOML", "Codecs", "Uplink", "Store", "Aggregation", "Hubs", "MQTT", "BuildInfo",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -64,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "citygate",
             dependencies: [
-                "Gateway",
+                "Gateway", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -73,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "citygate-sim",
             dependencies: [
-                "SimulatorCore", "MQTT",
+                "SimulatorCore", "MQTT", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulator/citygate-sim"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import MQTT
 import Readings
@@ -9,6 +10,7 @@ struct CityGateSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "citygate-sim",
         abstract: "Plays a city's LoRaWAN and NB-IoT sensors to an MQTT broker (ChirpStack v4, TTS v3, Milesight NB-IoT frames) with real vendor payloads.",
+        version: BuildInfo.line,
         subcommands: [Run.self, Load.self, Registry.self])
 }
 

@@ -1,3 +1,4 @@
+import BuildInfo
 import Foundation
 import Hubs
 import Logging
@@ -14,7 +15,7 @@ import TOML
 /// HTTP listener. Shutdown (SIGTERM/SIGINT) runs in reverse: ingest stops
 /// taking uplinks, processing drains, delivery flushes, the listener closes.
 public enum GatewayApp {
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     /// `reload` reads the config again for SIGHUP (with the same command-line
     /// overrides); by default the config file alone.
@@ -22,7 +23,7 @@ public enum GatewayApp {
                            reload: (@Sendable () throws -> GatewayConfig)? = nil) async throws {
         let startupSignals = StartupSignals()
         logger.info("citygate starting", metadata: [
-            "version": "\(version)", "config": "\(config.configPath)",
+            "version": "\(version)", "commit": "\(BuildInfo.commit)", "config": "\(config.configPath)",
             "broker": "\(config.tls == nil ? "mqtt" : "mqtts")://\(config.brokerHost):\(config.brokerPort)",
             "mqtt": config.mqttProtocol == 5 ? "5" : "3.1.1",
             "database": "\(config.databasePath)", "hubs": "\(config.effectiveHubs.map { "\($0.name)(\($0.kindName))" }.joined(separator: ","))",

@@ -32,3 +32,19 @@ import Testing
         #expect(unknown.status == 1 && unknown.output.contains("device ffffff200000b703 is not in the registry"), "\(unknown.output)")
     }
 }
+
+/// `--version` names the release, the git commit and the build date, embedded
+/// at build time (issue 18, item 4).
+@Suite struct VersionTests {
+    @Test func bothBinariesSayWhichBuildTheyAre() throws {
+        let commit = String(decoding: try capture("/usr/bin/git", ["-C", TestEnvironment.packageRoot, "rev-parse", "--short", "HEAD"]).output,
+                            as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        for binary in [TestEnvironment.citygate, TestEnvironment.simulator] {
+            let run = try capture(binary, ["--version"])
+            let line = String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(run.status == 0)
+            #expect(line.wholeMatch(of: /0\.2\.0 \(commit ([0-9a-f]{7,}|unknown), built \d{4}-\d\d-\d\d\)/) != nil, "\(line)")
+            if !commit.isEmpty { #expect(line.contains("commit \(commit),"), "\(line) vs HEAD \(commit)") }
+        }
+    }
+}

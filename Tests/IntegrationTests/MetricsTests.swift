@@ -58,7 +58,9 @@ import Testing
             }
         }
         for (metric, type) in types {
-            #expect(metric.hasPrefix("citygate_"), "\(metric)")
+            // Ours, or the standard process metrics every Prometheus client exports.
+            #expect(metric.hasPrefix("citygate_") || ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                                                       "process_start_time_seconds"].contains(metric), "\(metric)")
             switch type {
             case "counter": #expect(metric.hasSuffix("_total"), "counter \(metric) must end in _total")
             case "histogram": #expect(samples.keys.contains { $0.hasPrefix(metric + "_bucket{") } && samples[metric + "_count"] != nil, "\(metric)")
@@ -75,6 +77,15 @@ import Testing
         #expect(samples["citygate_uplink_ingest_latency_seconds_bucket{le=\"+Inf\"}"] == 3)
         #expect(samples["citygate_mqtt_connected"] == 1)
         #expect(types["citygate_hub_backlog"] == "gauge" && types["citygate_hub_lag_seconds"] == "gauge")
+        // The process, read from /proc, and the build (issue 18, item 4).
+        #expect((samples["process_resident_memory_bytes"] ?? 0) > Double(4 << 20) && (samples["process_open_fds"] ?? 0) >= 3)
+        #expect((samples["process_cpu_seconds_total"] ?? 0) > 0)
+        let started = samples["process_start_time_seconds"] ?? 0
+        #expect(abs(started - Date().timeIntervalSince1970) < 600, "started minutes ago at most: \(started)")
+        let commit = String(decoding: try capture("/usr/bin/git", ["-C", TestEnvironment.packageRoot, "rev-parse", "--short", "HEAD"]).output,
+                            as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let build = samples.keys.first { $0.hasPrefix("citygate_build_info{") } ?? ""
+        #expect(build.contains("version=\"0.2.0\"") && build.contains("commit=\"\(commit.isEmpty ? "unknown" : commit)\""), "\(build)")
 
         // Liveness and readiness apart.
         #expect(await TestEnvironment.get("http://127.0.0.1:\(gateway.httpPort)/health")?.status == 200)

@@ -153,7 +153,7 @@ public final class GatewayMetrics: Sendable {
         _ = aggregatesClosed()
     }
 
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+    public func exposition() -> [UInt8] { registry.emitToBuffer() + Array(ProcessMetrics.exposition().utf8) }
 
 
     /// A metric's full name as one component: the names are already in
