@@ -20,9 +20,9 @@ source scripts/lib.sh
 build_release
 work="$(mktemp -d /tmp/citygate-loadbench.XXXXXX)"
 port="$(free_port)"
-# The shipped broker settings, on a free port, without persistence files.
-sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" -e 's/^persistence true/persistence false/' -e '/^persistence_location/d' \
-    Config/mosquitto.conf >"$work/mosquitto.conf"
+# The shipped broker drop-in on a free port (without Debian's main file, so
+# without persistence files).
+sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" Config/mosquitto.conf >"$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
 broker=$!
 gateway=""
