@@ -15,7 +15,7 @@ import Testing
     @Test func aPayloadDecodesAsTheDaemonWould() async throws {
         let good = try await citygate(["decode", "--codec", "elsys", "0100E202290400270506060308"])
         #expect(good.status == 0)
-        #expect(good.output.contains(#"{"metric":"temperature","value":"22.60","unit":"CEL"}"#), "\(good.output)")
+        #expect(good.output.contains(#"{"metric":"temperature","value":"22.60","unit":"CEL","symbol":"°C"}"#), "\(good.output)")
         // 150.10 °C is past the plausible range: the daemon quarantines it as implausible.
         let hot = try await citygate(["decode", "--codec", "elsys", "0105DD"])
         #expect(hot.status == 1)
@@ -27,7 +27,7 @@ import Testing
         let decoded = try await citygate(["decode", "--envelope", "chirpstack", capture, "--codec", "an:an-303"])
         #expect(decoded.status == 0)
         #expect(decoded.output.contains(#""device":"ffffff200000b703","fCnt":18230,"fPort":210,"codec":"an:an-303""#), "\(decoded.output)")
-        #expect(decoded.output.contains(#"{"metric":"temperature","value":"25.68","unit":"CEL","time":"#), "\(decoded.output)")
+        #expect(decoded.output.contains(#"{"metric":"temperature","value":"25.68","unit":"CEL","symbol":"°C","time":"#), "\(decoded.output)")
         let unknown = try await citygate(["decode", "--envelope", "chirpstack", capture])
         #expect(unknown.status == 1 && unknown.output.contains("device ffffff200000b703 is not in the registry"), "\(unknown.output)")
     }

@@ -164,6 +164,13 @@ import Testing
         #expect(metrics["citygate_uplinks_duplicate_total{stage=\"frame\"}"] == 2)
         #expect(metrics["citygate_uplinks_received_total"] == 7)
         #expect(gateway.process.isRunning)
+        // status names devices from the registry, in the same order in text and JSON.
+        let devices = try gateway.status()["devices"] as? [String: [String: Any]] ?? [:]
+        #expect(devices[known]?["name"] as? String == "spot-gran-via-12" && devices[known]?["kind"] as? String == "parking")
+        let text = String(decoding: try capture(TestEnvironment.citygate, ["status", "--database", gateway.database]).output, as: UTF8.self)
+        #expect(text.contains("device \(known) \"spot-gran-via-12\": "), "\(text)")
+        let textOrder = text.split(separator: "\n").filter { $0.hasPrefix("device ") }.map { String($0.split(separator: " ")[1]).trimmingCharacters(in: CharacterSet(charactersIn: ":")) }
+        #expect(textOrder == devices.keys.sorted(), "\(textOrder)")
         // Outside journald every line starts with its UTC time.
         let firstLine = gateway.process.log.split(separator: "\n").first.map(String.init) ?? ""
         #expect(firstLine.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info citygate starting "#, options: .regularExpression) != nil, "\(firstLine)")

@@ -81,7 +81,8 @@ struct Decode: ParsableCommand {
         let readings = values.map { value -> JSONText in
             var members: [(String, JSONText)] = [("metric", .string(value.metric.name))]
             if let channel = value.channel { members.append(("channel", .integer(Int64(channel)))) }
-            members += [("value", .string(value.decimalText)), ("unit", .string(value.metric.unitCode))]
+            // The UN/CEFACT code the hubs get, and the symbol people read.
+            members += [("value", .string(value.decimalText)), ("unit", .string(value.metric.unitCode)), ("symbol", .string(value.metric.unitSymbol))]
             if let time = value.time { members.append(("time", .string(RFC3339.format(time)))) }
             return .object(members)
         }

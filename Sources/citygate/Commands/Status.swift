@@ -34,10 +34,16 @@ struct Status: ParsableCommand {
         let unregistered = activity.keys.filter { registry.device($0) == nil }.sorted()
         let silent = SilentDevices.find(registry: registry, windows: settings.windows, lastSeen: activity.mapValues(\.lastSeen),
                                         now: GatewayClock.now(), multiple: settings.silentAfterIntervals)
+        // Devices in one order for text and JSON: by id.
+        let seenDevices = activity.keys.sorted()
+        /// ` "Name"` after an id, when the registry names the device.
+        func named(_ id: DeviceID) -> String { registry.device(id)?.name.map { " \"\($0)\"" } ?? "" }
         if json {
-            let devices = activity.keys.sorted().map { id -> (String, JSONText) in
-                (id, .object([("kind", .string(registry.device(id)?.kind.rawValue ?? "unregistered")),
-                              ("uplinks", .integer(activity[id]!.uplinks)), ("last_seen", .string(RFC3339.format(activity[id]!.lastSeen)))]))
+            let devices = seenDevices.map { id -> (String, JSONText) in
+                var fields: [(String, JSONText)] = [("kind", .string(registry.device(id)?.kind.rawValue ?? "unregistered"))]
+                if let name = registry.device(id)?.name { fields.append(("name", .string(name))) }
+                fields += [("uplinks", .integer(activity[id]!.uplinks)), ("last_seen", .string(RFC3339.format(activity[id]!.lastSeen)))]
+                return (id, .object(fields))
             }
             let kindObjects = kinds.keys.sorted().map { ($0, JSONText.object([("registered", .integer(Int64(kinds[$0]!.registered))), ("seen", .integer(Int64(kinds[$0]!.seen)))])) }
             let hubs = statistics.hubs.keys.sorted().map { name -> (String, JSONText) in
@@ -59,8 +65,9 @@ struct Status: ParsableCommand {
                 ("hubs", .object(hubs)),
                 ("kinds", .object(kindObjects)),
                 ("silent_devices", .array(silent.silent.map { entry in
-                    .object([("id", .string(entry.device)), ("last_seen", .string(RFC3339.format(entry.lastSeen))),
-                             ("expected_interval", .string(Window.isoDuration(entry.expectedIntervalMillis)))])
+                    .object([("id", .string(entry.device))] + (registry.device(entry.device)?.name.map { [("name", JSONText.string($0))] } ?? [])
+                            + [("last_seen", .string(RFC3339.format(entry.lastSeen))),
+                               ("expected_interval", .string(Window.isoDuration(entry.expectedIntervalMillis)))])
                 })),
                 ("never_seen_devices", .integer(Int64(silent.neverSeen.count))),
                 ("devices", .object(devices)),
@@ -77,12 +84,14 @@ struct Status: ParsableCommand {
             }
             if !unregistered.isEmpty { print("unregistered devices seen: \(unregistered.count)") }
             for entry in silent.silent.prefix(50) {
-                print("SILENT device \(entry.device): last seen \(RFC3339.format(entry.lastSeen)), reports every \(Window.isoDuration(entry.expectedIntervalMillis))")
+                print("SILENT device \(entry.device)\(named(entry.device)): last seen \(RFC3339.format(entry.lastSeen)), reports every \(Window.isoDuration(entry.expectedIntervalMillis))")
             }
             if !silent.neverSeen.isEmpty { print("registered devices never seen: \(silent.neverSeen.count)") }
-            for (id, seen) in activity.sorted(by: { $0.value.lastSeen > $1.value.lastSeen }).prefix(20) {
-                print("device \(id): \(seen.uplinks) uplinks, last seen \(RFC3339.format(seen.lastSeen))\(registry.device(id) == nil ? " (not registered)" : "")")
+            for id in seenDevices.prefix(50) {
+                let seen = activity[id]!
+                print("device \(id)\(named(id)): \(seen.uplinks) uplinks, last seen \(RFC3339.format(seen.lastSeen))\(registry.device(id) == nil ? " (not registered)" : "")")
             }
+            if seenDevices.count > 50 { print("... and \(seenDevices.count - 50) more devices (all of them in --json)") }
             for (name, hub) in statistics.hubs.sorted(by: { $0.key < $1.key }) {
                 print("hub \(name): \(hub.delivered) delivered, \(hub.backlog) backlog, \(hub.deadLettered) dead-lettered, oldest undelivered \(hub.oldestUndelivered.map(RFC3339.format) ?? "-")")
             }
