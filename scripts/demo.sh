@@ -5,6 +5,7 @@
 # demo district for about a minute. Prints a summary and stops everything.
 #
 #   DEMO_COUNT=600 DEMO_RATE=10 bash scripts/demo.sh
+#   DEMO_KEEP=1 bash scripts/demo.sh     # keep the broker, gateway and aggregate files after it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,12 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ "${DEMO_KEEP:-0}" == 1 ]]; then
+        echo "demo: kept $demo (database, aggregate files, logs); remove it when done" >&2
+    else
+        rm -rf "$demo"
+        echo "demo: removed $demo (DEMO_KEEP=1 keeps it)" >&2
+    fi
 }
 trap cleanup EXIT
 
@@ -56,6 +63,7 @@ metric() { curl -s "http://127.0.0.1:$http_port/metrics" | awk -v n="$1" '$1 == 
 received="$(metric citygate_uplinks_received_total)"
 readings="$(metric citygate_readings_stored_total)"
 forwarded="$(metric citygate_aggregates_forwarded_total)"
+withheld="$(metric citygate_aggregates_suppressed_total)"
 quarantined="$(metric citygate_uplinks_quarantined_total)"
 kill -TERM "$gateway"
 wait "$gateway" || true
@@ -65,10 +73,9 @@ echo "citygate demo summary"
 echo "  uplinks received     $received"
 echo "  readings stored      $readings"
 echo "  quarantined          $quarantined"
-echo "  aggregates forwarded $forwarded (file output; per-home damp windows withheld from this public output)"
+echo "  aggregates forwarded $forwarded to the file output"
+echo "  aggregates withheld  $withheld: per-home damp windows never go to a public output (privacy);"
+echo "                       so \"aggregates\" below (every window closed) is more than \"delivered\""
 "$bin/citygate" status --config Config/citygate.toml --database "$demo/state/citygate.sqlite" | sed 's/^/  /'
-echo "  files:"
-ls -1 "$demo/state/aggregates" | sed "s|^|    $demo/state/aggregates/|"
-echo "  gateway log:         $demo/citygate.log"
 echo "  first aggregate:"
 head -n 1 "$demo"/state/aggregates/*.ndjson | sed 's/^/    /'

@@ -2,9 +2,24 @@
 # repository root): a release build of both programs, and small helpers.
 
 # Builds citygate and citygate-sim (release) and sets $bin to where they are.
+# A cold build takes minutes: its progress goes to stderr, one line every 10 %
+# of the steps, instead of SwiftPM's thousands of lines (or nothing at all).
 build_release() {
-    swift build -c release --product citygate >/dev/null
-    swift build -c release --product citygate-sim >/dev/null
+    local product
+    for product in citygate citygate-sim; do
+        swift build -c release --product "$product" 2>&1 | awk -v product="$product" '
+            match($0, /^\[([0-9]+)\/([0-9]+)\]/) {
+                split(substr($0, 2, RLENGTH - 2), step, "/")
+                if (step[2] >= 200 && int(step[1] * 10 / step[2]) > shown) {
+                    shown = int(step[1] * 10 / step[2])
+                    printf "build: %s %d %% (%d of %d steps)\n", product, shown * 10, step[1], step[2] > "/dev/stderr"
+                }
+                next
+            }
+            /error:|warning: unre|Compiling.*error/ { print > "/dev/stderr" }
+            /^Build (of product .* )?complete/ { printf "build: %s done\n", product > "/dev/stderr" }'
+        [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "build: swift build -c release --product $product failed" >&2; return 1; }
+    done
     bin="$(swift build -c release --show-bin-path)"
 }
 
