@@ -168,20 +168,22 @@ public struct TOMLParser {
             table.set(head, .table(TOMLTable(line: line)), line: line)
         }
         var failure: TOMLError?
+        // The table or array is taken out of its place while it changes (a
+        // placeholder stands in), so it is the only reference to its storage
+        // and grows in place instead of being copied per key.
         table.modify(head) { value in
             do {
-                switch value {
-                case var .table(inner):
+                if var inner = Self.takeTable(&value) {
+                    defer { value = .table(inner) }
                     try walk(&inner, path: rest, line: line, create: create, body)
-                    value = .table(inner)
-                case var .array(items) where !items.isEmpty:
-                    guard case var .table(last) = items[items.count - 1] else {
+                } else if var items = Self.takeArray(&value) {
+                    defer { value = .array(items) }
+                    guard let lastIndex = items.indices.last, var last = Self.takeTable(&items[lastIndex]) else {
                         throw TOMLError(line: line, column: 1, message: "key '\(head)' is an array of values, not of tables")
                     }
+                    defer { items[lastIndex] = .table(last) }
                     try walk(&last, path: rest, line: line, create: create, body)
-                    items[items.count - 1] = .table(last)
-                    value = .array(items)
-                default:
+                } else {
                     throw TOMLError(line: line, column: 1, message: "key '\(head)' is a \(value.typeName), not a table")
                 }
             } catch let error as TOMLError {
@@ -189,6 +191,21 @@ public struct TOMLParser {
             } catch {}
         }
         if let failure { throw failure }
+    }
+
+    /// The table in `value`, leaving a placeholder there (nil, and `value`
+    /// untouched, when it holds no table).
+    static func takeTable(_ value: inout TOMLValue) -> TOMLTable? {
+        guard case let .table(inner) = value else { return nil }
+        value = .integer(0)
+        return inner
+    }
+
+    /// The array in `value`, leaving a placeholder there.
+    static func takeArray(_ value: inout TOMLValue) -> [TOMLValue]? {
+        guard case let .array(items) = value else { return nil }
+        value = .integer(0)
+        return items
     }
 
     func ensureTable(_ root: inout TOMLTable, path: [String], line: Int) throws(TOMLError) {
@@ -199,19 +216,35 @@ public struct TOMLParser {
         let parent = path.dropLast()
         let name = path[path.count - 1]
         try walk(&root, path: parent, line: line, create: true) { (table: inout TOMLTable) throws(TOMLError) in
-            switch table[name] {
-            case nil:
+            // What is there decides; no copy of it is kept past this line, so
+            // the append below changes the array in place.
+            let existing = Self.shape(of: table[name])
+            switch existing {
+            case .absent:
                 table.set(name, .array([.table(TOMLTable(line: line))]), line: line)
-            case var .array(items)?:
-                guard items.allSatisfy({ if case .table = $0 { return true } else { return false } }) else {
-                    throw TOMLError(line: line, column: 1, message: "'\(name)' is an array of values, not of tables")
+            case .arrayOfTables:
+                table.modify(name) { value in
+                    guard var grown = Self.takeArray(&value) else { return }
+                    grown.append(.table(TOMLTable(line: line)))
+                    value = .array(grown)
                 }
-                items.append(.table(TOMLTable(line: line)))
-                table.set(name, .array(items), line: table.entry(name)?.line ?? line)
-            case let other?:
-                throw TOMLError(line: line, column: 1, message: "'\(name)' is already a \(other.typeName)")
+            case .arrayOfValues:
+                throw TOMLError(line: line, column: 1, message: "'\(name)' is an array of values, not of tables")
+            case let .other(typeName):
+                throw TOMLError(line: line, column: 1, message: "'\(name)' is already a \(typeName)")
             }
         }
+    }
+
+    enum Shape { case absent, arrayOfTables, arrayOfValues, other(String) }
+
+    /// An array of tables holds only tables (appending is what made it), so
+    /// its ends tell: checking every item made each `[[table]]` cost O(n).
+    static func shape(of value: TOMLValue?) -> Shape {
+        guard let value else { return .absent }
+        guard case let .array(items) = value else { return .other(value.typeName) }
+        func isTable(_ item: TOMLValue) -> Bool { if case .table = item { true } else { false } }
+        return (items.first.map(isTable) ?? true) && (items.last.map(isTable) ?? true) ? .arrayOfTables : .arrayOfValues
     }
 
     mutating func insert(_ root: inout TOMLTable, at tablePath: [String], key: [String], value: TOMLValue, line: Int) throws(TOMLError) {
