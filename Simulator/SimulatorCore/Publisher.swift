@@ -111,7 +111,7 @@ public final class Publisher: @unchecked Sendable {
 
     func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     public func stop() { client.stop() }

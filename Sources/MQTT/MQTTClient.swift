@@ -72,7 +72,7 @@ public final class MQTTClient: @unchecked Sendable {
         /// Set by `stop()`: leave the loop once the DISCONNECT is out.
         var stopRequested: Bool { flags.withLock { $0.stopRequested } }
         func requestStop() { flags.withLock { $0.stopRequested = true } }
-        /// Cleared by `disconnect()`: do not reconnect after the connection closes.
+        /// Cleared when a burst is withheld with `reconnect: false`: do not reconnect after the connection closes.
         var wantsConnection: Bool { flags.withLock { $0.wantConnection && !$0.stopRequested } }
         func dropConnection() { flags.withLock { $0.wantConnection = false } }
     }
@@ -228,10 +228,7 @@ public final class MQTTClient: @unchecked Sendable {
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
                     if failures == 0 { noteStartFailure(rc, systemError: systemError) }
                     failures += 1
-                    // Exponential from a jittered base, capped: gateways restarted
-                    // together do not reconnect in step.
-                    let base = Double(max(options.reconnectMinSeconds, 1)) * Double.random(in: 1...2)
-                    pause(min(base * pow(2, Double(min(failures - 1, 16))), Double(max(options.reconnectMaxSeconds, 1))))
+                    pause(backoff(from: Double(max(options.reconnectMinSeconds, 1)), attempt: failures))
                     continue
                 }
                 failures = 0
@@ -253,8 +250,7 @@ public final class MQTTClient: @unchecked Sendable {
                     abandonConnection(socket)
                     if !reconnect { loop.dropConnection() }
                     withheld += 1
-                    let base = 0.25 * Double.random(in: 1...2)
-                    pause(min(base * pow(2, Double(min(withheld - 1, 16))), Double(max(options.reconnectMaxSeconds, 1))))
+                    pause(backoff(from: 0.25, attempt: withheld))
                     continue
                 }
                 withheld = 0
@@ -272,6 +268,14 @@ public final class MQTTClient: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// Seconds to wait before attempt `attempt` (1, 2, ...) after a failure:
+    /// exponential from `first` with jitter on the base, capped at the
+    /// reconnect maximum, so gateways restarted together do not retry in step.
+    private func backoff(from first: Double, attempt: Int) -> Double {
+        let base = first * Double.random(in: 1...2)
+        return min(base * pow(2, Double(min(attempt - 1, 16))), Double(max(options.reconnectMaxSeconds, 1)))
     }
 
     /// Closes the connection without writing what libmosquitto queued (the
@@ -357,13 +361,6 @@ public final class MQTTClient: @unchecked Sendable {
         }
         try check(rc, "publish")
         return mid
-    }
-
-    /// Sends DISCONNECT without waiting for the network thread: safe from a
-    /// callback. Follow with `stop()` from another thread before `start()`.
-    public func disconnect() {
-        state.withLock { $0.ownLoop }?.dropConnection()
-        mosquitto_disconnect(handle)
     }
 
     /// Disconnects cleanly and stops the network thread.

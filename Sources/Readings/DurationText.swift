@@ -20,3 +20,10 @@ public enum DurationText {
         return nil
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a metric, a log field or a sleep wants it.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

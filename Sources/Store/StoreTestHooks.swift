@@ -31,7 +31,7 @@ public enum StoreBenchmark {
             _ = try store.commitUplink(topic: "application/bench/device/\(index % 1000)/event/up", message: message + [UInt8(truncatingIfNeeded: index)],
                                        receivedAt: Int64(index))
         }
-        let storeSeconds = seconds(ContinuousClock.now - storeStart)
+        let storeSeconds = (ContinuousClock.now - storeStart).inSeconds
 
         let raw = try SQLiteConnection(path: directory + "/raw.sqlite")
         try raw.execute("PRAGMA journal_mode=WAL")
@@ -45,14 +45,11 @@ public enum StoreBenchmark {
                          .blob(message + [UInt8(truncatingIfNeeded: index)])])
             try raw.execute("COMMIT")
         }
-        let rawSeconds = seconds(ContinuousClock.now - rawStart)
+        let rawSeconds = (ContinuousClock.now - rawStart).inSeconds
         raw.close()
         return Figures(storeSeconds: storeSeconds, rawSeconds: rawSeconds)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 /// The longest single hold of the store's writer during the maintenance a
@@ -108,9 +105,7 @@ public enum WriterHoldBenchmark {
                 times.append(ContinuousClock.now - start)
             }
             times.sort()
-            func millis(_ duration: Duration) -> String {
-                String(format: "%.1f ms", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
-            }
+            func millis(_ duration: Duration) -> String { String(format: "%.1f ms", duration.inSeconds * 1000) }
             return "\(total) rows; a pass: median \(millis(times[times.count / 2])), longest \(millis(times[times.count - 1]))"
         }
         try measure("retention pruning, 50 bounded passes") { try passes(StoreBounds(rawRetentionMillis: 30 * 86_400_000), aggressive: false) }

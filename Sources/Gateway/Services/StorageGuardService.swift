@@ -76,7 +76,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
 
     func check() {
         longestWriterHold = max(longestWriterHold, store.takeLongestWriterHold())
-        metrics.writerHoldMax.set(Double(longestWriterHold.components.seconds) + Double(longestWriterHold.components.attoseconds) / 1e18)
+        metrics.writerHoldMax.set(longestWriterHold.inSeconds)
         do {
             try store.checkpoint()
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Readings
 import ServiceLifecycle
 import Store
 
@@ -53,7 +54,7 @@ final class WatchdogService: Service, @unchecked Sendable {
         let thread = Thread { [self] in
             while !stop.isSet {
                 check()
-                Thread.sleep(forTimeInterval: Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: tick.inSeconds)
             }
         }
         thread.name = "citygate-watchdog"

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Readings
 import Store
 
 /// For Benchmarks/ingest-vs-broker.sh: the store's commit path against a raw
@@ -16,8 +17,7 @@ struct BenchmarkStore: ParsableCommand {
     func run() throws {
         if let rows = writerHolds {
             for (operation, longest, detail) in try WriterHoldBenchmark.run(directory: directory, rows: rows) {
-                let millis = Double(longest.components.seconds) * 1000 + Double(longest.components.attoseconds) / 1e15
-                print("\(operation): longest writer hold \(String(format: "%.1f", millis)) ms (\(detail))")
+                print("\(operation): longest writer hold \(String(format: "%.1f", longest.inSeconds * 1000)) ms (\(detail))")
             }
             return
         }
