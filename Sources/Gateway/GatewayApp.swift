@@ -74,7 +74,7 @@ public enum GatewayApp {
                                                ingest: ingest, fileOutputs: hubs.compactMap { $0 as? any LocalFileOutput })
 
         // Connect and subscribe before anyone can see the HTTP endpoint answer.
-        _ = try await ingest.connect(timeout: .seconds(10))
+        _ = try await ingest.connect(timeout: .seconds(10)) { startupSignals.isStopRequested }
         var services: [any Service] = []
         let notifier = SystemdNotifier()
         let watchdog = WatchdogService(notifier: notifier, store: store, decoder: processing.heartbeat, logger: logger) { [ingest] in

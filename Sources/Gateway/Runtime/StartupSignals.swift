@@ -33,6 +33,9 @@ final class StartupSignals: @unchecked Sendable {
         if let group { Task { await group.triggerGracefulShutdown() } }
     }
 
+    /// Whether a stop was asked for (start-up stops waiting for the broker).
+    var isStopRequested: Bool { state.withLock { $0.requested } }
+
     /// From now on a stop goes to `group`; one asked for before is passed on
     /// (the group then starts its services and shuts them down in order).
     func handOver(to group: ServiceGroup) async {

@@ -200,13 +200,15 @@ final class IngestService: Service, @unchecked Sendable {
     }
 
     /// Connects and returns once subscribed, or after `timeout` (a broker
-    /// that is down at boot is waited out in the background).
-    func connect(timeout: Duration) async throws -> Bool {
+    /// that is down at boot is waited out in the background), or as soon as
+    /// `stopRequested` says a stop came meanwhile (it is not held for the wait).
+    func connect(timeout: Duration, stopRequested: () -> Bool = { false }) async throws -> Bool {
         try client.start(readBursts: true)
         let deadline = ContinuousClock.now + timeout
         var reported = false
         while ContinuousClock.now < deadline {
             if isSubscribed { return true }
+            if stopRequested() { return false }
             // The first failed attempt is said at once (the wait goes on: a
             // broker that is starting may still answer within it).
             if !reported, let failure = client.startFailure {
