@@ -2,12 +2,14 @@
 # repository root): a release build of both programs, and small helpers.
 
 # Builds citygate and citygate-sim (release) and sets $bin to where they are.
+# Arguments go to swift build (scripts/package.sh: a scratch path of its own
+# and the Swift runtime linked in).
 # A cold build takes minutes: its progress goes to stderr, one line every 10 %
 # of the steps, instead of SwiftPM's thousands of lines (or nothing at all).
 build_release() {
     local product
     for product in citygate citygate-sim; do
-        swift build -c release --product "$product" 2>&1 | awk -v product="$product" '
+        swift build -c release "$@" --product "$product" 2>&1 | awk -v product="$product" '
             match($0, /^\[([0-9]+)\/([0-9]+)\]/) {
                 split(substr($0, 2, RLENGTH - 2), step, "/")
                 if (step[2] >= 200 && int(step[1] * 10 / step[2]) > shown) {
@@ -18,9 +20,25 @@ build_release() {
             }
             /error:|warning: unre|Compiling.*error/ { print > "/dev/stderr" }
             /^Build (of product .* )?complete/ { printf "build: %s done\n", product > "/dev/stderr" }'
-        [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "build: swift build -c release --product $product failed" >&2; return 1; }
+        [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "build: swift build -c release $* --product $product failed" >&2; return 1; }
     done
-    bin="$(swift build -c release --show-bin-path)"
+    bin="$(swift build -c release "$@" --show-bin-path)"
+}
+
+# Installs the Debian packages named that are not installed yet (apt-get,
+# with sudo unless root). `$1` names who asks, for the one line it prints.
+install_missing() {
+    local who="$1" package sudo=""
+    shift
+    local missing=()
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    ((${#missing[@]})) || return 0
+    echo "$who: installing ${missing[*]}" >&2
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # A TCP port on 127.0.0.1 that was free a moment ago.

@@ -3,20 +3,11 @@
 # Swift toolchain: the C libraries it links, the broker it talks to, and the
 # tools the tests use. Safe to run again: it installs only what is missing.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 # e2fsprogs, util-linux: the disk-fault tests mount a tmpfs and an ext4 image (as root).
 packages=(mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev sqlite3 libcurl4 curl python3-venv openssl e2fsprogs util-linux)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if ((${#missing[@]})); then
-    echo "setup: installing ${missing[*]}" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_missing setup "${packages[@]}"
 # Debian starts a system mosquitto on port 1883 when it installs it; citygate's
 # scripts and tests run their own private brokers on free loopback ports and
 # do not need it.

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// How a hub wants requests authenticated. Secrets are never held in the
 /// config: a token or client secret is read from a file (a systemd
