@@ -45,6 +45,7 @@ grace = "1s"
 [[hub]]
 name = "opendata"
 kind = "sensorthings"
+phenomenon_time = "instant"
 url = "http://127.0.0.1:$hub_port/sensorthings/v1.1"
 batch_size = $batch
 retry_max = "1s"

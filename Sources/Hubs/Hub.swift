@@ -17,8 +17,14 @@ public struct OutboundAggregate: Sendable, Equatable {
     /// From the device registry.
     public var deviceName: String?
     public var zone: String?
-    /// WGS84 longitude and latitude as exact decimal text, when known.
+    /// WGS84 longitude and latitude as exact decimal text, when known: the
+    /// device's own (a device window), or its group's centroid (a roll-up).
     public var location: (longitude: String, latitude: String)?
+    /// Where the window's area is when `location` is not known: the zone's
+    /// `[[zone]]` point, else the centroid of the zone's located devices.
+    public var areaLocation: (longitude: String, latitude: String)?
+    /// What a hub that needs a position for every observation uses.
+    public var placedAt: (longitude: String, latitude: String)? { location ?? areaLocation }
     /// A zone roll-up: how many devices, and the exact sum of their values
     /// (parking: occupied spots). Nil for a device's own window.
     public var rollup: (members: Int64, total: Int64)?
@@ -28,8 +34,9 @@ public struct OutboundAggregate: Sendable, Equatable {
     public init(aggregateID: Int64, revision: Int64, windowKey: String, source: DeviceID, kind: SensorKind, metric: Metric,
                 channel: Int?, window: Window, statistics: WindowStatistics, hubRef: String? = nil,
                 deviceName: String? = nil, zone: String? = nil, location: (longitude: String, latitude: String)? = nil,
-                rollup: (members: Int64, total: Int64)? = nil) {
+                areaLocation: (longitude: String, latitude: String)? = nil, rollup: (members: Int64, total: Int64)? = nil) {
         self.rollup = rollup
+        self.areaLocation = areaLocation
         self.aggregateID = aggregateID
         self.revision = revision
         self.windowKey = windowKey
@@ -87,6 +94,11 @@ public enum DeliveryResult: Sendable, Equatable {
     case retry(reason: String, afterSeconds: Int?)
     /// Refused for good (4xx): dead-letter it with the hub's answer.
     case rejected(reason: String)
+    /// The hub refused this one row and said why, while it took others
+    /// (a FROST `error …` row in a 201): it may take the row later, so it is
+    /// retried with backoff and dead-lettered with the hub's words after the
+    /// hub's `max_row_attempts`.
+    case refused(reason: String)
     /// The hub refused our credentials (401/403): keep it, pause this hub
     /// until the credentials are fixed.
     case unauthorized(reason: String)
@@ -121,4 +133,6 @@ extension Hub {
 public protocol HubReferenceStore: Sendable {
     func reference(hub: String, key: String) -> String?
     func remember(hub: String, key: String, reference: String)
+    /// The hub lost what this id named: it is found or made again on next use.
+    func forget(hub: String, key: String)
 }

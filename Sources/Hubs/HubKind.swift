@@ -42,9 +42,13 @@ public struct HubSettings: Sendable, Equatable {
     public var retryMaxMillis: Int64
     /// A batch that is not full waits at most this long for more windows.
     public var batchWaitMillis: Int64
+    /// Sends of one aggregate the hub answered with a refusal of that row
+    /// (`DeliveryResult.refused`) before it is dead-lettered.
+    public var maxRowAttempts: Int
 
     public init(name: String, url: String, isPrivate: Bool = false, batchSize: Int = 500, timeoutSeconds: Int = 10,
-                retryMaxMillis: Int64 = 60_000, batchWaitMillis: Int64 = 0) {
+                retryMaxMillis: Int64 = 60_000, batchWaitMillis: Int64 = 0, maxRowAttempts: Int = 5) {
+        self.maxRowAttempts = maxRowAttempts
         self.name = name
         self.url = url
         self.isPrivate = isPrivate

@@ -54,6 +54,7 @@ public struct HubConfig: Sendable, Equatable {
         common.batchSize = Int(section.integer("batch_size", in: 1...10_000) ?? 500)
         common.timeoutSeconds = Int(section.integer("timeout_seconds", in: 1...300) ?? 10)
         common.retryMaxMillis = section.duration("retry_max", in: 100...3_600_000) ?? 60_000
+        common.maxRowAttempts = Int(section.integer("max_row_attempts", in: 1...1000) ?? 5)
         common.batchWaitMillis = section.duration("batch_wait", in: 0...3_600_000) ?? 0
         if name == nil { section.fail("name", "required") }
         if kindName == nil && section.table["kind"] == nil { section.fail("kind", "required (\(HubKinds.namesText))") }

@@ -169,6 +169,10 @@ extension GatewayStore {
         try locked { try connection.query("SELECT ref FROM hub_refs WHERE hub = ? AND key = ?", [.text(hub), .text(key)]).first?[0].string }
     }
 
+    public func deleteHubRef(hub: String, key: String) throws {
+        try locked { _ = try connection.run("DELETE FROM hub_refs WHERE hub = ? AND key = ?", [.text(hub), .text(key)]) }
+    }
+
     public func setHubRef(hub: String, key: String, ref: String) throws {
         try locked {
             _ = try connection.run("INSERT OR REPLACE INTO hub_refs (hub, key, ref) VALUES (?, ?, ?)", [.text(hub), .text(key), .text(ref)])

@@ -68,29 +68,51 @@ public struct CodecRule: Sendable, Equatable {
 public struct DeviceRegistry: Sendable {
     public private(set) var devices: [DeviceID: Device]
     public private(set) var rules: [CodecRule]
+    /// `[[zone]]` points an operator gave (10^-7 degrees), by zone name.
+    public private(set) var zonePoints: [String: (longitude: Int64, latitude: Int64)]
 
     /// Per roll-up group: the mean position of its located devices, in 10^-7 degrees.
     private var centroids: [String: (longitude: Int64, latitude: Int64)] = [:]
+    /// Per zone: the mean position of its located devices, whatever their kind.
+    private var zoneCentroids: [String: (longitude: Int64, latitude: Int64)] = [:]
 
-    public init(devices: [Device], rules: [CodecRule] = []) {
+    public init(devices: [Device], rules: [CodecRule] = [], zonePoints: [String: (longitude: Int64, latitude: Int64)] = [:]) {
         self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.rules = rules
-        var sums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
-        for device in self.devices.values {
-            guard let group = device.rollupGroup, let longitude = device.longitude, let latitude = device.latitude else { continue }
-            let sum = sums[group] ?? (0, 0, 0)
+        self.zonePoints = zonePoints
+        var groupSums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
+        var zoneSums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
+        func add(_ key: String, _ longitude: Int64, _ latitude: Int64, to sums: inout [String: (longitude: Int64, latitude: Int64, count: Int64)]) {
+            let sum = sums[key] ?? (0, 0, 0)
             // |coordinate| ≤ 1.8e9 per device: a sum overflows only past ~5e9 devices.
-            sums[group] = (sum.longitude + longitude, sum.latitude + latitude, sum.count + 1)
+            sums[key] = (sum.longitude + longitude, sum.latitude + latitude, sum.count + 1)
         }
-        centroids = sums.mapValues { sum in
+        for device in self.devices.values {
+            guard let longitude = device.longitude, let latitude = device.latitude else { continue }
+            if let group = device.rollupGroup { add(group, longitude, latitude, to: &groupSums) }
+            if let zone = device.zone { add(zone, longitude, latitude, to: &zoneSums) }
+        }
+        func mean(_ sum: (longitude: Int64, latitude: Int64, count: Int64)) -> (longitude: Int64, latitude: Int64) {
             (FixedPoint.divideRounded(sum.longitude, by: sum.count) ?? 0, FixedPoint.divideRounded(sum.latitude, by: sum.count) ?? 0)
         }
+        centroids = groupSums.mapValues(mean)
+        zoneCentroids = zoneSums.mapValues(mean)
+    }
+
+    static func text(_ point: (longitude: Int64, latitude: Int64)) -> (longitude: String, latitude: String) {
+        (FixedPoint.decimalString(point.longitude, decimals: 7), FixedPoint.decimalString(point.latitude, decimals: 7))
     }
 
     /// Where a zone roll-up is drawn: the centroid of its located devices.
     public func centroid(of group: String) -> (longitude: String, latitude: String)? {
-        guard let point = centroids[group] else { return nil }
-        return (FixedPoint.decimalString(point.longitude, decimals: 7), FixedPoint.decimalString(point.latitude, decimals: 7))
+        centroids[group].map(Self.text)
+    }
+
+    /// Where a zone is: the point its `[[zone]]` gives, else the centroid of
+    /// its located devices (any kind). A device without coordinates is
+    /// placed here for hubs that need a position for every observation.
+    public func location(ofZone zone: String) -> (longitude: String, latitude: String)? {
+        (zonePoints[zone] ?? zoneCentroids[zone]).map(Self.text)
     }
 
     public func device(_ id: DeviceID) -> Device? { devices[id] }

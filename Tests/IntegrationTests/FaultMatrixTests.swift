@@ -160,6 +160,7 @@ import Testing
             [[hub]]
             name = "broken"
             kind = "sensorthings"
+            phenomenon_time = "instant"
             url = "http://127.0.0.1:\(hubPort)/v1.1"
             retry_max = "1s"
             """)

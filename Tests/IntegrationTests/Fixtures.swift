@@ -1,4 +1,5 @@
 import Foundation
+import Readings
 import Testing
 
 /// A child process for a test, with its output in a file, stopped when the
@@ -73,6 +74,16 @@ enum TestEnvironment {
             ["run", "--config", packageRoot + "/Config/citygate.toml", "--broker", "mqtt://127.0.0.1:\(freePort())",
              "--database", directory + "/citygate.sqlite", "--http-listen", ""],
             directory: directory, logName: "citygate.log")
+    }
+
+    /// The Python of the hub tests' venv (django-ogc-sensorthings, pyld,
+    /// jsonschema): CITYGATE_HUB_PYTHON, else `.venv-hub` (scripts/hub-venv.sh).
+    static func hubPython() throws -> String {
+        let python = ProcessInfo.processInfo.environment["CITYGATE_HUB_PYTHON"] ?? packageRoot + "/.venv-hub/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw FixtureError("no Python with the hub test packages at \(python): run scripts/test.sh (or set CITYGATE_HUB_PYTHON)")
+        }
+        return python
     }
 
     static func temporaryDirectory(_ name: String) throws -> String {
@@ -186,17 +197,17 @@ final class Broker: @unchecked Sendable {
 final class SensorThingsServer: @unchecked Sendable {
     let port: Int
     let process: ManagedProcess
+    /// Its SQLite file (the tests count what it holds there).
+    let database: String
     var serviceRoot: String { "http://127.0.0.1:\(port)/sensorthings/v1.1" }
 
     init(directory: String, port: Int? = nil) async throws {
-        let python = ProcessInfo.processInfo.environment["CITYGATE_HUB_PYTHON"] ?? TestEnvironment.packageRoot + "/.venv-hub/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw FixtureError("no Python with django-ogc-sensorthings at \(python): run scripts/test.sh (or set CITYGATE_HUB_PYTHON)")
-        }
+        let python = try TestEnvironment.hubPython()
         let project = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/sensorthings_hub"
         self.port = port ?? TestEnvironment.freePort()
         let port = self.port
-        let environment = ["CITYGATE_HUB_DB": directory + "/hub.sqlite", "CITYGATE_HUB_URL": "http://127.0.0.1:\(port)", "PYTHONDONTWRITEBYTECODE": "1"]
+        database = directory + "/hub.sqlite"
+        let environment = ["CITYGATE_HUB_DB": database, "CITYGATE_HUB_URL": "http://127.0.0.1:\(port)", "PYTHONDONTWRITEBYTECODE": "1"]
         let migrate = try ManagedProcess(python, [project + "/manage.py", "migrate", "-v", "0"], directory: directory, environment: environment, logName: "hub-migrate.log")
         guard await migrate.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("hub migrate failed: \(migrate.log)") }
         process = try ManagedProcess(python, [project + "/manage.py", "runserver", "127.0.0.1:\(port)", "--noreload"],
@@ -317,6 +328,17 @@ struct FixtureError: Error, CustomStringConvertible {
 }
 
 /// Runs the simulator to completion.
+/// Plays `hours` hourly reports of a `devices` fleet as fast as the broker
+/// takes them, in simulated time ending two hours ago (the windows close at
+/// once with `--window 1h` and the fleet config's 1 s grace).
+func playSimulatedHours(_ hours: Int, devices: Int, broker: Broker, directory: String) async throws {
+    let hour: Int64 = 3_600_000
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let start = (now / hour - Int64(hours) - 2) * hour + 60_000
+    _ = try await runSimulator(["--broker", broker.url, "--devices", "\(devices)", "--count", "\(devices * hours)", "--rate", "1000",
+                                "--simulated-start", RFC3339.format(start), "--interval", "1h"], directory: directory)
+}
+
 func runSimulator(_ arguments: [String], directory: String) async throws -> ManagedProcess {
     let simulator = try ManagedProcess(TestEnvironment.simulator, ["run"] + arguments, directory: directory, logName: "sim.log")
     guard await simulator.waitForExit(timeout: .seconds(120)) == 0 else { throw FixtureError("citygate-sim failed: \(simulator.log)") }

@@ -26,6 +26,7 @@ import Testing
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
+            phenomenon_time = "instant"
             url = "http://127.0.0.1:\(hubPort)/sensorthings/v1.1"
             retry_max = "1s"
             private = true

@@ -40,6 +40,7 @@ import Testing
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
+            phenomenon_time = "instant"
             url = "\(sensorThings.serviceRoot)"
             [[hub]]
             name = "broker"

@@ -21,6 +21,7 @@ import Testing
             [[hub]]
             name = "opendata"
             kind = "sensorthings"
+            phenomenon_time = "instant"
             url = "\(hub.serviceRoot)"
             """)
         // 2 s windows; grace scales to 400 ms.

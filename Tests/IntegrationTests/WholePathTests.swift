@@ -36,8 +36,15 @@ import Testing
         let broker = try await Broker(directory: directory)
         let hub = try await SensorThingsServer(directory: directory)
         let window: Int64 = 2000
-        let gateway = try await GatewayProcess(broker: broker, directory: directory,
-                                               extra: ["--window", "2s", "--hub", "sensorthings=\(hub.serviceRoot)"])
+        // django-ogc-sensorthings takes phenomenonTime instants only (README "Hubs").
+        let config = try TestConfig.shipped(directory, """
+            [[hub]]
+            name = "opendata"
+            kind = "sensorthings"
+            url = "\(hub.serviceRoot)"
+            phenomenon_time = "instant"
+            """)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "2s"], config: config)
         let count = 60
         _ = try await runSimulator(["--broker", broker.url, "--count", "\(count)", "--rate", "60", "--manifest", directory + "/manifest.ndjson"],
                                    directory: directory)

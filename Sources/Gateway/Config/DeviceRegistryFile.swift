@@ -4,8 +4,9 @@ import Readings
 import TOML
 import Uplink
 
-/// Reads the device registry (`devices.toml`): `[[device]]` tables, then
-/// `[[codec_rule]]` tables for devices not listed one by one.
+/// Reads the device registry (`devices.toml`): `[[device]]` tables,
+/// `[[codec_rule]]` tables for devices not listed one by one, and `[[zone]]`
+/// tables that place a zone (for devices without coordinates of their own).
 enum DeviceRegistryFile {
     /// Loads `devices.toml`, or every `*.toml` in a directory (in name
     /// order; a city keeps one file per district or per supplier). A device
@@ -22,12 +23,20 @@ enum DeviceRegistryFile {
         }
         var devices: [Device] = []
         var rules: [CodecRule] = []
+        var zones: [String: (longitude: Int64, latitude: Int64)] = [:]
         for file in files {
             let part = loadFile(path: (path as NSString).appendingPathComponent(file), catalog: catalog, issues: issues, seen: &seen)
             devices += part.devices.values.sorted { $0.id < $1.id }
             rules += part.rules
+            for (zone, point) in part.zonePoints {
+                if zones[zone] != nil {
+                    issues.errors.append(ConfigError(file: (path as NSString).appendingPathComponent(file), key: "zone", line: nil,
+                                                     reason: "zone '\(zone)' is placed twice in the registry directory"))
+                }
+                zones[zone] = point
+            }
         }
-        return DeviceRegistry(devices: devices, rules: rules)
+        return DeviceRegistry(devices: devices, rules: rules, zonePoints: zones)
     }
 
     static func loadFile(path: String, catalog: CodecCatalog, issues: ConfigIssues, seen: inout [String: String]) -> DeviceRegistry {
@@ -100,7 +109,19 @@ enum DeviceRegistryFile {
             }
             entry.finish()
         }
+        var zones: [String: (longitude: Int64, latitude: Int64)] = [:]
+        for var entry in root.tables("zone") {
+            let name = entry.string("name")
+            let longitude = entry.decimal("longitude", decimals: 7, in: -180_0000000...180_0000000)
+            let latitude = entry.decimal("latitude", decimals: 7, in: -90_0000000...90_0000000)
+            if name == nil { entry.fail("name", "required: the zone devices name in their zone key") }
+            if longitude == nil && entry.table["longitude"] == nil { entry.fail("longitude", "required") }
+            if latitude == nil && entry.table["latitude"] == nil { entry.fail("latitude", "required") }
+            if let name, zones[name] != nil { entry.fail("name", "zone '\(name)' is placed twice") }
+            if let name, let longitude, let latitude { zones[name] = (longitude, latitude) }
+            entry.finish()
+        }
         root.finish()
-        return DeviceRegistry(devices: devices, rules: rules)
+        return DeviceRegistry(devices: devices, rules: rules, zonePoints: zones)
     }
 }

@@ -130,6 +130,7 @@ public struct GatewayConfig: Sendable {
                 "\(Window.isoDuration(config.bounds.readingRetentionMillis)) is shorter than [aggregation] lateness (\(Window.isoDuration(config.latenessMillis))): a late reading would revise a window from what is left of it"))
         }
         checkIntervals(registry, file: config.registryPath, against: config.deduplication, issues: issues)
+        HubPositionCheck.check(registry, hubs: config.hubs, file: config.registryPath, issues: issues)
         if !issues.errors.isEmpty { throw ConfigErrors(errors: issues.errors) }
         config.notes = issues.notes
         config.resolveDefaults()

@@ -26,6 +26,7 @@ final class DeliveryService: Service, @unchecked Sendable {
     let flushTimeout: Duration
     let retryMaxMillis: Int64
     let batchWaitMillis: Int64
+    let maxRowAttempts: Int
     private var consecutiveFailures = 0
     private var authFailures = 0
     private var lastSend = ContinuousClock.now
@@ -39,6 +40,7 @@ final class DeliveryService: Service, @unchecked Sendable {
         batchSize = hubSettings.batchSize
         retryMaxMillis = hubSettings.retryMaxMillis
         batchWaitMillis = hubSettings.batchWaitMillis
+        maxRowAttempts = hubSettings.maxRowAttempts
         self.wake = wake
         self.flushTimeout = flushTimeout
     }
@@ -118,7 +120,11 @@ final class DeliveryService: Service, @unchecked Sendable {
         lastSend = ContinuousClock.now
         let results = await hub.deliver(batch)
         var outcome = Outcome()
-        for (aggregate, result) in zip(batch, results) { outcome.add(aggregate, result) }
+        // markInFlight counted this send: attempts + 1 sends so far.
+        let sends = Dictionary(pending.map { ($0.aggregateID, $0.attempts + 1) }, uniquingKeysWith: { first, _ in first })
+        for (aggregate, result) in zip(batch, results) {
+            outcome.add(aggregate, result, sends: sends[aggregate.aggregateID] ?? 1, maxRowAttempts: maxRowAttempts)
+        }
         record(outcome)
         return next(after: outcome, batchWasFull: pending.count >= batchSize)
     }
@@ -144,13 +150,24 @@ final class DeliveryService: Service, @unchecked Sendable {
         var unknown: [Int64] = []
         var unauthorized: [Int64] = []
         var rejected: [(id: Int64, error: String)] = []
+        /// Of `retry`, rows the hub refused on their own (not the whole request).
+        var refused = 0
         var reason = ""
         var retryAfter: Int?
 
-        mutating func add(_ aggregate: OutboundAggregate, _ result: DeliveryResult) {
+        /// `sends`: how often this aggregate has been sent, this time included;
+        /// a row the hub refused that often is dead-lettered.
+        mutating func add(_ aggregate: OutboundAggregate, _ result: DeliveryResult, sends: Int64 = 1, maxRowAttempts: Int = 1) {
             let id = aggregate.aggregateID
             func kept(_ why: String) -> String { BoundedText.prefix(why, maxBytes: DeliveryService.maxAnswerBytes) }
             switch result {
+            case let .refused(why) where sends >= Int64(maxRowAttempts):
+                add(aggregate, .rejected(reason: "refused \(sends) times, last: \(why)"))
+            case let .refused(why):
+                // Not the hub's last word yet: retried with the batch's backoff.
+                retry.append(id)
+                refused += 1
+                reason = kept(why)
             case let .delivered(ref): delivered.append((id, aggregate.revision, ref))
             case let .retry(why, after):
                 retry.append(id)
@@ -230,8 +247,9 @@ final class DeliveryService: Service, @unchecked Sendable {
             consecutiveFailures = 0
             return batchWasFull ? .more : .idle(.milliseconds(200))
         }
+        if outcome.refused > 0 { metrics.deliveryErrors(hub: hub.name, kind: "refused_row").increment(by: Int64(outcome.refused)) }
         metrics.deliveryErrors(hub: hub.name, kind: outcome.unknown.isEmpty ? "retry" : "no_answer")
-            .increment(by: Int64(outcome.retry.count + outcome.unknown.count))
+            .increment(by: Int64(outcome.retry.count - outcome.refused + outcome.unknown.count))
         consecutiveFailures += 1
         if consecutiveFailures == 1 || consecutiveFailures % 10 == 0 {
             logger.warning("hub delivery failed; will retry", metadata: [
@@ -300,13 +318,19 @@ final class DeliveryService: Service, @unchecked Sendable {
 
     func outbound(_ item: PendingDelivery, registry: DeviceRegistry) -> OutboundAggregate {
         let record = item.record
+        let isDevice = record.scope == .device
         let device = registry.device(record.group.device)
+        // A device known only through a [[codec_rule]] is in its rule's zone.
+        let deviceZone = device?.zone ?? (isDevice && device == nil ? (try? store.ruleDevice(record.group.device))?.zone : nil)
+        let location = isDevice ? device?.locationText : registry.centroid(of: record.zone ?? "")
+        // Where the zone is, for a window that has no position of its own.
+        let zoneName = isDevice ? deviceZone : record.zone.flatMap { $0.hasPrefix("zone:") ? String($0.dropFirst(5)) : nil }
         return OutboundAggregate(
             aggregateID: item.aggregateID, revision: item.revision, windowKey: record.windowKey, source: record.group.device,
             kind: record.kind, metric: record.group.metric, channel: record.group.channel,
             window: Window(start: record.group.windowStart, length: record.group.windowLength), statistics: record.statistics,
-            hubRef: item.hubRef, deviceName: device?.name, zone: record.scope == .device ? device?.zone : record.zone,
-            location: record.scope == .device ? device?.locationText : registry.centroid(of: record.zone ?? ""),
+            hubRef: item.hubRef, deviceName: device?.name, zone: isDevice ? deviceZone : record.zone,
+            location: location, areaLocation: location == nil ? zoneName.flatMap(registry.location(ofZone:)) : nil,
             rollup: { if case let .zone(members, total) = record.scope { return (members, total) } else { return nil } }())
     }
 }
