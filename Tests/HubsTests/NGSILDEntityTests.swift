@@ -25,10 +25,22 @@ import Testing
     }
 
     let builder = NGSILDEntityBuilder(gatewayID: "madrid")
+    /// A hub with `multi_instance = true`: min/max/last/count as datasetId instances.
+    let multiInstance = NGSILDEntityBuilder(gatewayID: "madrid", multiInstance: true)
+
+    /// `dateObserved` as the models' schemas type it: a date-time (NGSI-LD DateTime).
+    static func dateObserved(_ entity: [String: Any]) -> String? {
+        ((entity["dateObserved"] as? [String: Any])?["value"] as? [String: Any]).flatMap { $0["@type"] as? String == "DateTime" ? $0["@value"] as? String : nil }
+    }
+
+    /// An attribute in the default shape: one Property, the mean as its value.
+    static func single(_ entity: [String: Any], _ name: String) throws -> [String: Any] {
+        try #require(entity[name] as? [String: Any], "\(name) is not one Property: \(String(describing: entity[name]))")
+    }
 
     @Test func airQualityMatchesTheSmartDataModelExample() throws {
         let reference = try Self.example("AirQualityObserved.jsonld")
-        let entity = try Self.json(builder.entity([
+        let entity = try Self.json(multiInstance.entity([
             Self.aggregate("aq-node-0042", .airQuality, .pm2_5, mean: 124, min: 98, max: 171, last: 119),
             Self.aggregate("aq-node-0042", .airQuality, .relativeHumidity, mean: 71_00),
             Self.aggregate("aq-node-0042", .airQuality, .temperature, mean: 11_80),
@@ -36,7 +48,7 @@ import Testing
         #expect(entity["id"] as? String == reference["id"] as? String)
         #expect(entity["type"] as? String == "AirQualityObserved")
         #expect(entity["@context"] as? [String] == reference["@context"] as? [String])
-        #expect((entity["dateObserved"] as? [String: Any])?["value"] as? String == "2026-11-20T10:15:00Z")
+        #expect(Self.dateObserved(entity) == "2026-11-20T10:15:00Z")
         #expect(((entity["location"] as? [String: Any])?["value"] as? [String: Any])?["coordinates"] as? [Double] == [-3.7074, 40.4155])
         // pm25: mean as the default instance, min/max/last/count by datasetId, exactly as in the example.
         let got = try #require(entity["pm25"] as? [[String: Any]])
@@ -55,6 +67,31 @@ import Testing
         #expect((entity["refDevice"] as? [String: Any])?["object"] as? String == "urn:ngsi-ld:Device:aq-node-0042")
         // Every attribute name the entity uses is one the model's example uses.
         for name in entity.keys where !["id", "type", "@context"].contains(name) { #expect(reference[name] != nil, "\(name)") }
+    }
+
+    /// Orion-LD 1.x refuses datasetId in batch upserts (real-hubs.md): by
+    /// default the window's figures are sub-properties of the one attribute.
+    @Test func theDefaultShapeCarriesNoDatasetIdAndKeepsTheFiguresWithTheValue() throws {
+        let reference = try Self.example("AirQualityObserved.jsonld")
+        let entity = try Self.json(builder.entity([
+            Self.aggregate("aq-node-0042", .airQuality, .pm2_5, mean: 124, min: 98, max: 171, last: 119),
+            Self.aggregate("aq-node-0042", .airQuality, .relativeHumidity, mean: 71_00),
+            Self.aggregate("aq-node-0042", .airQuality, .temperature, mean: 11_80),
+        ]))
+        #expect(!builder.entity([Self.aggregate("a", .airQuality, .pm10, mean: 1)]).serialized().contains("datasetId"))
+        let pm25 = try Self.single(entity, "pm25")
+        let want = try #require((reference["pm25"] as? [[String: Any]])?.first { $0["datasetId"] == nil })
+        #expect((pm25["value"] as? NSNumber)?.doubleValue == (want["value"] as? NSNumber)?.doubleValue)
+        #expect(pm25["unitCode"] as? String == "GQ" && pm25["observedAt"] as? String == want["observedAt"] as? String)
+        func sub(_ name: String) -> Double? { ((pm25[name] as? [String: Any])?["value"] as? NSNumber)?.doubleValue }
+        #expect(sub("minimum") == 9.8 && sub("maximum") == 17.1 && sub("last") == 11.9 && sub("count") == 15)
+        #expect((pm25["minimum"] as? [String: Any])?["type"] as? String == "Property")
+        // min and max are NGSI-LD core terms: not used as sub-property names.
+        #expect(pm25["min"] == nil && pm25["max"] == nil)
+        let humidity = try Self.single(entity, "relativeHumidity")
+        #expect((humidity["value"] as? NSNumber)?.doubleValue == 0.71 && humidity["unitCode"] == nil)
+        #expect(try Self.single(entity, "temperature")["unitCode"] as? String == "CEL")
+        #expect(Self.dateObserved(entity) == "2026-11-20T10:15:00Z")
     }
 
     @Test func parkingSpotAndOnStreetParkingFollowTheirModels() throws {
@@ -81,7 +118,7 @@ import Testing
         let bin = try Self.json(builder.entity([Self.aggregate("bin-1187", .wasteBin, .fillLevel, mean: 83_00)]))
         let binExample = try Self.example("WasteContainer.jsonld")
         #expect(bin["type"] as? String == "WasteContainer")
-        #expect(((bin["fillingLevel"] as? [[String: Any]])?.first?["value"] as? NSNumber)?.doubleValue == 0.83)
+        #expect((try Self.single(bin, "fillingLevel")["value"] as? NSNumber)?.doubleValue == 0.83)
         #expect(bin["@context"] as? [String] == binExample["@context"] as? [String])
         #expect(bin["dateObserved"] == nil, "the model has no dateObserved: observedAt is on fillingLevel")
 
@@ -89,9 +126,15 @@ import Testing
                                                                 rollup: (6, 468_00), zone: "zone:centro")]))
         let homeExample = try Self.example("IndoorEnvironmentObserved.jsonld")
         #expect(home["type"] as? String == "IndoorEnvironmentObserved")
-        #expect((home["dateObserved"] as? [String: Any])?["value"] as? String == (homeExample["dateObserved"] as? [String: Any])?["value"] as? String)
-        let instances = try #require(home["relativeHumidity"] as? [[String: Any]])
-        #expect((instances.first?["value"] as? NSNumber)?.doubleValue == 0.78)
+        // The example writes the window as an interval; the model's schema
+        // says dateObserved is a date-time, and the schema wins: the window end.
+        #expect(((homeExample["dateObserved"] as? [String: Any])?["value"] as? String)?.hasSuffix("/2026-11-20T10:15:00Z") == true)
+        #expect(Self.dateObserved(home) == "2026-11-20T10:15:00Z")
+        let humidity = try Self.single(home, "relativeHumidity")
+        #expect((humidity["value"] as? NSNumber)?.doubleValue == 0.78)
+        #expect(((humidity["count"] as? [String: Any])?["value"] as? NSNumber)?.intValue == 6, "a roll-up's count is its homes")
+        let instances = try #require(try Self.json(multiInstance.entity([Self.aggregate("zone:centro:damp", .damp, .relativeHumidity, mean: 78_00, count: 6,
+                                                                                         rollup: (6, 468_00), zone: "zone:centro")]))["relativeHumidity"] as? [[String: Any]])
         #expect(instances.last?["datasetId"] as? String == "urn:ngsi-ld:Dataset:count:PT15M")
         #expect((instances.last?["value"] as? NSNumber)?.intValue == 6, "a roll-up's count is its homes")
     }

@@ -5,18 +5,25 @@ import FoundationNetworking
 
 /// The FAKE NGSI-LD broker (`Fixtures/ngsild_fake/server.py`) on a free port:
 /// no real NGSI-LD broker installs here. It answers as the spec and the
-/// reference notes document (201/204/207/400, scripted 429/503/504) and
-/// records what it received.
+/// reference notes document (201/204/207/400, scripted 429/503/504), does
+/// JSON-LD expansion and compaction for real (pyld), and records what it
+/// received. `mode` "orion-ld-1" adds what Orion-LD 1.x does that the spec
+/// does not say (datasetId refused in batch upserts; real-hubs.md).
 final class NGSILDFake: @unchecked Sendable {
+    enum Mode: String { case jsonld, orionLD1 = "orion-ld-1" }
+
     let port: Int
     let process: ManagedProcess
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// `auth`: none, bearer:TOKEN, x-auth-token:TOKEN or oauth2:CLIENT:SECRET:EXPIRES_IN.
-    init(directory: String, auth: String = "none") async throws {
+    /// `delay`: each upsert answer is held this long (a batch stays in flight).
+    init(directory: String, auth: String = "none", mode: Mode = .jsonld, delay: Duration = .zero) async throws {
         port = TestEnvironment.freePort()
         let script = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/ngsild_fake/server.py"
-        process = try ManagedProcess("/usr/bin/python3", [script, "--port", "\(port)", "--auth", auth],
+        let delayMillis = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+        process = try ManagedProcess(try TestEnvironment.hubPython(),
+                                     [script, "--port", "\(port)", "--auth", auth, "--mode", mode.rawValue, "--delay-ms", "\(delayMillis)"],
                                      directory: directory, logName: "ngsild-fake.log")
         guard await TestEnvironment.waitForPort(port, timeout: .seconds(20)) else {
             throw FixtureError("the fake NGSI-LD broker did not start: \(process.log)")

@@ -23,18 +23,27 @@ public struct NGSILDContexts: Sendable, Equatable {
 ///   (`availableSpotNumber`, `occupiedSpotNumber`, `totalSpotNumber`)
 /// - anything else → `DeviceMeasurement`
 ///
-/// Every measured attribute carries `observedAt` = window end; its default
-/// instance is the window mean, and min, max, last and count are further
-/// instances told apart by `datasetId` (`urn:ngsi-ld:Dataset:min:PT15M`), as
-/// in the reference examples. Percentages the models define as 0..1
-/// (`relativeHumidity`, `fillingLevel`) are scaled exactly (two more decimals).
+/// Every measured attribute carries `observedAt` = window end and, under
+/// the Smart Data Models name, the window mean. The window's minimum,
+/// maximum, last value and count travel as sub-properties of that attribute
+/// (`minimum`, `maximum`, `last`, `count`): FIWARE Orion-LD 1.x refuses
+/// `datasetId` in batch upserts (207 BadRequestData for every entity;
+/// ../shared/reference/hub/real-hubs.md), and sub-properties keep the four
+/// figures with the value and instant they describe, without names the models
+/// do not have (`min` and `max` are NGSI-LD core terms, hence the long names).
+/// `multiInstance` (a hub's `multi_instance = true`) sends them as `datasetId`
+/// instances instead (`urn:ngsi-ld:Dataset:min:PT15M`), for brokers that take
+/// them. Percentages the models define as 0..1 (`relativeHumidity`,
+/// `fillingLevel`) are scaled exactly (two more decimals).
 public struct NGSILDEntityBuilder: Sendable {
     public var gatewayID: String
     public var contexts: NGSILDContexts
+    public var multiInstance: Bool
 
-    public init(gatewayID: String, contexts: NGSILDContexts = .init()) {
+    public init(gatewayID: String, contexts: NGSILDContexts = .init(), multiInstance: Bool = false) {
         self.gatewayID = gatewayID
         self.contexts = contexts
+        self.multiInstance = multiInstance
     }
 
     public func entityType(_ a: OutboundAggregate) -> String {
@@ -49,7 +58,9 @@ public struct NGSILDEntityBuilder: Sendable {
         }
     }
 
-    func context(_ a: OutboundAggregate) -> String {
+    /// The Smart Data Models context of the entity's domain (the one a
+    /// read-back sends in its Link header, so terms compact as written).
+    public func context(_ a: OutboundAggregate) -> String {
         switch a.kind {
         case .airQuality, .damp: return contexts.environment
         case .wasteBin: return contexts.wasteManagement
@@ -76,13 +87,12 @@ public struct NGSILDEntityBuilder: Sendable {
         guard let first = items.first else { return .null }
         let end = RFC3339.format(first.window.end)
         var members: [(String, JSONText)] = [("id", .string(entityID(first))), ("type", .string(entityType(first)))]
-        switch first.kind {
-        case .airQuality:
-            members.append(("dateObserved", property(.string(end))))
-        case .damp:
-            members.append(("dateObserved", property(.string("\(RFC3339.format(first.window.start))/\(end)"))))
-        default:
-            break
+        // dateObserved is a date-time in the models that have it
+        // (AirQualityObserved, IndoorEnvironmentObserved, DeviceMeasurement);
+        // none has a dateObservedFrom/To, so the window start stays implied
+        // by the attribute's period. WasteContainer and ParkingSpot have none.
+        if ["AirQualityObserved", "IndoorEnvironmentObserved", "DeviceMeasurement"].contains(entityType(first)) {
+            members.append(("dateObserved", property(.object([("@type", .string("DateTime")), ("@value", .string(end))]))))
         }
         if let location = first.location {
             members.append(("location", .object([
@@ -100,12 +110,13 @@ public struct NGSILDEntityBuilder: Sendable {
         return .object(members)
     }
 
-    func property(_ value: JSONText, observedAt: String? = nil, unitCode: String? = nil, datasetID: String? = nil) -> JSONText {
+    func property(_ value: JSONText, observedAt: String? = nil, unitCode: String? = nil, datasetID: String? = nil,
+                  subProperties: [(String, JSONText)] = []) -> JSONText {
         var members: [(String, JSONText)] = [("type", .string("Property")), ("value", value)]
         if let unitCode { members.append(("unitCode", .string(unitCode))) }
         if let observedAt { members.append(("observedAt", .string(observedAt))) }
         if let datasetID { members.append(("datasetId", .string(datasetID))) }
-        return .object(members)
+        return .object(members + subProperties)
     }
 
     func attributes(_ a: OutboundAggregate, observedAt end: String) -> [(String, JSONText)] {
@@ -125,6 +136,14 @@ public struct NGSILDEntityBuilder: Sendable {
         let unit: String? = isFraction || a.metric.unitCode == "C62" ? nil : a.metric.unitCode
         let period = a.window.isoDuration
         func value(_ units: Int64) -> JSONText { .decimal(units, decimals: decimals) }
+        guard multiInstance else {
+            return [(attributeName(a), property(value(s.mean), observedAt: end, unitCode: unit, subProperties: [
+                ("minimum", property(value(s.min), unitCode: unit)),
+                ("maximum", property(value(s.max), unitCode: unit)),
+                ("last", property(value(s.last), unitCode: unit)),
+                ("count", property(.integer(s.count))),
+            ]))]
+        }
         let instances: [JSONText] = [
             property(value(s.mean), observedAt: end, unitCode: unit),
             property(value(s.min), observedAt: end, unitCode: unit, datasetID: "urn:ngsi-ld:Dataset:min:\(period)"),

@@ -22,12 +22,12 @@ public struct NGSILDHub: Hub {
     let credentials: HubCredentials
 
     public init(name: String, baseURL: String, isPrivate: Bool = false, tenant: String? = nil, gatewayID: String,
-                contexts: NGSILDContexts = .init(), auth: HubAuth = .none, client: HTTPClient = HTTPClient()) {
+                contexts: NGSILDContexts = .init(), multiInstance: Bool = false, auth: HubAuth = .none, client: HTTPClient = HTTPClient()) {
         self.name = name
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.isPrivate = isPrivate
         self.tenant = tenant
-        self.builder = NGSILDEntityBuilder(gatewayID: gatewayID, contexts: contexts)
+        self.builder = NGSILDEntityBuilder(gatewayID: gatewayID, contexts: contexts, multiInstance: multiInstance)
         self.credentials = HubCredentials(auth: auth, client: client)
     }
 
@@ -152,6 +152,13 @@ public struct NGSILDHub: Hub {
     /// Reads each entity back: a first delivery of a window arrived when the
     /// attribute's default instance is observed at or after the window's end
     /// (windows of one source are sent in order, so a later one implies this one).
+    ///
+    /// The GET carries the entity's Smart Data Models context in a Link
+    /// header, as the write did in its body: without it a broker compacts the
+    /// answer with the core context only and expands `attrs=` against the
+    /// default context, so a window that is there would not be found (ETSI GS
+    /// CIM 009 context handling; real-hubs.md). A broker that answers with
+    /// expanded IRIs anyway is read by the term's IRI.
     public func reconcile(_ inFlight: [OutboundAggregate]) async -> [DeliveryResult?] {
         var results: [DeliveryResult?] = []
         for aggregate in inFlight {
@@ -162,9 +169,11 @@ public struct NGSILDHub: Hub {
             let id = builder.entityID(aggregate)
             let attribute = builder.attributeName(aggregate)
             let url = "\(baseURL)/ngsi-ld/v1/entities/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?attrs=\(attribute)"
+            var headers = requestHeaders
+            headers["Link"] = "<\(builder.context(aggregate))>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
             let response: HTTPResponse
             do {
-                response = try await credentials.send("GET", url, headers: requestHeaders)
+                response = try await credentials.send("GET", url, headers: headers)
             } catch let error as HubAuthError {
                 results.append(.unauthorized(reason: "\(error)"))
                 continue
@@ -175,6 +184,7 @@ public struct NGSILDHub: Hub {
             switch response.status {
             case 200:
                 let observed = Self.defaultInstanceObservedAt(response.body, attribute: attribute)
+                    ?? Self.defaultInstanceObservedAt(response.body, attribute: SmartDataModelTerms.iri(attribute))
                 results.append(observed.map { $0 >= aggregate.window.end } == true ? .delivered(ref: id) : nil)
             case 404:
                 results.append(nil)
@@ -193,7 +203,8 @@ public struct NGSILDHub: Hub {
         if let list = object[attribute] as? [[String: Any]] { instances = list }
         else if let single = object[attribute] as? [String: Any] { instances = [single] }
         else { return nil }
-        guard let instance = instances.first(where: { $0["datasetId"] == nil }), let text = instance["observedAt"] as? String else { return nil }
+        guard let instance = instances.first(where: { $0["datasetId"] == nil }),
+              let text = (instance["observedAt"] ?? instance["https://uri.etsi.org/ngsi-ld/observedAt"]) as? String else { return nil }
         return RFC3339.parseMillis(text)
     }
 }

@@ -17,6 +17,25 @@ gateway must handle, as documented in ETSI GS CIM 009 and in
   GET  /ngsi-ld/v1/entities/{id}[?attrs=a,b]   200 entity / 404 ProblemDetails
   POST /token    OAuth2 client credentials (form: grant_type, client_id, client_secret)
 
+JSON-LD for real (pyld, PyPI), as the spec's context handling says (ETSI GS
+CIM 009; real-hubs.md): each upserted entity is expanded with its @context
+(application/ld+json) or the Link header (application/json) and stored
+expanded. A GET is compacted with the Link header's context, or with the
+core context only when there is none, so a term only a Smart Data Models
+context defines comes back as its full IRI; `attrs=` is expanded with the
+Link context too (without one, `pm25` means the default context's pm25 and
+matches nothing). @context URLs resolve offline, from contexts/ (copies of
+../shared/reference/hub/contexts/); any other URL is answered 504
+LdContextNotAvailable, as a broker that cannot fetch a context answers.
+
+--mode orion-ld-1 imitates FIWARE Orion-LD 1.1.x/1.2 in what citygate meets:
+  - a batch upsert entity carrying datasetId instances is refused in the 207,
+    per entity, as BadRequestData "attribute must be a JSON object"
+    (context.Orion-LD issues #1246, #1305, #741; real-hubs.md);
+  - batch operation answers carry no Link header (pull request #749).
+--delay-ms N holds each upsert answer N ms (a test knob: a batch stays in
+flight long enough for a test to kill the gateway mid-request).
+
 Test controls (not NGSI-LD):
   POST /_fake/script    {"responses": [{"status": 503, "retryAfter": 1}, ...]}:
                         the next upserts get these answers instead (and are not stored);
@@ -30,15 +49,74 @@ Usage: server.py --port P [--auth none|bearer:TOKEN|x-auth-token:TOKEN|oauth2:CL
 """
 import argparse
 import json
+import os
 import secrets
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from pyld import jsonld
+
+CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The URLs the entities name, served from the offline copies.
+CONTEXT_FILES = {
+    CORE: "ngsi-ld-core-context-v1.4.jsonld",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/context.jsonld": "sdm-Environment.context.jsonld",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.WasteManagement/master/context.jsonld": "sdm-WasteManagement.context.jsonld",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.Parking/master/context.jsonld": "sdm-Parking.context.jsonld",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.Device/master/context.jsonld": "sdm-Device.context.jsonld",
+}
+
+
+class ContextNotAvailable(Exception):
+    pass
+
+
+LOADED = {}
+
+
+def load_document(url, options=None):
+    name = CONTEXT_FILES.get(url)
+    if name is None:
+        raise ContextNotAvailable(url)
+    if name not in LOADED:
+        with open(os.path.join(HERE, "contexts", name)) as handle:
+            LOADED[name] = json.load(handle)
+    return {"contextUrl": None, "documentUrl": url, "document": LOADED[name]}
+
+
+jsonld.set_document_loader(load_document)
+
+
+def link_context(header):
+    """The context URL of a JSON-LD Link header, or None."""
+    if not header or 'rel="http://www.w3.org/ns/json-ld#context"' not in header:
+        return None
+    return header.split(">")[0].lstrip(" <")
+
+
+def with_core(context):
+    contexts = context if isinstance(context, list) else [context] if context else []
+    return contexts + ([CORE] if CORE not in contexts else [])
+
+
+def expand(entity, context):
+    """The entity expanded with its @context, or with `context` (a Link header's)."""
+    document = dict(entity)
+    document["@context"] = with_core(document.get("@context", context))
+    try:
+        return jsonld.expand(document)[0]
+    except jsonld.JsonLdError as error:
+        if isinstance(getattr(error, "cause", None), ContextNotAvailable) or "loading" in str(error).lower():
+            raise ContextNotAvailable(str(error))
+        raise
+
 LOCK = threading.Lock()
 STATE = {
-    "entities": {},      # id -> entity (merged, options=update)
+    "entities": {},      # id -> entity as received (merged, options=update; short names)
+    "expanded": {},      # id -> the entity expanded, as the broker keeps it (IRI -> values)
     "history": {},       # "id|attr|datasetId" -> [[observedAt, value], ...]
     "upserts": [],       # every upsert request: {"contentType", "link", "tenant", "entities"}
     "answers": [],       # status of every upsert answered
@@ -49,6 +127,7 @@ STATE = {
     "unauthorized": 0,
 }
 AUTH = {"mode": "none"}
+MODE = {"broker": "jsonld", "delay": 0.0}
 
 
 def problem(kind, title, detail, status):
@@ -135,15 +214,28 @@ class Handler(BaseHTTPRequestHandler):
                 return
             entity_id = urllib.parse.unquote(url.path[len(prefix):])
             with LOCK:
-                entity = STATE["entities"].get(entity_id)
-            if entity is None:
+                expanded = STATE["expanded"].get(entity_id)
+            if expanded is None:
                 self.send_json(404, problem("ResourceNotFound", "Not Found", entity_id, 404))
                 return
-            attrs = urllib.parse.parse_qs(url.query).get("attrs")
-            if attrs:
-                wanted = set(attrs[0].split(","))
-                entity = {k: v for k, v in entity.items() if k in ("id", "type") or k in wanted}
-            self.send_json(200, entity)
+            context = with_core(link_context(self.headers.get("Link")))
+            try:
+                attrs = urllib.parse.parse_qs(url.query).get("attrs")
+                if attrs:
+                    # Terms are expanded with the request's context (core only without a Link).
+                    wanted = set()
+                    for term in attrs[0].split(","):
+                        result = jsonld.expand({"@context": context, term: 0})
+                        if result:
+                            wanted.update(result[0].keys())
+                    expanded = {k: v for k, v in expanded.items() if k in ("@id", "@type") or k in wanted}
+                compacted = jsonld.compact(expanded, {"@context": context})
+            except (ContextNotAvailable, jsonld.JsonLdError) as error:
+                self.send_json(504, problem("LdContextNotAvailable", "Context not available", str(error)[:200], 504))
+                return
+            compacted.pop("@context", None)
+            link = '<%s>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"' % context[0]
+            self.send_json(200, compacted, {"Link": link})
             return
         self.send_json(404, problem("ResourceNotFound", "Not Found", url.path, 404))
 
@@ -215,6 +307,8 @@ class Handler(BaseHTTPRequestHandler):
         if content_type not in ("application/json", "application/ld+json"):
             self.answer(415, problem("InvalidRequest", "Unsupported Media Type", content_type, 415))
             return
+        if MODE["delay"]:
+            time.sleep(MODE["delay"])
         fail = scripted.get("fail", "") if scripted else ""
         fail_status = scripted.get("failStatus", 400) if scripted else 400
         success, errors, created = [], [], []
@@ -228,6 +322,18 @@ class Handler(BaseHTTPRequestHandler):
                     reason = "scripted failure"
                 if reason is None and reject and reject in entity_id:
                     reason = "refused by the fake's rejectIds"
+                if reason is None and MODE["broker"] == "orion-ld-1" and any(
+                        isinstance(attribute, list) and any(isinstance(i, dict) and "datasetId" in i for i in attribute)
+                        for attribute in entity.values()):
+                    # Orion-LD 1.x: no datasetId in batch operations (real-hubs.md).
+                    reason = "attribute must be a JSON object"
+                expanded = None
+                if reason is None:
+                    try:
+                        expanded = expand(entity, link_context(link) if content_type == "application/json" else None)
+                    except ContextNotAvailable as missing:
+                        errors.append({"entityId": entity_id, "error": problem("LdContextNotAvailable", "Context not available", str(missing)[:200], 504)})
+                        continue
                 if reason is not None:
                     status = fail_status if reason == "scripted failure" else 400
                     kind = "InternalError" if status >= 500 else "BadRequestData"
@@ -246,6 +352,8 @@ class Handler(BaseHTTPRequestHandler):
                             key = "%s|%s|%s" % (entity_id, name, instance.get("datasetId", ""))
                             STATE["history"].setdefault(key, []).append([instance["observedAt"], instance.get("value")])
                 STATE["entities"][entity_id] = stored
+                # The broker's own copy: expanded, attributes replaced by IRI (options=update).
+                STATE["expanded"].setdefault(entity_id, {}).update(expanded)
                 success.append(entity_id)
         if errors:
             self.answer(207, {"success": success, "errors": errors})
@@ -259,7 +367,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--auth", default="none")
+    parser.add_argument("--mode", choices=["jsonld", "orion-ld-1"], default="jsonld")
+    parser.add_argument("--delay-ms", type=int, default=0)
     args = parser.parse_args()
+    MODE["broker"] = args.mode
+    MODE["delay"] = args.delay_ms / 1000.0
     parts = args.auth.split(":")
     AUTH["mode"] = parts[0]
     if parts[0] in ("bearer", "x-auth-token"):
