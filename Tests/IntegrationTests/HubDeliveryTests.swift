@@ -196,6 +196,11 @@ import Testing
             for entity in upsert["entities"] as? [[String: Any]] ?? [] { #expect(entity["@context"] is [String]) }
         }
         #expect(try await gateway.metric("citygate_aggregates_suppressed_total{reason=\"k_anonymity\"}") > 0)
+        // Every entity validates against its Smart Data Models JSON Schema
+        // (offline copies; Fixtures/sdm_schemas/validate.py), but for the
+        // deviations the README lists.
+        let schemaErrors = try SmartDataModelSchemas.errors(Array(entities.values), directory: directory)
+        #expect(schemaErrors.isEmpty, "\(schemaErrors.prefix(5))")
 
         // 3. The private file output got the per-home windows too.
         let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/housing").filter { $0.hasSuffix(".ndjson") }

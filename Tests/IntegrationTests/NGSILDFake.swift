@@ -61,3 +61,25 @@ final class NGSILDFake: @unchecked Sendable {
         guard (response as? HTTPURLResponse)?.statusCode == 204 else { throw FixtureError("POST \(path) failed") }
     }
 }
+
+/// The Smart Data Models JSON Schema check (Fixtures/sdm_schemas/validate.py,
+/// jsonschema in the hub venv): the schema errors of each entity, less the
+/// deviations README "Hubs" lists with their reasons.
+enum SmartDataModelSchemas {
+    /// Known deviations, by schema error text: IndoorEnvironmentObserved puts
+    /// minimum 0 on temperature, and a damp zone below freezing is real data.
+    static let deviations = ["temperature: -"]
+
+    static func errors(_ entities: [[String: Any]], directory: String) throws -> [String] {
+        let file = directory + "/ngsi-ld-entities.json"
+        try JSONSerialization.data(withJSONObject: entities).write(to: URL(fileURLWithPath: file))
+        let script = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/sdm_schemas/validate.py"
+        let run = try capture(try TestEnvironment.hubPython(), [script, file])
+        guard run.status == 0, let report = try JSONSerialization.jsonObject(with: run.output) as? [String: [String]] else {
+            throw FixtureError("the schema check failed: \(String(decoding: run.output, as: UTF8.self).prefix(500))")
+        }
+        return report.sorted { $0.key < $1.key }.flatMap { id, errors in
+            errors.filter { error in !deviations.contains { error.hasPrefix($0) } }.map { "\(id): \($0)" }
+        }
+    }
+}

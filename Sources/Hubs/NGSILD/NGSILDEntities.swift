@@ -94,7 +94,9 @@ public struct NGSILDEntityBuilder: Sendable {
         if ["AirQualityObserved", "IndoorEnvironmentObserved", "DeviceMeasurement"].contains(entityType(first)) {
             members.append(("dateObserved", property(.object([("@type", .string("DateTime")), ("@value", .string(end))]))))
         }
-        if let location = first.location {
+        // The models require a location: a device without coordinates is
+        // placed at its zone ([[zone]] point, or its located devices' centroid).
+        if let location = first.placedAt {
             members.append(("location", .object([
                 ("type", .string("GeoProperty")),
                 ("value", .object([("type", .string("Point")), ("coordinates", .array([.number(location.longitude), .number(location.latitude)]))])),
@@ -104,7 +106,19 @@ public struct NGSILDEntityBuilder: Sendable {
         if first.isRollup {
             if let zone = first.zone { members.append(("areaServed", property(.string(zone)))) }
         } else {
-            members.append(("refDevice", .object([("type", .string("Relationship")), ("object", .string("urn:ngsi-ld:Device:\(Self.urnPart(first.source))"))])))
+            // WasteContainer and ParkingSpot take a list of devices; the others one.
+            let device = JSONText.string("urn:ngsi-ld:Device:\(Self.urnPart(first.source))")
+            let listed = ["WasteContainer", "ParkingSpot"].contains(entityType(first))
+            members.append(("refDevice", .object([("type", .string("Relationship")), ("object", listed ? .array([device]) : device)])))
+        }
+        if entityType(first) == "ParkingSpot" {
+            // The sensors are in-street spot sensors; the site is the zone's
+            // OnStreetParking, the entity its roll-up updates.
+            members.append(("category", property(.array([.string("onStreet")]))))
+            if let zone = first.zone, !zone.isEmpty {
+                let site = "urn:ngsi-ld:OnStreetParking:\(Self.urnPart(gatewayID)):\(Self.urnPart("zone:\(zone):parking"))"
+                members.append(("refParkingSite", .object([("type", .string("Relationship")), ("object", .string(site))])))
+            }
         }
         members.append(("@context", .array([.string(context(first)), .string(contexts.core)])))
         return .object(members)
