@@ -98,7 +98,7 @@ import Testing
         let status = try gateway.status()
         let frost = try #require((status["hubs"] as? [String: Any])?["frost"] as? [String: Any])
         #expect(frost["backlog"] as? Int == 0 && frost["dead_lettered"] as? Int == 0, "\(frost)")
-        FileHandle.standardError.write(Data("frost-like: \(windows) windows, \(refusedFirst) rows refused on their first attempt, \(placed.unlocated.count) devices placed by zone\n".utf8))
+        FileHandle.standardError.write(Data("frost-like: \(windows) windows, \(atHub.first ?? "?") at the hub (rows|distinct), \(deadLetters.count) dead-lettered, \(refusedFirst) rows refused on their first attempt, \(placed.unlocated.count) devices placed by zone\n".utf8))
         #expect(await gateway.process.stop() == 0)
         hub.process.forceStop()
         broker.process.forceStop()

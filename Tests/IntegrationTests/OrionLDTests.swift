@@ -64,7 +64,9 @@ import Testing
                 #expect(!entity.values.contains { ($0 as? [[String: Any]])?.contains { $0["datasetId"] != nil } == true })
             }
         }
-        FileHandle.standardError.write(Data("orion-ld-1: \(history.count) attribute histories, \(inFlightAtKills) windows in flight at the kills, \(held) found held\n".utf8))
+        let windows = try ledger.strings("SELECT count(*) FROM deliveries WHERE hub = 'orion'").first ?? "?"
+        let entries = history.values.map(\.count).reduce(0, +)
+        FileHandle.standardError.write(Data("orion-ld-1: \(windows) windows, \(entries) history entries in \(history.count) attribute histories, none twice, \(deadLetters.count) dead-lettered, \(inFlightAtKills) in flight at the kills, \(held) found held\n".utf8))
         #expect(await gateway.process.stop() == 0)
         orion.process.forceStop()
         broker.process.forceStop()
