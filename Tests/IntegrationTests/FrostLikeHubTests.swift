@@ -63,6 +63,15 @@ import Testing
         try await playSimulatedHours(hours, devices: devices, broker: broker, directory: directory)
 
         let ledger = try SQLiteRows(path: gateway.database)
+        // Midway, the hub loses its FeaturesOfInterest (a reset, a cleanup):
+        // rows naming them are answered "error No such entity 'FeatureOfInterest'",
+        // and the gateway makes them again and resends those rows.
+        try await gateway.waitFor("some windows at the hub", timeout: .seconds(120)) {
+            Int(try hub.rows("SELECT count(*) FROM observations").first ?? "0") ?? 0 > 100
+        }
+        let beforeLoss = try hub.rows("SELECT max(id) FROM observations").first ?? "0"
+        let lost = try hub.rows("SELECT count(*) FROM entities WHERE collection = 'FeaturesOfInterest'").first ?? "0"
+        try SQLiteRows(path: hub.database).execute("DELETE FROM entities WHERE collection = 'FeaturesOfInterest'")
         try await gateway.waitFor("every window settled", timeout: .seconds(180)) {
             try ledger.strings("SELECT count(*) FROM readings WHERE aggregated = 0") == ["0"]
                 && ledger.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
@@ -87,6 +96,14 @@ import Testing
             WHERE phenomenon_time <> json_extract(parameters, '$.windowStart') || '/' || json_extract(parameters, '$.windowEnd')
                OR result_time <> json_extract(parameters, '$.windowEnd')
             """) == ["0"])
+        // After the loss, every Observation names a feature the hub holds again.
+        #expect(try hub.rows("""
+            SELECT count(*) FROM observations o
+            WHERE o.id > \(beforeLoss) AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = o.feature AND e.collection = 'FeaturesOfInterest')
+            """) == ["0"])
+        #expect(try hub.rows("SELECT count(*) FROM observations WHERE id > \(beforeLoss)") != ["0"], "nothing arrived after the loss")
+        let remade = try hub.rows("SELECT count(*) FROM entities WHERE collection = 'FeaturesOfInterest'")
+        #expect(lost != "0" && remade != ["0"], "lost \(lost), made again \(remade)")
         // An unlocated device's observations are placed at its zone.
         let zoneFeatures = try hub.rows("SELECT count(*) FROM entities WHERE collection = 'FeaturesOfInterest' AND json_extract(body, '$.name') LIKE 'zone %'")
         #expect(zoneFeatures != ["0"], "no zone feature was made for the devices without coordinates")
