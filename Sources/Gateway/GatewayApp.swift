@@ -1,8 +1,10 @@
 import BuildInfo
+import Codecs
 import Foundation
 import Hubs
 import Logging
 import MQTT
+import Readings
 import ServiceLifecycle
 import Store
 import TOML
@@ -48,7 +50,10 @@ public enum GatewayApp {
         let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: metrics, logger: logger)
         let hubContext = HubContext(gatewayID: config.gatewayID, references: StoreReferences(store: store))
         let hubs: [any Hub] = hubConfigs.map { $0.makeHub(context: hubContext) }
-        metrics.prepare(hubs: hubs.map(\.name))
+        metrics.prepare(hubs: hubs.map(\.name), kinds: SensorKind.allCases.map(\.rawValue),
+                        envelopes: EnvelopeKind.allCases.map(\.rawValue), quarantineReasons: QuarantineReason.allCases.map(\.rawValue))
+        metrics.devicesRegistered.set(Int64(config.registry.count))
+        metrics.storeBoundBytes.set(config.bounds.maxSizeBytes ?? 0)
 
         let processorWake = WakeSignal()
         var options = MQTTOptions(host: config.brokerHost, port: config.brokerPort, clientID: config.clientID,

@@ -8,7 +8,6 @@ public final class GatewayMetrics: Sendable {
 
     /// Every MQTT message received, duplicates included.
     public let uplinksReceived: Counter
-    public let readingsStored: Counter
     /// Committed raw uplinks (distinct messages).
     public let uplinksCommitted: Counter
     public let sentinels: Counter
@@ -28,13 +27,16 @@ public final class GatewayMetrics: Sendable {
     /// MQTT network thread, before the burst's PUBACKs are written).
     public let commitSeconds: DurationHistogram
     public let devicesSilent: Gauge
+    /// Devices in the registry now (silent devices are a share of these).
+    public let devicesRegistered: Gauge
+    /// `[store] max_size` in bytes; 0 when the store has no bound.
+    public let storeBoundBytes: Gauge
     /// Commit time minus the envelope's time, per decoded uplink.
     public let ingestLatency: DurationHistogram
 
     public init() {
         uplinksReceived = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_received_total", help: "MQTT messages received, duplicates included"))
         uplinksCommitted = registry.makeCounter(descriptor: Self.metric("citygate_uplinks_committed_total", help: "Distinct raw uplinks committed to the store"))
-        readingsStored = registry.makeCounter(descriptor: Self.metric("citygate_readings_stored_total", help: "Readings written to the store"))
         sentinels = registry.makeCounter(descriptor: Self.metric("citygate_sentinel_values_total", help: "Sentinel values (no probe, sensor error) that yielded no reading"))
         clockSkewed = registry.makeCounter(descriptor: Self.metric("citygate_clock_skewed_uplinks_total", help: "Uplinks whose network time was too far off; receive time used"))
         mqttConnected = registry.makeGauge(descriptor: Self.metric("citygate_mqtt_connected", help: "1 while connected to the broker"))
@@ -56,6 +58,8 @@ public final class GatewayMetrics: Sendable {
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
                       .seconds(30), .seconds(60), .seconds(300)])
         devicesSilent = registry.makeGauge(descriptor: Self.metric("citygate_devices_silent", help: "Registered devices silent for longer than silent_after_intervals of their interval"))
+        devicesRegistered = registry.makeGauge(descriptor: Self.metric("citygate_devices_registered", help: "Devices listed in the device registry"))
+        storeBoundBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_bound_bytes", help: "The store's size bound ([store] max_size); 0 when it has none"))
     }
 
     public func quarantined(reason: String) -> Counter {
@@ -83,8 +87,18 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("citygate_uplinks_processed_total", help: "Committed uplinks through the envelope stage, by envelope"), labels: [("envelope", envelope)])
     }
 
+    /// Readings written to the store, by sensor kind (`unknown`: a device no
+    /// registry entry or rule names).
+    public func readingsStored(kind: String) -> Counter {
+        registry.makeCounter(descriptor: Self.metric("citygate_readings_stored_total", help: "Readings written to the store, by sensor kind"), labels: [("kind", kind)])
+    }
+
+    /// The old name of `readingsStored(kind:)`: a label belongs in a label,
+    /// not in the name. Kept for one release (0.2) so dashboards can move.
     public func readingsByKind(_ kind: String) -> Counter {
-        registry.makeCounter(descriptor: Self.metric("citygate_readings_by_kind_total", help: "Readings stored, by sensor kind"), labels: [("kind", kind)])
+        registry.makeCounter(descriptor: Self.metric("citygate_readings_by_kind_total",
+                                                     help: "DEPRECATED, removed after 0.2: use citygate_readings_stored_total{kind}. Readings stored, by sensor kind"),
+                             labels: [("kind", kind)])
     }
 
     /// LoRaWAN frames that never reached the gateway: gaps in a device's frame counter.
@@ -136,14 +150,29 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("citygate_aggregates_closed_total", help: "Windows closed and aggregated (revisions included)"))
     }
 
-    /// Creates the labelled series that should read 0 before anything happens.
-    public func prepare(hubs: [String]) {
+    /// What a delivery error is (`citygate_delivery_errors_total{kind}`).
+    public static let deliveryErrorKinds = ["retry", "no_answer", "rejected", "unauthorized", "refused_row"]
+
+    /// Creates the labelled series that should read 0 before anything
+    /// happens, for every label value known in advance (reasons, stages,
+    /// kinds, hubs), so a dashboard or an alert never meets a missing series.
+    public func prepare(hubs: [String], kinds: [String], envelopes: [String], quarantineReasons: [String]) {
         for hub in hubs {
             _ = forwarded(hub: hub)
             _ = backlog(hub: hub)
             _ = hubAuthPaused(hub: hub)
             _ = deliveryLag(hub: hub)
+            for kind in Self.deliveryErrorKinds { _ = deliveryErrors(hub: hub, kind: kind) }
+            for outcome in ["held", "missing"] { _ = reconciled(hub: hub, outcome: outcome) }
         }
+        for kind in kinds + ["unknown"] {
+            _ = readingsStored(kind: kind)
+            _ = readingsByKind(kind)
+            _ = frameCounterGaps(kind: kind)
+        }
+        for envelope in envelopes { _ = uplinksProcessed(envelope: envelope) }
+        for reason in quarantineReasons { _ = quarantined(reason: reason) }
+        _ = readingsSetAside(reason: "device_time")
         _ = readingsTooLate()
         _ = suppressed(reason: "privacy")
         _ = suppressed(reason: "k_anonymity")

@@ -124,7 +124,6 @@ final class ProcessingService: Service, @unchecked Sendable {
     }
 
     private func report(_ results: [ProcessedUplink], _ diagnostics: [Int64: UplinkPipeline.Diagnostics], _ summary: RecordSummary) {
-        metrics.readingsStored.increment(by: Int64(summary.readingsStored))
         if !summary.duplicateFrames.isEmpty {
             metrics.duplicates(stage: "frame").increment(by: Int64(summary.duplicateFrames.count))
         }
@@ -141,6 +140,7 @@ final class ProcessingService: Service, @unchecked Sendable {
             if let envelope = diagnostic?.envelope { metrics.uplinksProcessed(envelope: envelope.rawValue).increment() }
             let kind = diagnostic?.kind?.rawValue ?? "unknown"
             if case let .decoded(_, readings) = result.outcome, !duplicates.contains(id), !readings.isEmpty {
+                metrics.readingsStored(kind: kind).increment(by: Int64(readings.count))
                 metrics.readingsByKind(kind).increment(by: Int64(readings.count))
             }
             if let gap = summary.frameGaps[id] { metrics.frameCounterGaps(kind: kind).increment(by: gap) }

@@ -36,6 +36,8 @@ final class SilenceWatchService: Service, @unchecked Sendable {
         let found = SilentDevices.find(registry: config.registry, windows: config.windows, lastSeen: activity.mapValues(\.lastSeen),
                                        now: GatewayClock.now(), multiple: config.silentAfterIntervals)
         metrics.devicesSilent.set(Int64(found.silent.count))
+        // SIGHUP may have changed the registry.
+        metrics.devicesRegistered.set(Int64(config.registry.count))
         let silent = Set(found.silent.map(\.device))
         let newlySilent = silent.subtracting(lastSilent)
         if !newlySilent.isEmpty {
