@@ -86,7 +86,13 @@ public enum GatewayApp {
             ingest.summary
         }
         if let listen = config.httpListen, let (host, port) = GatewayConfig.parseListen(listen) {
-            let http = HTTPEndpointService(host: host, port: port, metrics: metrics, health: { [ingest] in ingest.readiness }, logger: logger)
+            let startedAt = GatewayClock.now()
+            let http = HTTPEndpointService(
+                host: host, port: port, metrics: metrics, health: { [ingest] in ingest.readiness },
+                status: { [settings = context.settings, board = context.hubBoard, databasePath = config.databasePath] in
+                    try LiveStatus.gather(settings: settings, ingest: ingest, hubs: hubConfigs, board: board,
+                                          databasePath: databasePath, startedAt: startedAt)
+                }, logger: logger)
             try http.open()
             services.append(http)
         }

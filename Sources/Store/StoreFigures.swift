@@ -62,3 +62,38 @@ extension GatewayStore {
         }
     }
 }
+
+/// What the quarantine holds, for `/api/status`: counts by reason over the
+/// last hour and in total (a flood's sample counts for the uplinks it
+/// stands for), and the newest rows without their bytes.
+public struct QuarantineSummary: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var uplinkID: Int64
+        public var lastSeen: EpochMillis
+        public var device: String?
+        public var reason: String
+    }
+
+    public var lastHour: [String: Int64] = [:]
+    public var total: [String: Int64] = [:]
+    public var newest: [Entry] = []
+}
+
+extension GatewayStore {
+    public func quarantineSummary(now: EpochMillis, newest: Int = 20) throws -> QuarantineSummary {
+        try locked {
+            var summary = QuarantineSummary()
+            for row in try connection.query(
+                "SELECT category, coalesce(sum(count), 0), coalesce(sum(CASE WHEN last_seen_ms >= ? THEN count END), 0) FROM quarantine GROUP BY category",
+                [.integer(now - 3_600_000)]) {
+                let reason = row[0].string ?? ""
+                summary.total[reason] = row[1].int ?? 0
+                if let hour = row[2].int, hour > 0 { summary.lastHour[reason] = hour }
+            }
+            summary.newest = try connection.query(
+                "SELECT uplink_id, last_seen_ms, device, category FROM quarantine ORDER BY id DESC LIMIT ?", [.integer(Int64(newest))]
+            ).map { .init(uplinkID: $0[0].int ?? 0, lastSeen: $0[1].int ?? 0, device: $0[2].string, reason: $0[3].string ?? "") }
+            return summary
+        }
+    }
+}

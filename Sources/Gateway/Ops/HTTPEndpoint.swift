@@ -23,7 +23,8 @@ public final class HTTPEndpoint: @unchecked Sendable {
         }
     }
 
-    public typealias Handler = @Sendable (_ path: String) -> Response
+    /// The path, and the query's parameters (percent-decoded; `+` is a space).
+    public typealias Handler = @Sendable (_ path: String, _ query: [String: String]) -> Response
 
     private let handler: Handler
     private var listener: Int32 = -1
@@ -109,6 +110,20 @@ public final class HTTPEndpoint: @unchecked Sendable {
         }
     }
 
+    /// `kind=parking&page=2` → ["kind": "parking", "page": "2"]; the last of a repeated name wins.
+    static func parameters(_ query: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            guard let name = parts.first, !name.isEmpty else { continue }
+            result[decoded(name)] = parts.count > 1 ? decoded(parts[1]) : ""
+        }
+        return result
+    }
+
     private func handle(_ client: Int32) {
         defer { close(client) }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
@@ -132,11 +147,12 @@ public final class HTTPEndpoint: @unchecked Sendable {
         } else if firstLine[0] != "GET" && firstLine[0] != "HEAD" {
             response = Response(status: 405, body: Array("only GET\n".utf8))
         } else {
-            let path = String(firstLine[1].split(separator: "?", maxSplits: 1).first ?? "/")
-            response = handler(path)
+            let target = firstLine[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            response = handler(String(target.first ?? "/"), target.count > 1 ? Self.parameters(String(target[1])) : [:])
         }
-        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][response.status] ?? "Status"
-        var head = "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\n"
+        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
+                      503: "Service Unavailable"][response.status] ?? "Status"
+        var head = "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nCache-Control: no-store\r\n"
         head += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
         var bytes = Array(head.utf8)
         if firstLine.first != "HEAD" { bytes += response.body }

@@ -8,4 +8,6 @@ struct ServiceContext: Sendable {
     let settings: LiveSettings
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Each hub's live state, for `/api/status` and the status page.
+    var hubBoard = HubStatusBoard()
 }

@@ -27,6 +27,7 @@ final class DeliveryService: Service, @unchecked Sendable {
     let retryMaxMillis: Int64
     let batchWaitMillis: Int64
     let maxRowAttempts: Int
+    let board: HubStatusBoard
     private var consecutiveFailures = 0
     private var authFailures = 0
     private var lastSend = ContinuousClock.now
@@ -41,6 +42,7 @@ final class DeliveryService: Service, @unchecked Sendable {
         retryMaxMillis = hubSettings.retryMaxMillis
         batchWaitMillis = hubSettings.batchWaitMillis
         maxRowAttempts = hubSettings.maxRowAttempts
+        board = context.hubBoard
         self.wake = wake
         self.flushTimeout = flushTimeout
     }
@@ -118,7 +120,9 @@ final class DeliveryService: Service, @unchecked Sendable {
             return .backoff(.seconds(1))
         }
         lastSend = ContinuousClock.now
+        board.update(hub.name) { $0.inFlight = batch.count }
         let results = await hub.deliver(batch)
+        board.update(hub.name) { $0.inFlight = 0 }
         var outcome = Outcome()
         // markInFlight counted this send: attempts + 1 sends so far.
         let sends = Dictionary(pending.map { ($0.aggregateID, $0.attempts + 1) }, uniquingKeysWith: { first, _ in first })
@@ -222,6 +226,12 @@ final class DeliveryService: Service, @unchecked Sendable {
     }
 
     func next(after outcome: Outcome, batchWasFull: Bool) -> Next {
+        if outcome.failed || !outcome.rejected.isEmpty {
+            let why = outcome.failed ? outcome.reason : (outcome.rejected.first?.error ?? "")
+            board.failed(hub.name, error: why, at: GatewayClock.now(), authPaused: !outcome.unauthorized.isEmpty)
+        } else {
+            board.succeeded(hub.name)
+        }
         if !outcome.unauthorized.isEmpty {
             metrics.hubAuthPaused(hub: hub.name).set(Int64(1))
             metrics.deliveryErrors(hub: hub.name, kind: "unauthorized").increment(by: Int64(outcome.unauthorized.count))

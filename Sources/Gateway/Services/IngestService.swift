@@ -247,6 +247,11 @@ final class IngestService: Service, @unchecked Sendable {
 
     var isPaused: Bool { state.withLock { $0.pausedBecause != nil } }
 
+    /// Why intake is paused, or why commits fail; nil while it runs.
+    var pauseReason: String? {
+        state.withLock { $0.commitFailure.map { "uplinks cannot be committed: \(BoundedText.prefix($0, maxBytes: 200))" } ?? $0.pausedBecause }
+    }
+
     /// Paused because a commit met a full store (SQLITE_FULL), not by the guard's marks.
     var isPausedOnFullStore: Bool { state.withLock { $0.pausedBecause == Self.storeFull } }
     static let storeFull = "store full"
