@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         // SHA-256 of oversized messages (already built for async-http-client's TLS stack).
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        // The HTTP listener: /metrics, /health, /api/status and the status page
+        // (SwiftNIO underneath, already linked through async-http-client).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian.
@@ -67,6 +70,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .executableTarget(
             name: "citygate",

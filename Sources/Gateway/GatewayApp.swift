@@ -87,14 +87,14 @@ public enum GatewayApp {
         }
         if let listen = config.httpListen, let (host, port) = GatewayConfig.parseListen(listen) {
             let startedAt = GatewayClock.now()
-            let http = HTTPEndpointService(
-                host: host, port: port, metrics: metrics, health: { [ingest] in ingest.readiness },
+            let routes = HTTPRoutes(
+                metrics: metrics, health: { [ingest] in ingest.readiness },
                 status: { [settings = context.settings, board = context.hubBoard, databasePath = config.databasePath] in
                     try LiveStatus.gather(settings: settings, ingest: ingest, hubs: hubConfigs, board: board,
                                           databasePath: databasePath, startedAt: startedAt)
-                }, logger: logger)
-            try http.open()
-            services.append(http)
+                },
+                tokenFile: config.httpTokenFile)
+            services.append(HTTPEndpointService(host: host, port: port, routes: routes, logger: logger))
         }
         // Shutdown runs in reverse order of this list.
         services += deliveries as [any Service]

@@ -100,13 +100,16 @@ extension GatewayConfig {
         log.finish()
     }
 
-    static func readHTTP(_ root: inout TableReader, into config: inout GatewayConfig) {
+    static func readHTTP(_ root: inout TableReader, into config: inout GatewayConfig, baseDirectory: String) {
     if var http = root.table("http") {
         if let listen = http.string("listen") {
             if listen.isEmpty { config.httpListen = nil }
             else if parseListen(listen) == nil { http.fail("listen", "'\(listen)' is not HOST:PORT") }
             else { config.httpListen = listen }
         }
+        config.httpTokenFile = http.secretFile("token", baseDirectory: baseDirectory)
+        config.httpAllowUnauthenticated = http.bool("allow_unauthenticated") ?? false
+        if let problem = config.httpAuthProblem { http.fail("listen", problem) }
         http.finish()
     }
     }

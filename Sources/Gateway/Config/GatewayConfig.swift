@@ -51,6 +51,11 @@ public struct GatewayConfig: Sendable {
 
     /// `host:port` of the Prometheus/health listener; nil = off.
     public var httpListen: String? = "127.0.0.1:9464"
+    /// `[http] token_file` (or `token_credential`): the bearer token the page,
+    /// `/api/status` and `/metrics` ask for; `/health` stays open.
+    public var httpTokenFile: String?
+    /// `[http] allow_unauthenticated`: serve beyond loopback without a token, on purpose.
+    public var httpAllowUnauthenticated = false
 
     /// Window length per sensor kind, milliseconds.
     public var windows: [SensorKind: Int64] = [
@@ -112,7 +117,7 @@ public struct GatewayConfig: Sendable {
         readGateway(&root, into: &config, baseDirectory: baseDirectory)
         readStore(&root, into: &config)
         readMQTT(&root, into: &config, baseDirectory: baseDirectory)
-        readHTTP(&root, into: &config)
+        readHTTP(&root, into: &config, baseDirectory: baseDirectory)
         readLog(&root, into: &config)
         readAggregation(&root, into: &config)
         readHubs(&root, into: &config, baseDirectory: baseDirectory)
@@ -168,6 +173,18 @@ public struct GatewayConfig: Sendable {
         if !hubs.isEmpty { return hubs }
         return [HubConfig(settings: HubSettings(name: "file", url: (stateDirectory as NSString).appendingPathComponent("aggregates")),
                           kind: FileHubKind())]
+    }
+
+    /// A listener beyond loopback shows the city's figures to the network:
+    /// it needs a token, or the operator's explicit word that none is wanted.
+    public var httpAuthProblem: String? {
+        guard let listen = httpListen, let (host, _) = Self.parseListen(listen), !Self.isLoopback(host) else { return nil }
+        if httpTokenFile != nil || httpAllowUnauthenticated { return nil }
+        return "'\(listen)' is reachable beyond this machine: give [http] token_file (a bearer token for the page, /api/status and /metrics; /health stays open), or allow_unauthenticated = true"
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     public static func parseListen(_ text: String) -> (host: String, port: Int)? {

@@ -28,6 +28,7 @@ public struct GatewayOverrides: Sendable {
         if let httpListen {
             if httpListen.isEmpty || GatewayConfig.parseListen(httpListen) != nil { config.httpListen = httpListen.isEmpty ? nil : httpListen }
             else { errors.append("--http-listen: '\(httpListen)' is not HOST:PORT") }
+            if let problem = config.httpAuthProblem { errors.append("--http-listen: \(problem)") }
         }
         if let logLevel {
             if LogLevelName.all.contains(logLevel) { config.logLevel = logLevel } else { errors.append("--log-level: '\(logLevel)' is not one of \(LogLevelName.all.joined(separator: ", "))") }

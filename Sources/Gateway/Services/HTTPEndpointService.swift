@@ -1,56 +1,56 @@
+import Dispatch
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// `/metrics` (Prometheus text), `/health`, `/api/status` (JSON) and the
-/// status page `/` on a loopback port. It opens only after ingest has
-/// subscribed (or given up waiting), so a client that sees it answer may
-/// start publishing. Nothing served changes state.
+/// The gateway's HTTP listener (Hummingbird on SwiftNIO): the status page
+/// `/`, `/api/status`, Prometheus `/metrics`, `/health` and `/health/ready`
+/// (`HTTPRoutes`). It runs as a service of the group, which starts after
+/// ingest has subscribed (or given up waiting), so a client that sees it
+/// answer may start publishing. Each connection is its own NIO channel: an
+/// idle client or one that never reads holds up no other, and idle
+/// connections are closed after 30 s.
 final class HTTPEndpointService: Service, Sendable {
-    let endpoint: HTTPEndpoint
+    let routes: HTTPRoutes
     let host: String
     let port: Int
     let logger: Logger
+    /// Status pages read SQLite: that work runs here, not on the cooperative pool.
+    private static let blockingWork = DispatchQueue(label: "citygate-http-status", attributes: .concurrent)
 
-    init(host: String, port: Int, metrics: GatewayMetrics, health: @escaping @Sendable () -> (ready: Bool, detail: String),
-         status: @escaping @Sendable () throws -> LiveStatus, logger: Logger) {
+    init(host: String, port: Int, routes: HTTPRoutes, logger: Logger) {
         self.host = host
         self.port = port
+        self.routes = routes
         self.logger = logger
-        endpoint = HTTPEndpoint { [logger] path, query in
-            switch path {
-            case "/", "/api/status":
-                do {
-                    let live = try status()
-                    if path == "/" {
-                        return .init(status: 200, contentType: "text/html; charset=utf-8", body: Array(StatusPage.html(live, query: query).utf8))
-                    }
-                    return .init(status: 200, contentType: "application/json", body: Array(live.json.serialized().utf8))
-                } catch {
-                    logger.warning("status unavailable", metadata: ["error": "\(error)"])
-                    return .init(status: 500, body: Array("status unavailable: \(error)\n".utf8))
-                }
-            case "/metrics":
-                return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.exposition())
-            case "/health", "/health/live":
-                return .init(status: 200, body: Array("ok\n".utf8))
-            case "/health/ready":
-                let state = health()
-                return .init(status: state.ready ? 200 : 503, body: Array("\(state.detail)\n".utf8))
-            default:
-                return .init(status: 404, body: Array("not found: try /, /api/status, /metrics, /health, /health/ready\n".utf8))
-            }
-        }
-    }
-
-    /// Binds now; called by the gateway once ingest is subscribed.
-    func open() throws {
-        try endpoint.start(host: host, port: port)
-        logger.info("http listening", metadata: ["address": "\(host):\(endpoint.boundPort)", "paths": "/,/api/status,/metrics,/health,/health/ready"])
     }
 
     func run() async throws {
-        try? await gracefulShutdown()
-        endpoint.stop()
+        let routes = self.routes
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            let path = request.uri.path
+            let query = request.uri.query.map(HTTPRoutes.parameters) ?? [:]
+            let authorization = request.headers[.authorization]
+            let reply = await withCheckedContinuation { continuation in
+                Self.blockingWork.async { continuation.resume(returning: routes.reply(path: path, query: query, authorization: authorization)) }
+            }
+            var headers: HTTPFields = [.contentType: reply.contentType, .cacheControl: "no-store"]
+            if let challenge = reply.wwwAuthenticate { headers[.wwwAuthenticate] = challenge }
+            let body = request.method == .head ? ByteBuffer() : ByteBuffer(bytes: reply.body)
+            return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: body))
+        }
+        let logger = self.logger
+        let (host, port) = (self.host, self.port)
+        let app = Application(
+            responder: responder,
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { _ in
+                logger.info("http listening", metadata: ["address": "\(host):\(port)", "paths": "/,/api/status,/metrics,/health,/health/ready"])
+            },
+            logger: Logger(label: "citygate.http"))
+        // A service of the gateway's group: its graceful shutdown stops the server.
+        try await app.run()
     }
 }
