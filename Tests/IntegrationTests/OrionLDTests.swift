@@ -33,11 +33,13 @@ import Testing
         let ledger = try SQLiteRows(path: gateway.database)
         var inFlightAtKills = 0
         for round in 1...2 {
-            try await gateway.waitFor("an upsert in flight (round \(round))", timeout: .seconds(120)) {
-                try ledger.strings("SELECT count(*) FROM deliveries WHERE state = 1") != ["0"]
+            // The broker stores an upsert, then holds its answer 300 ms: kill in
+            // that window, once it has taken a batch the ledger has in flight.
+            let upsertsBefore = (try await orion.received()["upserts"] as? [Any])?.count ?? 0
+            try await gateway.waitFor("an upsert stored and not yet answered (round \(round))", timeout: .seconds(120)) {
+                guard try ledger.strings("SELECT count(*) FROM deliveries WHERE state = 1") != ["0"] else { return false }
+                return ((try await orion.received()["upserts"] as? [Any])?.count ?? 0) > upsertsBefore
             }
-            // The answer is held 300 ms: kill while the broker is still taking it in.
-            try await Task.sleep(for: .milliseconds(150))
             gateway.process.signal(SIGKILL)
             _ = await gateway.process.waitForExit(timeout: .seconds(10))
             inFlightAtKills += Int(try ledger.strings("SELECT count(*) FROM deliveries WHERE state = 1").first ?? "0") ?? 0

@@ -33,8 +33,9 @@ LdContextNotAvailable, as a broker that cannot fetch a context answers.
     per entity, as BadRequestData "attribute must be a JSON object"
     (context.Orion-LD issues #1246, #1305, #741; real-hubs.md);
   - batch operation answers carry no Link header (pull request #749).
---delay-ms N holds each upsert answer N ms (a test knob: a batch stays in
-flight long enough for a test to kill the gateway mid-request).
+--delay-ms N holds each upsert's answer N ms after the entities are stored
+(a test knob: the broker has the data and the gateway has no answer yet, the
+window in which a crash leaves a batch in flight).
 
 Test controls (not NGSI-LD):
   POST /_fake/script    {"responses": [{"status": 503, "retryAfter": 1}, ...]}:
@@ -307,8 +308,6 @@ class Handler(BaseHTTPRequestHandler):
         if content_type not in ("application/json", "application/ld+json"):
             self.answer(415, problem("InvalidRequest", "Unsupported Media Type", content_type, 415))
             return
-        if MODE["delay"]:
-            time.sleep(MODE["delay"])
         fail = scripted.get("fail", "") if scripted else ""
         fail_status = scripted.get("failStatus", 400) if scripted else 400
         success, errors, created = [], [], []
@@ -355,6 +354,8 @@ class Handler(BaseHTTPRequestHandler):
                 # The broker's own copy: expanded, attributes replaced by IRI (options=update).
                 STATE["expanded"].setdefault(entity_id, {}).update(expanded)
                 success.append(entity_id)
+        if MODE["delay"]:
+            time.sleep(MODE["delay"])
         if errors:
             self.answer(207, {"success": success, "errors": errors})
         elif created:
