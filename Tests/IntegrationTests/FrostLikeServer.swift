@@ -10,14 +10,19 @@ final class FrostLikeServer: @unchecked Sendable {
     let port: Int
     let process: ManagedProcess
     let database: String
+    let errorRows: Double
+    let delayMillis: Int
     var serviceRoot: String { "http://127.0.0.1:\(port)/FROST-Server/v1.1" }
 
     /// `errorRows`: the fraction of rows answered `error …` on their first attempt.
-    init(directory: String, port: Int? = nil, errorRows: Double = 0) async throws {
+    /// `delayMillis`: each CreateObservations answer is held this long after the rows are stored.
+    init(directory: String, port: Int? = nil, errorRows: Double = 0, delayMillis: Int = 0) async throws {
         self.port = port ?? TestEnvironment.freePort()
+        self.errorRows = errorRows
+        self.delayMillis = delayMillis
         database = directory + "/frost.sqlite"
         let script = TestEnvironment.packageRoot + "/Tests/IntegrationTests/Fixtures/frost_like/server.py"
-        process = try ManagedProcess("/usr/bin/python3", [script, "--port", "\(self.port)", "--db", database, "--error-rows", "\(errorRows)"],
+        process = try ManagedProcess("/usr/bin/python3", [script, "--port", "\(self.port)", "--db", database, "--error-rows", "\(errorRows)", "--delay-ms", "\(delayMillis)"],
                                      directory: directory, logName: "frost-like.log")
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {

@@ -26,7 +26,9 @@ each with its source:
 
 Test knobs, not FROST: --error-rows F answers that fraction of rows (chosen
 by a hash of datastream and phenomenonTime) with "error Failed to store
-data." on their first attempt only, as a server under load might.
+data." on their first attempt only, as a server under load might;
+--delay-ms N holds each CreateObservations answer N ms after the rows are
+stored (a batch stays in flight long enough for a test to kill the gateway).
 
 Only what citygate asks is served: POST of Things (with nested Locations),
 Sensors, ObservedProperties, Datastreams, FeaturesOfInterest, Observations;
@@ -44,11 +46,13 @@ import json
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/FROST-Server/v1.1"
+DELAY = {"seconds": 0.0}
 COLLECTIONS = {"Things", "Locations", "Sensors", "ObservedProperties", "Datastreams", "FeaturesOfInterest", "Observations"}
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")  # R3
 
@@ -284,7 +288,14 @@ class Handler(BaseHTTPRequestHandler):
                     payload = self.body()
                     if not isinstance(payload, list):
                         raise Refusal(400, "CreateObservations takes an array")
-                    return self.answer(201, store.create_observations(payload, self.root()))
+                    answers = store.create_observations(payload, self.root())
+                else:
+                    answers = None
+            if answers is not None:
+                if DELAY["seconds"]:
+                    time.sleep(DELAY["seconds"])
+                return self.answer(201, answers)
+            with store.lock:
                 if method == "POST" and collection in COLLECTIONS and ident is None:
                     new = store.create(collection, self.body())
                     return self.answer(201, None, {"Location": f"{self.root()}/{collection}({new})"})
@@ -317,7 +328,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--error-rows", type=float, default=0.0)
+    parser.add_argument("--delay-ms", type=int, default=0)
     arguments = parser.parse_args()
+    DELAY["seconds"] = arguments.delay_ms / 1000.0
     store = Store(arguments.db, arguments.error_rows)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer(("127.0.0.1", arguments.port), Handler).serve_forever()
