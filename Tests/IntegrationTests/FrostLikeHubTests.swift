@@ -69,9 +69,17 @@ import Testing
         try await gateway.waitFor("some windows at the hub", timeout: .seconds(120)) {
             Int(try hub.rows("SELECT count(*) FROM observations").first ?? "0") ?? 0 > 100
         }
-        let beforeLoss = try hub.rows("SELECT max(id) FROM observations").first ?? "0"
-        let lost = try hub.rows("SELECT count(*) FROM entities WHERE collection = 'FeaturesOfInterest'").first ?? "0"
-        try SQLiteRows(path: hub.database).execute("DELETE FROM entities WHERE collection = 'FeaturesOfInterest'")
+        // One transaction: the server checks and stores each CreateObservations
+        // request in its own, so every Observation above beforeLoss was
+        // checked against the features left after the loss.
+        let loss = try SQLiteRows(path: hub.database).execute("""
+            BEGIN IMMEDIATE;
+            SELECT count(*) FROM entities WHERE collection = 'FeaturesOfInterest';
+            DELETE FROM entities WHERE collection = 'FeaturesOfInterest';
+            SELECT coalesce(max(id), 0) FROM observations;
+            COMMIT;
+            """)
+        let lost = loss.first ?? "0", beforeLoss = loss.last ?? "0"
         try await gateway.waitFor("every window settled", timeout: .seconds(180)) {
             try ledger.strings("SELECT count(*) FROM readings WHERE aggregated = 0") == ["0"]
                 && ledger.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]

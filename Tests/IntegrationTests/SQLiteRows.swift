@@ -17,9 +17,13 @@ struct SQLiteRows {
         return String(decoding: run.output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    /// Changes the file behind its owner's back (a test server's data lost).
-    func execute(_ sql: String) throws {
+    /// Changes the file behind its owner's back (a test server's data lost),
+    /// and returns what the statements print: several statements in one
+    /// `BEGIN IMMEDIATE … COMMIT` see and change the file at one instant.
+    @discardableResult
+    func execute(_ sql: String) throws -> [String] {
         let run = try capture("/usr/bin/sqlite3", ["-cmd", ".timeout 5000", path, sql])
         guard run.status == 0 else { throw FixtureError("sqlite3 failed on \(sql)") }
+        return String(decoding: run.output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

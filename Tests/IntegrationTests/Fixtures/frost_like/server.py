@@ -156,6 +156,15 @@ class Store:
         return self.db.execute("INSERT OR IGNORE INTO attempted (key) VALUES (?)", (key,)).rowcount == 1
 
     def create_observations(self, payload, root):  # R1
+        # One SQLite transaction per request, so a test that changes the file
+        # from outside (a lost FeatureOfInterest) sees every row before or after.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            return self.create_observation_rows(payload, root)
+        finally:
+            self.db.execute("COMMIT")
+
+    def create_observation_rows(self, payload, root):
         answers = []
         for item in payload:
             components = item.get("components") or []
