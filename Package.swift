@@ -30,6 +30,12 @@ let package = Package(
         // The HTTP listener: /metrics, /health, /api/status and the status page
         // (SwiftNIO underneath, already linked through async-http-client).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        // The listener's HTTP/1.0 handling (HTTP10ConnectionClose): the versions
+        // Hummingbird and async-http-client already resolve to.
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        // The load report's publish-to-PUBACK latency (the simulator only).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", exact: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian.
@@ -71,6 +77,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ]),
         .executableTarget(
             name: "citygate",
@@ -80,7 +90,10 @@ let package = Package(
             ]),
 
         // The simulator: its own encoders, written from the vendor specs.
-        .target(name: "SimulatorCore", dependencies: ["Readings", "MQTT", "TOML"], path: "Simulator/SimulatorCore"),
+        .target(
+            name: "SimulatorCore",
+            dependencies: ["Readings", "MQTT", "TOML", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Simulator/SimulatorCore"),
         .executableTarget(
             name: "citygate-sim",
             dependencies: [
@@ -98,12 +111,14 @@ let package = Package(
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "Readings", "Aggregation"]),
         .testTarget(name: "HubsTests", dependencies: ["Hubs", "Readings", "TOML"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Uplink", "Readings", "Store", "TOML", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore", "Codecs", "Readings"]),
+        .testTarget(
+            name: "SimulatorCoreTests",
+            dependencies: ["SimulatorCore", "Codecs", "Readings", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The layout rules (file sizes, what the pure modules import), read off Sources/.
         .testTarget(name: "LayoutTests"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["citygate", "citygate-sim", "Gateway", "Hubs", "MQTT", "Readings"],
+            dependencies: ["citygate", "citygate-sim", "Gateway", "Hubs", "MQTT", "Readings", "SimulatorCore"],
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -13,6 +13,10 @@ public struct GatewaySnapshot: Sendable, Equatable {
     public var processed: Double = 0
     /// Network-server events (join, status, ...): committed, but not uplinks.
     public var events: Double = 0
+    /// `process_cpu_seconds_total` (a delta: CPU the gateway spent on the run).
+    public var cpuSeconds: Double = 0
+    /// `process_resident_memory_bytes` when read (not a delta).
+    public var residentBytes: Double = 0
     /// `citygate_uplink_ingest_latency_seconds` buckets: (upper bound s, cumulative count).
     public var latencyBuckets: [(le: Double, count: Double)] = []
 
@@ -43,6 +47,8 @@ public struct GatewaySnapshot: Sendable, Equatable {
             case "citygate_uplinks_pending": snapshot.pending = value
             case "citygate_uplinks_processed_total": snapshot.processed += value
             case "citygate_network_events_total": snapshot.events += value
+            case "process_cpu_seconds_total": snapshot.cpuSeconds = value
+            case "process_resident_memory_bytes": snapshot.residentBytes = value
             case "citygate_uplink_ingest_latency_seconds_bucket":
                 guard let range = series.range(of: "le=\""), let end = series[range.upperBound...].firstIndex(of: "\"") else { continue }
                 let bound = String(series[range.upperBound..<end])
@@ -64,6 +70,7 @@ public struct GatewaySnapshot: Sendable, Equatable {
         d.quarantined -= before.quarantined
         d.processed -= before.processed
         d.events -= before.events
+        d.cpuSeconds -= before.cpuSeconds
         let earlier = Dictionary(before.latencyBuckets.map { ($0.le, $0.count) }, uniquingKeysWith: +)
         d.latencyBuckets = after.latencyBuckets.map { (le: $0.le, count: $0.count - (earlier[$0.le] ?? 0)) }
         return d
@@ -121,7 +128,10 @@ public enum MetricsScrape {
         }
         guard connected == 0 else { return nil }
         let path = parsed.path.isEmpty ? "/" : parsed.path
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8)
+        // HTTP/1.0 and Connection: close both say "close when done"; the read
+        // also stops at Content-Length, so a server that keeps the connection
+        // open anyway costs no timeout.
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -129,10 +139,21 @@ public enum MetricsScrape {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count <= 0 { break }
             response += buffer[0..<count]
+            if let expected = completeLength(response), response.count >= expected { break }
         }
         let text = String(decoding: response, as: UTF8.self)
         guard text.hasPrefix("HTTP/1."), text.split(separator: " ").dropFirst().first == "200",
               let body = text.range(of: "\r\n\r\n") else { return nil }
         return String(text[body.upperBound...])
+    }
+
+    /// Head plus Content-Length, once the head has arrived and names one.
+    static func completeLength(_ response: [UInt8]) -> Int? {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard response.count >= 4, let end = (0...(response.count - 4)).first(where: { response[$0..<$0 + 4].elementsEqual(separator) }) else { return nil }
+        let head = String(decoding: response[..<end], as: UTF8.self).lowercased()
+        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)), length >= 0, length < 1 << 30 else { return nil }
+        return end + 4 + length
     }
 }

@@ -17,12 +17,23 @@ public final class Publisher: @unchecked Sendable {
         public var errors: Int
         public var seconds: Double
         public var ratePerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
+
+        public init(frames: Int, sent: Int, acknowledged: Int, errors: Int, seconds: Double) {
+            self.frames = frames
+            self.sent = sent
+            self.acknowledged = acknowledged
+            self.errors = errors
+            self.seconds = seconds
+        }
     }
 
     let client: MQTTClient
     let qos: Int
     let maxInFlight: Int
     private let acknowledged = Atomic<Int>(0)
+    private let sentTotal = Atomic<Int>(0)
+    /// Publish→acknowledgement latency of every message (see PublishLatency).
+    public let latency = PublishLatency()
 
     public init(host: String, port: Int, qos: Int, clientID: String, maxInFlight: Int = 200) throws {
         self.qos = qos
@@ -31,12 +42,18 @@ public final class Publisher: @unchecked Sendable {
         // QoS 1 publishes not yet acknowledged (tested: a restart mid-run loses
         // nothing). A clean session leaves no state behind on the broker.
         client = try MQTTClient(options: MQTTOptions(host: host, port: port, clientID: clientID, cleanSession: true, maxInflight: maxInFlight))
-        client.onPublished = { [unowned self] _ in
+        client.onPublished = { [unowned self] mid in
+            latency.acknowledged(mid)
             acknowledged.add(1, ordering: .relaxed)
         }
     }
 
     var acknowledgedCount: Int { acknowledged.load(ordering: .relaxed) }
+
+    /// Messages published and acknowledged so far (read by the rate sampler).
+    public var counters: (sent: Int, acknowledged: Int) {
+        (sentTotal.load(ordering: .relaxed), acknowledged.load(ordering: .relaxed))
+    }
 
     public func connect(timeout: Duration) async throws -> Bool {
         try client.start()
@@ -77,8 +94,11 @@ public final class Publisher: @unchecked Sendable {
                 try? await Task.sleep(for: .milliseconds(1))
             }
             do {
-                try client.publish(message.topic, payload: message.payload, qos: qos)
+                let started = ContinuousClock.now
+                let mid = try client.publish(message.topic, payload: message.payload, qos: qos)
+                latency.published(mid, startedAt: started)
                 sent += 1
+                sentTotal.add(1, ordering: .relaxed)
             } catch {
                 errors += 1
             }

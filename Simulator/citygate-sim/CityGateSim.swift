@@ -103,7 +103,9 @@ struct Load: AsyncParsableCommand {
             it reads the gateway's counters before and after, waits (bounded) for the gateway to drain, and \
             reports what it received, stored, deduplicated and quarantined, the loss (distinct uplinks \
             acknowledged minus distinct uplinks stored) and the ingest latency percentiles from \
-            citygate_uplink_ingest_latency_seconds. --json prints one JSON document on stdout.
+            citygate_uplink_ingest_latency_seconds. The simulator measures its own publish→PUBACK latency \
+            for every message with HdrHistogram. --json prints one JSON document on stdout; --report DIR \
+            writes report.html (rates per second, latency plots, loss and faults) and report.json.
             """)
 
     @Option(help: "Broker URL, mqtt://HOST:PORT.") var broker: String
@@ -118,6 +120,8 @@ struct Load: AsyncParsableCommand {
     @Option(help: "The gateway's metrics URL, e.g. http://127.0.0.1:9464/metrics.") var metrics: String?
     @Option(name: .customLong("drain-timeout"), help: "How long to wait for the gateway to drain.") var drainTimeout: String = "60s"
     @Flag(help: "Print one JSON document on stdout.") var json = false
+    @Option(help: ArgumentHelp("Write report.html (plots, no scripts, no external assets) and report.json into this directory.",
+                               valueName: "directory")) var report: String?
 
     func validate() throws {
         guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
@@ -134,6 +138,15 @@ struct Load: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = MQTTOptions.parseURL(broker)!
+        if let report {
+            // Fail before the run, not after it: the directory must be writable.
+            do {
+                try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+            } catch {
+                FileHandle.standardError.write(Data("citygate-sim: --report: cannot create \(report): \(error)\n".utf8))
+                throw ExitCode(73)
+            }
+        }
         let before = try metrics.map { url in
             guard let text = MetricsScrape.get(url) else { throw ValidationError("--metrics: cannot read \(url)") }
             return GatewaySnapshot.parse(text)
@@ -144,58 +157,49 @@ struct Load: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let plan = try scenario.map(loadScenario)
-        var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
+        let fleet = plan?.devices ?? DemoDistrict.fleet(size: devices)
+        var traffic = FleetTraffic(devices: fleet, seed: seed ?? plan?.seed ?? 1,
                                    simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000, jitterMillis: plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
+        let setup = LoadReport.Setup(startedAt: EpochMillis(Date().timeIntervalSince1970 * 1000), broker: broker, qos: qos, devices: fleet.count,
+                                     rate: rate, maxInFlight: maxInFlight, scenario: scenario, simulatorVersion: BuildInfo.version)
+        let sampler = RateSampler(metricsURL: metrics, baseline: before?.committed, counters: { publisher.counters })
         let deadline = duration.flatMap(DurationText.parseMillis).map { ContinuousClock.now + .milliseconds($0) }
         let progress = ProgressLine(target: count)
-        let report = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { _ in
+        let published = await publisher.publish(count: count ?? Int.max, rate: rate, until: deadline, make: { _ in
             let next = traffic.next()
             return Publisher.Outgoing(messages: next.messages, frames: next.frames)
         }, finish: { traffic.flush() }, progress: progress.show)
         progress.finish()
         publisher.stop()
 
-        // Distinct uplinks the broker took: every frame (faulty ones too: the
-        // gateway must keep them, quarantined if need be), less what was never
-        // acknowledged at QoS 1; a network-server copy is not a new uplink.
-        let unacknowledged = qos == 1 ? max(0, report.sent - report.acknowledged) : 0
-        let expected = report.frames - unacknowledged
-        var fields: [(String, JSONText)] = [
-            ("sent", .integer(Int64(report.sent))), ("frames", .integer(Int64(report.frames))), ("acknowledged", .integer(Int64(report.acknowledged))),
-            ("faults", .object(traffic.injected.sorted { $0.key < $1.key }.map { ($0.key, JSONText.integer(Int64($0.value))) })),
-            ("errors", .integer(Int64(report.errors))), ("seconds", .number(String(format: "%.3f", report.seconds))),
-            ("rate_per_s", .number(String(format: "%.1f", report.ratePerSecond))), ("qos", .integer(Int64(qos))),
-        ]
-        var lines = ["sent \(report.sent), acknowledged \(report.acknowledged), errors \(report.errors), \(String(format: "%.1f", report.ratePerSecond)) msg/s over \(String(format: "%.2f", report.seconds)) s (qos \(qos))"]
-        var loss: Int?
+        var gateway: LoadReport.GatewayFigures?
         if let metrics, let before {
             // Wait for every message the broker took (copies included) to reach the gateway.
-            let run = drain(metrics, before: before, expected: qos == 1 ? report.acknowledged : report.sent)
+            let run = drain(metrics, before: before, expected: qos == 1 ? published.acknowledged : published.sent)
             // Distinct uplinks kept: committed messages, less copies recognised as
             // duplicate frames and network events (joins are not uplinks).
             let stored = Int(run.committed - run.frameDuplicates - run.events)
-            loss = expected - stored
-            func ms(_ value: Double?) -> JSONText { value.map { .number(String(format: "%.1f", $0)) } ?? .null }
-            fields.append(("loss", .integer(Int64(loss!))))
-            fields.append(("gateway", .object([
-                ("received", .integer(Int64(run.received))), ("stored", .integer(Int64(stored))),
-                ("duplicates", .integer(Int64(run.redeliveries + run.frameDuplicates))), ("quarantined", .integer(Int64(run.quarantined))),
-            ])))
-            fields.append(("latency_ms", .object([
-                ("p50", ms(run.latencyQuantileMillis(0.5))), ("p90", ms(run.latencyQuantileMillis(0.9))),
-                ("p99", ms(run.latencyQuantileMillis(0.99))), ("max", ms(run.latencyMaxMillis)),
-            ])))
-            func text(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "-" }
-            lines.append("gateway: received \(Int(run.received)), stored \(stored), duplicates \(Int(run.redeliveries + run.frameDuplicates)), quarantined \(Int(run.quarantined)); loss \(loss!)")
-            lines.append("ingest latency: p50 \(text(run.latencyQuantileMillis(0.5))), p90 \(text(run.latencyQuantileMillis(0.9))), p99 \(text(run.latencyQuantileMillis(0.99))), max ≤ \(text(run.latencyMaxMillis))")
+            gateway = LoadReport.GatewayFigures(run: run, loss: LoadReport.expectedUplinks(published, qos: qos) - stored, stored: stored)
         }
+        let result = LoadReport(setup: setup, publish: published, faults: traffic.injected.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                timeline: sampler.stop(), puback: LatencySummary(publisher.latency.histogram), gateway: gateway)
         if json {
-            print(JSONText.object(fields).serialized())
+            print(result.json(detailed: false).serialized())
         } else {
-            for line in lines { print("citygate-sim: " + line) }
+            for line in result.lines { print("citygate-sim: " + line) }
         }
-        if report.errors > 0 || (loss ?? 0) != 0 { throw ExitCode.failure }
+        if let report {
+            do {
+                try Data((result.json(detailed: true).serialized() + "\n").utf8).write(to: URL(fileURLWithPath: report + "/report.json"), options: .atomic)
+                try Data(LoadReportPage.html(result).utf8).write(to: URL(fileURLWithPath: report + "/report.html"), options: .atomic)
+            } catch {
+                FileHandle.standardError.write(Data("citygate-sim: --report: cannot write into \(report): \(error)\n".utf8))
+                throw ExitCode(73)
+            }
+            FileHandle.standardError.write(Data("citygate-sim: report \(report)/report.html\n".utf8))
+        }
+        if result.failed { throw ExitCode.failure }
     }
 
     /// Waits until the gateway has taken what the run sent (or stops changing),

@@ -61,4 +61,46 @@ import Testing
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }
+
+    /// Sends `request` and reads until the server closes or `limit` passes.
+    static func exchange(_ port: Int, _ request: String, limit: Int = 10) -> (text: String, closed: Bool, time: Duration) {
+        let started = ContinuousClock.now
+        let fd = connect(port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: limit, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return (String(decoding: response, as: UTF8.self), true, ContinuousClock.now - started) }
+            if count < 0 { return (String(decoding: response, as: UTF8.self), false, ContinuousClock.now - started) }
+            response += buffer[..<count]
+        }
+    }
+
+    /// An HTTP/1.0 client (check_http, `nc`, a shell script) reads until the
+    /// server closes: it gets its answer and the close at once, not after
+    /// the 30 s idle timeout. One that asks for keep-alive, and any HTTP/1.1
+    /// client, keeps its connection.
+    @Test func anHTTP10ClientIsAnsweredAndClosedAtOnce() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("http-10")
+        let broker = try await Broker(directory: directory)
+        let gateway = try await GatewayProcess(broker: broker, directory: directory)
+        for (path, body) in [("/metrics", "citygate_uplinks_received_total"), ("/health", "ok"), ("/api/status", "\"version\"")] {
+            let answer = Self.exchange(gateway.httpPort, "GET \(path) HTTP/1.0\r\n\r\n")
+            #expect(answer.closed && answer.time < .seconds(5), "\(path): closed \(answer.closed) after \(answer.time)")
+            #expect(answer.text.hasPrefix("HTTP/1.1 200") || answer.text.hasPrefix("HTTP/1.0 200"), "\(path): \(answer.text.prefix(80))")
+            #expect(answer.text.contains("\r\n\r\n" + body) || answer.text.contains(body), "\(path) answered without its body: \(answer.text.prefix(200))")
+        }
+        // Keep-alive asked for, or HTTP/1.1: still open when the 3 s read limit ends.
+        for request in ["GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"] {
+            let answer = Self.exchange(gateway.httpPort, request, limit: 3)
+            #expect(!answer.closed && answer.text.contains(" 200 "), "\(request.prefix(24)): closed \(answer.closed), \(answer.text.prefix(40))")
+        }
+        #expect(await gateway.process.stop() == 0)
+        broker.process.forceStop()
+    }
 }

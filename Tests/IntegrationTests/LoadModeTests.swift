@@ -1,4 +1,5 @@
 import Foundation
+import SimulatorCore
 import Testing
 
 /// `citygate-sim load --json --metrics`: the report integrators script against.
@@ -162,6 +163,62 @@ extension LoadModeTests {
         #expect(times.first == 1_795_392_000_000 && times.last == 1_795_392_000_000 + 7 * 900_000, "rounds every 15 simulated minutes")
         // --speed plays a schedule: it takes no --rate.
         #expect(try capture(TestEnvironment.simulator, ["run", "--broker", broker.url, "--speed", "10", "--rate", "5"]).status != 0)
+        broker.process.forceStop()
+    }
+}
+
+extension LoadModeTests {
+    /// `load --report DIR` against a real gateway: report.html opens in a
+    /// real browser (Debian's chromium, headless), every figure its DOM shows
+    /// is the one report.json holds, the rate plot has a line per series with
+    /// a point per sampled second, and the latency plots a bar per bucket.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: StatusPageTests.chromium)))
+    func theLoadReportShowsInABrowserWhatItsJSONSays() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("load-report")
+        let broker = try await Broker(directory: directory)
+        let config = try await TestConfig.fleet(directory, devices: 20, "")
+        let gateway = try await GatewayProcess(broker: broker, directory: directory, config: config.path)
+        let reportDirectory = directory + "/report"
+        let run = try capture(TestEnvironment.simulator, [
+            "load", "--broker", broker.url, "--count", "4000", "--rate", "1000", "--devices", "20", "--report", reportDirectory,
+            "--metrics", "http://127.0.0.1:\(gateway.httpPort)/metrics", "--drain-timeout", "60s"])
+        let output = String(decoding: run.output, as: UTF8.self)
+        #expect(run.status == 0, "\(output)")
+        #expect(output.contains("citygate-sim: publish→PUBACK latency (HdrHistogram, 4000 messages): p50 "), "\(output)")
+
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportDirectory + "/report.json"))) as? [String: Any])
+        #expect(json["sent"] as? Int == 4000 && json["loss"] as? Int == 0)
+        #expect((json["gateway"] as? [String: Any])?["stored"] as? Int == 4000)
+        let perSecond = try #require(json["per_second"] as? [[String: Any]])
+        // 4000 at 1000/s: about four seconds publishing, sampled once a second.
+        #expect(perSecond.count >= 4, "\(perSecond.count) samples")
+        let committed = perSecond.compactMap { ($0["committed"] as? NSNumber)?.doubleValue }
+        #expect(committed.count == perSecond.count && committed.contains { $0 > 0 }, "gateway commit rate sampled: \(committed)")
+
+        let dump = try StatusPageTests.browser(["--dump-dom", "file://\(reportDirectory)/report.html"])
+        let dom = String(decoding: dump.output, as: UTF8.self)
+        #expect(dump.status == 0 && dom.contains("citygate-sim load report"), "\(dom.prefix(300))")
+        let shown = LoadReportPage.figures(in: dom)
+        for key in ["sent", "acknowledged", "loss", "rate_per_s", "gateway.stored", "gateway.quarantined",
+                    "puback_latency_ms.p50", "puback_latency_ms.p99", "puback_latency_ms.max", "latency_ms.p50", "latency_ms.p99"] {
+            #expect(shown[key] != nil, "\(key) is not in the DOM")
+        }
+        for (key, text) in shown {
+            var current: Any? = json
+            for step in key.split(separator: ".") { current = (current as? [String: Any])?[String(step)] }
+            #expect((current as? NSNumber)?.doubleValue == Double(text), "\(key): DOM \(text), report.json \(String(describing: current))")
+        }
+        for series in ["published", "acknowledged", "gateway committed"] {
+            #expect(dom.contains("data-series=\"\(series)\" data-points=\"\(perSecond.count)\""), "\(series) line with \(perSecond.count) points")
+        }
+        let bars = dom.components(separatedBy: "data-count=").count - 1
+        let buckets = (json["puback_histogram"] as? [Any])?.count ?? -1, ingest = (json["ingest_histogram"] as? [Any])?.count ?? -1
+        #expect(buckets > 0 && bars == buckets + ingest, "\(bars) bars for \(buckets) + \(ingest) buckets")
+
+        let screenshot = directory + "/report-desktop.png"
+        _ = try StatusPageTests.browser(["--window-size=1000,1800", "--screenshot=\(screenshot)", "file://\(reportDirectory)/report.html"])
+        #expect(try StatusPageTests.pngSize(screenshot) == (1000, 1800))
+        #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
     }
 }

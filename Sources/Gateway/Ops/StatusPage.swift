@@ -49,14 +49,7 @@ public enum StatusPage {
             <meta http-equiv="refresh" content="5">
             <title>citygate \(escape(BuildInfo.version))</title>
             <style>
-            body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:12px;color:#1b1f23;background:#f6f7f9}
-            h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:18px 0 6px}
-            .meta{color:#57606a;font-size:13px}
-            .problems{background:#fff1f0;border:1px solid #f5a3a0;border-radius:6px;padding:8px 12px;margin:10px 0}
-            .ok{background:#effaf1;border:1px solid #9bd3a6;border-radius:6px;padding:8px 12px;margin:10px 0}
-            .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px}
-            .card{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:8px}
-            .card b{display:block;font-size:20px}
+            \(HTMLText.sharedStyle)
             .scroll{overflow-x:auto}
             table{border-collapse:collapse;width:100%;background:#fff;font-size:14px}
             th,td{border-bottom:1px solid #e5e8eb;padding:4px 6px;text-align:left;white-space:nowrap}
@@ -158,20 +151,7 @@ public enum StatusPage {
         return html + "\n"
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func htmlID(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })

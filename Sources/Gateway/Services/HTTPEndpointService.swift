@@ -44,7 +44,7 @@ final class HTTPEndpointService: Service, Sendable {
         let (host, port) = (self.host, self.port)
         let app = Application(
             responder: responder,
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            server: .http1ClosingHTTP10(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { _ in
                 logger.info("http listening", metadata: ["address": "\(host):\(port)", "paths": "/,/api/status,/metrics,/health,/health/ready"])
