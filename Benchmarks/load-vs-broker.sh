@@ -12,13 +12,19 @@
 #      (sim + broker + subscriber) / (sim + broker + citygate)
 # Same ChirpStack v4 envelopes (100 devices), same publisher settings, the
 # shipped Config/mosquitto.conf queue limits. Release build.
-# Usage: [ROUNDS=3] [CITYGATE_BIN=path, to compare another build] bash Benchmarks/load-vs-broker.sh [COUNT]
+# Each citygate run also writes its load report (report.html with the rate and
+# latency plots, report.json, and a screenshot when chromium is installed) to
+# $REPORTS/round-R-qosQ/ (default Benchmarks/reports/<UTC time>/; not in git).
+# Usage: [ROUNDS=3] [REPORTS=dir] [CITYGATE_BIN=path, to compare another build] bash Benchmarks/load-vs-broker.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
 source scripts/lib.sh
 build_release
 work="$(mktemp -d /tmp/citygate-loadbench.XXXXXX)"
+reports="${REPORTS:-Benchmarks/reports/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$reports"
+reports="$(cd "$reports" && pwd)"
 port="$(free_port)"
 # The shipped broker drop-in on a free port (without Debian's main file, so
 # without persistence files).
@@ -45,7 +51,7 @@ ceiling() {  # $1: QoS; prints "seconds sim_cpu_s broker_ticks subscriber_cpu_s"
     echo "$seconds $(cat "$work/sim.cpu") $(( $(cpu_ticks $broker) - broker_before )) $(cat "$work/subscriber.cpu")"
 }
 
-through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_ticks rss_kib written read sim_cpu_s broker_ticks json"
+through() {  # $1: QoS, $2: report directory; the same load through citygate; prints "seconds cpu_ticks rss_kib written read sim_cpu_s broker_ticks json"
     local http; http="$(free_port)"
     rm -rf "$work/state"
     STATE_DIRECTORY="$work/state" "${CITYGATE_BIN:-$bin/citygate}" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
@@ -58,7 +64,7 @@ through() {  # $1: QoS; the same load through citygate; prints "seconds cpu_tick
     local start; start="$(now)"
     local report
     report="$(cpu_of "$work/sim.cpu" "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count "$count" --rate 0 --qos "$1" --devices 100 --seed 2 \
-        --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json 2>/dev/null || true)"
+        --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 300s --json --report "$2" 2>/dev/null || true)"
     local seconds; seconds="$(python3 -c "print($(now) - $start)")"
     local ticks=$(( $(cpu_ticks $gateway) - cpu_before ))
     local broker_ticks=$(( $(cpu_ticks $broker) - broker_before ))
@@ -76,7 +82,11 @@ results="$work/results.jsonl"
 for round in $(seq 1 "$rounds"); do
     for qos in 0 1; do
         read -r ceiling_seconds ceiling_sim ceiling_broker ceiling_subscriber <<<"$(ceiling "$qos")"
-        read -r seconds ticks rss written read_bytes sim_cpu broker_ticks report <<<"$(through "$qos")"
+        read -r seconds ticks rss written read_bytes sim_cpu broker_ticks report <<<"$(through "$qos" "$reports/round-$round-qos$qos")"
+        if command -v chromium >/dev/null && [ -f "$reports/round-$round-qos$qos/report.html" ]; then
+            chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,1900 \
+                --screenshot="$reports/round-$round-qos$qos/report.png" "file://$reports/round-$round-qos$qos/report.html" >/dev/null 2>&1 || true
+        fi
         python3 - "$round" "$qos" "$ceiling_seconds" "$ceiling_sim" "$ceiling_broker" "$ceiling_subscriber" \
             "$seconds" "$ticks" "$rss" "$written" "$read_bytes" "$sim_cpu" "$broker_ticks" "$report" >>"$results" <<'PY'
 import json, sys
@@ -89,9 +99,9 @@ print(json.dumps({"round": int(round_), "qos": int(qos), "ceiling_s": float(ceil
 PY
     done
 done
-python3 - "$count" "$(getconf CLK_TCK)" "$results" <<'PY'
+python3 - "$count" "$(getconf CLK_TCK)" "$results" "$reports" <<'PY'
 import json, statistics, sys
-count, hz = int(sys.argv[1]), int(sys.argv[2])
+count, hz, reports = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4]
 runs = [json.loads(line) for line in open(sys.argv[3])]
 print(f"load: {count} ChirpStack v4 uplinks from 100 devices, as fast as the in-flight cap allows; "
       f"{max(r['round'] for r in runs)} rounds, each the broker's ceiling then citygate, back to back")
@@ -117,6 +127,10 @@ for qos in (0, 1):
               f"(cores busy {(sim0 + broker0 + sub0) * count / 1e6 / r['ceiling_s']:.2f}); citygate run simulator {sim1:.0f} + broker {broker1:.0f} "
               f"+ citygate {gateway:.0f} = {sim1 + broker1 + gateway:.0f} (cores busy {(sim1 + broker1 + gateway) * count / 1e6 / r['seconds']:.2f}); "
               f"ratio at equal cores busy {bounds[-1]:.2f}")
+        puback = report.get("puback_latency_ms", {})
+        print(f"    simulator publish→PUBACK (HdrHistogram): p50 {puback.get('p50')} p99 {puback.get('p99')} p999 {puback.get('p999')} "
+              f"max {puback.get('max')} ms; report {reports}/round-{r['round']}-qos{qos}/report.html")
     print(f"QoS {qos}: median ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
           f"median ratio at equal cores busy {statistics.median(bounds):.2f}")
+print(f"reports: {reports}/round-R-qosQ/report.html (report.json, report.png beside each)")
 PY

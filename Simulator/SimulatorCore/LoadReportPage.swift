@@ -52,7 +52,7 @@ public enum LoadReportPage {
         page += "<h2>Rate per second</h2><figure>"
         var series = [
             SVGChart.Series(name: "published", color: "#0969da", points: report.rates.map { ($0.seconds, $0.published) }),
-            SVGChart.Series(name: "acknowledged", color: "#8250df", points: report.rates.map { ($0.seconds, $0.acknowledged) }),
+            SVGChart.Series(name: "acknowledged", color: "#8250df", points: report.rates.map { ($0.seconds, $0.acknowledged) }, dashed: true),
         ]
         if report.rates.contains(where: { $0.committed != nil }) {
             series.append(SVGChart.Series(name: "gateway committed", color: "#1a7f37",

@@ -9,11 +9,14 @@ public enum SVGChart {
         public var name: String
         public var color: String
         public var points: [(x: Double, y: Double)]
+        /// Drawn dashed, so a line that lies on another (acknowledged on published) still shows.
+        public var dashed: Bool
 
-        public init(name: String, color: String, points: [(x: Double, y: Double)]) {
+        public init(name: String, color: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
             self.name = name
             self.color = color
             self.points = points
+            self.dashed = dashed
         }
     }
 
@@ -31,7 +34,7 @@ public enum SVGChart {
         var svg = open(label: yLabel) + axes(xTicks: xTicks.map { (px($0), label($0)) }, yTicks: yTicks.map { (py($0), label($0)) }, xLabel: xLabel, yLabel: yLabel)
         for (index, line) in series.enumerated() where !line.points.isEmpty {
             let points = line.points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(points)\" data-series=\"\(HTMLText.escape(line.name))\" data-points=\"\(line.points.count)\"><title>\(HTMLText.escape(line.name))</title></polyline>"
+            svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(points)\" data-series=\"\(HTMLText.escape(line.name))\" data-points=\"\(line.points.count)\"><title>\(HTMLText.escape(line.name))</title></polyline>"
             let x = left + 8 + Double(index) * 190
             svg += "<rect x=\"\(x)\" y=\"8\" width=\"12\" height=\"4\" fill=\"\(line.color)\"/><text x=\"\(x + 16)\" y=\"14\" font-size=\"12\">\(HTMLText.escape(line.name))</text>"
         }
