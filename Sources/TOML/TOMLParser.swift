@@ -22,15 +22,47 @@ public struct TOMLParser {
     public static let maxKeyParts = 32
 
     public static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
-        let bytes = Array(text.utf8)
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses UTF-8 bytes. With `streaming`, each table of a top-level
+    /// array of tables named there (`[[device]]`) is handed to `each` as soon
+    /// as it is complete (at the next header, or at the end), with its
+    /// 1-based position, and is not kept: the returned document holds that
+    /// array empty. A 100,000-device registry is then never held as a tree
+    /// (about 1.5 KB per device). A header that reaches into a streamed table
+    /// after it (`[device.more]`) is an error, as it would be in no registry.
+    public static func parse(bytes: [UInt8], streaming: Set<String> = [],
+                             each: (_ name: String, _ position: Int, _ table: TOMLTable) -> Void = { _, _, _ in }) throws(TOMLError) -> TOMLTable {
         guard bytes.count <= maxBytes else {
             throw TOMLError(line: 1, column: 1, message: "the file is \(bytes.count) bytes; at most \(maxBytes) are read")
         }
-        var parser = TOMLParser(bytes: bytes)
-        return try parser.document()
+        var parser = TOMLParser(bytes: bytes, streaming: streaming)
+        return try parser.document(each: each)
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Arrays of tables whose tables go to the caller one by one.
+    let streaming: Set<String>
+
+    private init(bytes: [UInt8], streaming: Set<String>) {
+        self.bytes = bytes
+        self.streaming = streaming
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (the parser reads bytes; a file
+    /// that is not text is refused before it is parsed, as String's own
+    /// validation would).
+    public static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
 
     // MARK: - Helpers
 
@@ -87,13 +119,26 @@ public struct TOMLParser {
 
     // MARK: - Document
 
-    mutating func document() throws(TOMLError) -> TOMLTable {
+    mutating func document(each: (_ name: String, _ position: Int, _ table: TOMLTable) -> Void) throws(TOMLError) -> TOMLTable {
         var root = TOMLTable(line: 1)
         var currentPath: [String] = []
+        /// The streamed table being filled, and how many of its array came before it.
+        var open: (name: String, position: Int)?
+        var handedOut: [String: Int] = [:]
+        func handOver() {
+            guard let (name, position) = open else { return }
+            open = nil
+            root.modify(name) { value in
+                guard var items = Self.takeArray(&value) else { return }
+                if let last = items.popLast(), case let .table(table) = last { each(name, position, table) }
+                value = .array(items)
+            }
+        }
         while true {
             try skipBlank()
             guard let c = current else { break }
             if c == UInt8(ascii: "[") {
+                handOver()
                 let headerLine = line
                 advance()
                 let isArray = current == UInt8(ascii: "[")
@@ -110,6 +155,11 @@ public struct TOMLParser {
                 try expectLineEnd()
                 if isArray {
                     try appendTable(&root, path: path, line: headerLine)
+                    if path.count == 1, streaming.contains(path[0]) {
+                        let position = handedOut[path[0], default: 0] + 1
+                        handedOut[path[0]] = position
+                        open = (path[0], position)
+                    }
                 } else {
                     guard !definedTables.contains(path) else {
                         throw TOMLError(line: headerLine, column: 1, message: "table [\(path.joined(separator: "."))] is defined twice")
@@ -130,6 +180,7 @@ public struct TOMLParser {
                 try insert(&root, at: currentPath, key: path, value: value, line: keyLine)
             }
         }
+        handOver()
         return root
     }
 

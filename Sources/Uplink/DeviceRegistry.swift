@@ -66,7 +66,8 @@ public struct CodecRule: Sendable, Equatable {
 /// The device registry (`devices.toml`): `[[device]]` tables, then
 /// `[[codec_rule]]` tables for devices not listed.
 public struct DeviceRegistry: Sendable {
-    public private(set) var devices: [DeviceID: Device]
+    /// The listed devices, stored compactly (see `RegisteredDevices`).
+    public private(set) var devices: RegisteredDevices
     public private(set) var rules: [CodecRule]
     /// `[[zone]]` points an operator gave (10^-7 degrees), by zone name.
     public private(set) var zonePoints: [String: (longitude: Int64, latitude: Int64)]
@@ -77,7 +78,14 @@ public struct DeviceRegistry: Sendable {
     private var zoneCentroids: [String: (longitude: Int64, latitude: Int64)] = [:]
 
     public init(devices: [Device], rules: [CodecRule] = [], zonePoints: [String: (longitude: Int64, latitude: Int64)] = [:]) {
-        self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var stored = RegisteredDevices(capacity: devices.count)
+        for device in devices { _ = stored.insert(device) }
+        self.init(devices: stored, rules: rules, zonePoints: zonePoints)
+    }
+
+    /// From devices already stored (a registry file read table by table).
+    public init(devices: RegisteredDevices, rules: [CodecRule] = [], zonePoints: [String: (longitude: Int64, latitude: Int64)] = [:]) {
+        self.devices = devices
         self.rules = rules
         self.zonePoints = zonePoints
         var groupSums: [String: (longitude: Int64, latitude: Int64, count: Int64)] = [:]
@@ -87,7 +95,7 @@ public struct DeviceRegistry: Sendable {
             // |coordinate| ≤ 1.8e9 per device: a sum overflows only past ~5e9 devices.
             sums[key] = (sum.longitude + longitude, sum.latitude + latitude, sum.count + 1)
         }
-        for device in self.devices.values {
+        for device in devices.values {
             guard let longitude = device.longitude, let latitude = device.latitude else { continue }
             if let group = device.rollupGroup { add(group, longitude, latitude, to: &groupSums) }
             if let zone = device.zone { add(zone, longitude, latitude, to: &zoneSums) }

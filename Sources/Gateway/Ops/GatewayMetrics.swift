@@ -51,7 +51,8 @@ public final class GatewayMetrics: Sendable {
         commitSeconds = registry.makeDurationHistogram(
             descriptor: Self.metric("citygate_store_commit_seconds", help: "Time to commit one read burst of raw uplinks (one transaction) before their PUBACKs"),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
+                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250),
+                      .seconds(1)])
         ingestLatency = registry.makeDurationHistogram(
             descriptor: Self.metric("citygate_uplink_ingest_latency_seconds", help: "Commit time minus the envelope's time (network server or simulator stamp)"),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),

@@ -26,7 +26,7 @@ public enum StatusPage {
 
     static func rows(_ report: StatusReport) -> [DeviceRow] {
         let silent = Set(report.silent.map(\.device))
-        var rows = report.registry.devices.values.map { device in
+        var rows: [DeviceRow] = report.registry.devices.values.map { device in
             DeviceRow(id: device.id, name: device.name, kind: device.kind.rawValue, zone: device.zone,
                       uplinks: report.activity[device.id]?.uplinks, lastSeen: report.activity[device.id]?.lastSeen,
                       silent: silent.contains(device.id))
