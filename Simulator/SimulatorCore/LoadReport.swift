@@ -166,10 +166,8 @@ public struct LoadReport: Sendable {
                 ("received", .integer(Int64(run.received))), ("stored", .integer(Int64(gateway.stored))),
                 ("duplicates", .integer(Int64(gateway.duplicates))), ("quarantined", .integer(Int64(run.quarantined))),
             ]
-            if detailed {
-                figures.append(("cpu_us_per_uplink", gateway.cpuMicrosPerUplink.map { .number(Self.fixed($0, 1)) } ?? .null))
-                figures.append(("resident_mib", run.residentBytes > 0 ? .number(Self.fixed(run.residentBytes / 1_048_576, 1)) : .null))
-            }
+            figures.append(("cpu_us_per_uplink", gateway.cpuMicrosPerUplink.map { .number(Self.fixed($0, 1)) } ?? .null))
+            figures.append(("resident_mib", run.residentBytes > 0 ? .number(Self.fixed(run.residentBytes / 1_048_576, 1)) : .null))
             fields.append(("gateway", .object(figures)))
             fields.append(("latency_ms", .object(ingestMillis.map { ($0.key, $0.text.map { .number($0) } ?? .null) })))
         }

@@ -213,6 +213,12 @@ public final class MQTTClient: @unchecked Sendable {
         var failures = 0
         /// Bursts withheld in a row: each waits longer before reconnecting.
         var withheld = 0
+        /// When the connection in use was made, and how many in a row the
+        /// broker closed within a second: two clients with one client id take
+        /// the session from each other, and without a pause both would
+        /// reconnect hundreds of times a second (578 in one second, in a benchmark).
+        var openedAt: ContinuousClock.Instant?
+        var shortLived = 0
         func stopping() -> Bool { loop.stopRequested }
         func wantsConnection() -> Bool { loop.wantsConnection }
         /// Sleeps up to `seconds`, waking early when asked to stop.
@@ -222,6 +228,15 @@ public final class MQTTClient: @unchecked Sendable {
         }
         while true {
             var socket = mosquitto_socket(handle)
+            if socket < 0, let opened = openedAt {
+                openedAt = nil
+                if ContinuousClock.now - opened < .seconds(1) {
+                    shortLived += 1
+                    pause(backoff(from: 1, attempt: shortLived))
+                } else {
+                    shortLived = 0
+                }
+            }
             if socket < 0 {
                 guard wantsConnection() else { return }
                 let (rc, systemError) = connectNow()
@@ -232,6 +247,7 @@ public final class MQTTClient: @unchecked Sendable {
                     continue
                 }
                 failures = 0
+                openedAt = ContinuousClock.now
                 socket = mosquitto_socket(handle)
                 if socket < 0 { continue }
             }
@@ -248,6 +264,7 @@ public final class MQTTClient: @unchecked Sendable {
                 }
                 if case let .withhold(reconnect) = onReadBurstEnd?() ?? .acknowledge {
                     abandonConnection(socket)
+                    openedAt = nil  // closed on purpose: the pause below is the backoff
                     if !reconnect { loop.dropConnection() }
                     withheld += 1
                     pause(backoff(from: 0.25, attempt: withheld))

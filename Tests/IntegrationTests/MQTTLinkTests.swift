@@ -166,4 +166,29 @@ import Testing
         #expect(!gateway.log.contains("Success"))
         #expect(await gateway.stop(grace: .seconds(20)) == 0)
     }
+
+    /// Two gateways started with one client id (a copied config) take the
+    /// session from each other. Each must back off rather than reconnect
+    /// hundreds of times a second (seen before the fix: 578
+    /// "connection lost" lines a second), and its log must say what is likely wrong.
+    @Test func twoGatewaysWithOneClientIDBackOffInsteadOfFlapping() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("client-id-clash")
+        let broker = try await Broker(directory: directory)
+        try FileManager.default.createDirectory(atPath: directory + "/a", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/b", withIntermediateDirectories: true)
+        let first = try await GatewayProcess(broker: broker, directory: directory + "/a")
+        let second = try await GatewayProcess(broker: broker, directory: directory + "/b")
+        let started = ContinuousClock.now
+        try await Task.sleep(for: .seconds(8))
+        let seconds = (ContinuousClock.now - started).inSeconds
+        let lost = [first, second].map { $0.process.log.components(separatedBy: "broker connection lost").count - 1 }
+        // With backoff from 1-2 s doubling, each sees a handful in 8 s; the
+        // bound allows for a slow machine and is still hundreds of times
+        // below the flapping it guards against.
+        #expect(lost.reduce(0, +) < Int(10 * seconds), "connection-lost lines in \(seconds) s: \(lost)")
+        #expect((first.process.log + second.process.log).contains("another client with the same client_id"), "no hint in the logs")
+        first.process.forceStop()
+        second.process.forceStop()
+        broker.process.forceStop()
+    }
 }

@@ -106,7 +106,16 @@ final class IngestService: Service, @unchecked Sendable {
                 defer { state.linkUp = false }
                 return state.linkUp
             }
-            if rc != 0 && wasUp { logger.warning("broker connection lost, reconnecting", metadata: ["broker": "\(broker)", "rc": "\(rc)"]) }
+            guard rc != 0 && wasUp else { return }
+            let lived = GatewayClock.now() - connectedAt
+            if lived < 1000 {
+                // Closed by the broker right after it accepted the connection:
+                // most often a second client with this client id taking the session.
+                logger.warning("broker connection lost right after connecting; another client with the same client_id? reconnecting with backoff",
+                               metadata: ["broker": "\(broker)", "rc": "\(rc)", "connected_ms": "\(lived)"])
+            } else {
+                logger.warning("broker connection lost, reconnecting", metadata: ["broker": "\(broker)", "rc": "\(rc)"])
+            }
         }
         for (topic, qos) in subscriptions { client.subscribe(topic, qos: qos) }
     }
