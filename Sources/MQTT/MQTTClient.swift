@@ -31,8 +31,8 @@ public final class MQTTClient: @unchecked Sendable {
         case withhold(reconnect: Bool)
     }
 
-    private let handle: OpaquePointer
-    private let options: MQTTOptions
+    let handle: OpaquePointer
+    let options: MQTTOptions
     /// What the network thread and the callers share.
     private struct State {
         var subscriptions: [(String, Int)] = []
@@ -64,18 +64,7 @@ public final class MQTTClient: @unchecked Sendable {
     public var onReadBurstEnd: (@Sendable () -> BurstDecision)?
     /// Set (on the network thread) while a withheld connection is torn down:
     /// what is still read from it is not handed on, the broker sends it again.
-    private nonisolated(unsafe) var discarding = false
-
-    private final class OwnLoop: Sendable {
-        let finished = DispatchSemaphore(value: 0)
-        private let flags = Mutex((stopRequested: false, wantConnection: true))
-        /// Set by `stop()`: leave the loop once the DISCONNECT is out.
-        var stopRequested: Bool { flags.withLock { $0.stopRequested } }
-        func requestStop() { flags.withLock { $0.stopRequested = true } }
-        /// Cleared when a burst is withheld with `reconnect: false`: do not reconnect after the connection closes.
-        var wantsConnection: Bool { flags.withLock { $0.wantConnection && !$0.stopRequested } }
-        func dropConnection() { flags.withLock { $0.wantConnection = false } }
-    }
+    nonisolated(unsafe) var discarding = false
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
@@ -206,114 +195,9 @@ public final class MQTTClient: @unchecked Sendable {
         thread.start()
     }
 
-    /// Connects (the CONNECT properties of MQTT 5 each time), then polls the
-    /// socket: reads a burst, hands it over, writes, keeps the connection
-    /// alive; reconnects with backoff and jitter when it drops.
-    private func runOwnLoop(_ loop: OwnLoop) {
-        var failures = 0
-        /// Bursts withheld in a row: each waits longer before reconnecting.
-        var withheld = 0
-        /// When the connection in use was made, and how many in a row the
-        /// broker closed within a second: two clients with one client id take
-        /// the session from each other, and without a pause both would
-        /// reconnect hundreds of times a second (578 in one second, in a benchmark).
-        var openedAt: ContinuousClock.Instant?
-        var shortLived = 0
-        func stopping() -> Bool { loop.stopRequested }
-        func wantsConnection() -> Bool { loop.wantsConnection }
-        /// Sleeps up to `seconds`, waking early when asked to stop.
-        func pause(_ seconds: Double) {
-            let until = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-            while ContinuousClock.now < until && !stopping() { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        while true {
-            var socket = mosquitto_socket(handle)
-            if socket < 0, let opened = openedAt {
-                openedAt = nil
-                if ContinuousClock.now - opened < .seconds(1) {
-                    shortLived += 1
-                    pause(backoff(from: 1, attempt: shortLived))
-                } else {
-                    shortLived = 0
-                }
-            }
-            if socket < 0 {
-                guard wantsConnection() else { return }
-                let (rc, systemError) = connectNow()
-                if rc != MOSQ_ERR_SUCCESS.rawValue {
-                    if failures == 0 { noteStartFailure(rc, systemError: systemError) }
-                    failures += 1
-                    pause(backoff(from: Double(max(options.reconnectMinSeconds, 1)), attempt: failures))
-                    continue
-                }
-                failures = 0
-                openedAt = ContinuousClock.now
-                socket = mosquitto_socket(handle)
-                if socket < 0 { continue }
-            }
-            var descriptor = pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0)
-            let ready = poll(&descriptor, 1, 100)
-            if ready > 0 && descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                // Read while the socket holds more (bounded): one burst.
-                var packets = 0
-                while true {
-                    if mosquitto_loop_read(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { break }  // closed; on_disconnect has run
-                    packets += 1
-                    var more = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-                    guard packets < 1_000, mosquitto_socket(handle) == socket, poll(&more, 1, 0) > 0, more.revents & Int16(POLLIN) != 0 else { break }
-                }
-                if case let .withhold(reconnect) = onReadBurstEnd?() ?? .acknowledge {
-                    abandonConnection(socket)
-                    openedAt = nil  // closed on purpose: the pause below is the backoff
-                    if !reconnect { loop.dropConnection() }
-                    withheld += 1
-                    pause(backoff(from: 0.25, attempt: withheld))
-                    continue
-                }
-                withheld = 0
-            }
-            if mosquitto_socket(handle) >= 0 && mosquitto_want_write(handle) {
-                _ = mosquitto_loop_write(handle, 1)
-            }
-            if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
-            if stopping() && (mosquitto_socket(handle) < 0 || !mosquitto_want_write(handle)) {
-                // Stopped while a connection was being made: say goodbye on it too.
-                if mosquitto_socket(handle) >= 0 {
-                    mosquitto_disconnect(handle)
-                    _ = mosquitto_loop_write(handle, 1)
-                }
-                return
-            }
-        }
-    }
-
-    /// Seconds to wait before attempt `attempt` (1, 2, ...) after a failure:
-    /// exponential from `first` with jitter on the base, capped at the
-    /// reconnect maximum, so gateways restarted together do not retry in step.
-    private func backoff(from first: Double, attempt: Int) -> Double {
-        let base = first * Double.random(in: 1...2)
-        return min(base * pow(2, Double(min(attempt - 1, 16))), Double(max(options.reconnectMaxSeconds, 1)))
-    }
-
-    /// Closes the connection without writing what libmosquitto queued (the
-    /// withheld acknowledgements): the socket is shut down, then read until
-    /// libmosquitto sees it closed and runs its disconnect callback. The
-    /// queue itself is discarded on the next connect (`mosquitto__reconnect`
-    /// cleans every queued packet; eclipse/mosquitto lib/connect.c).
-    private func abandonConnection(_ socket: Int32) {
-        discarding = true
-        defer { discarding = false }
-        _ = shutdown(socket, Int32(SHUT_RDWR))
-        var reads = 0
-        while mosquitto_socket(handle) == socket && reads < 100_000 {
-            if mosquitto_loop_read(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
-            reads += 1
-        }
-    }
-
     /// One connection attempt: MQTT 5 with its CONNECT properties, else 3.1.1.
     /// The result code, and `errno` as the call left it (for MOSQ_ERR_ERRNO).
-    private func connectNow() -> (rc: Int32, systemError: Int32) {
+    func connectNow() -> (rc: Int32, systemError: Int32) {
         guard options.protocolVersion == 5 else {
             let rc = mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepAliveSeconds))
             return (rc, errno)
@@ -355,7 +239,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Why the first connection attempt failed (the loop thread retries), for the log.
     public var startFailure: MQTTError? { state.withLock { $0.firstFailure } }
 
-    private func noteStartFailure(_ rc: Int32, systemError: Int32) {
+    func noteStartFailure(_ rc: Int32, systemError: Int32) {
         let failure = MQTTError(code: rc, operation: "connect to \(options.host):\(options.port)", systemError: systemError)
         state.withLock { $0.firstFailure = failure }
     }

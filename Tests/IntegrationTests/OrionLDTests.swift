@@ -6,13 +6,13 @@ import Testing
 /// for real with pyld, datasetId refused in batch upserts as Orion-LD 1.x
 /// does; Fixtures/ngsild_fake/server.py cites each rule).
 @Suite(.serialized) struct OrionLDTests {
-    static func config(_ directory: String, broker: NGSILDFake, devices: Int, extra: String = "") async throws -> String {
+    static func config(_ directory: String, broker: NGSILDFake, devices: Int, batchSize: Int = 20, extra: String = "") async throws -> String {
         try await TestConfig.fleet(directory, devices: devices, gateway: "id = \"madrid\"", """
             [[hub]]
             name = "orion"
             kind = "ngsi-ld"
             url = "\(broker.baseURL)"
-            batch_size = 20
+            batch_size = \(batchSize)
             timeout_seconds = 5
             retry_max = "1s"
             \(extra)
@@ -27,7 +27,11 @@ import Testing
         let directory = try TestEnvironment.temporaryDirectory("orion-ld")
         let broker = try await Broker(directory: directory)
         let orion = try await NGSILDFake(directory: directory, mode: .orionLD1, delay: .milliseconds(300))
-        let config = try await Self.config(directory, broker: orion, devices: devices)
+        // Batches of 5 held 300 ms each: 576 windows take the broker over 30 s,
+        // so both kills find work left even when a loaded machine plays the
+        // simulated hours slowly (with batches of 20 the first gateway had
+        // sometimes delivered everything but one batch before the first kill).
+        let config = try await Self.config(directory, broker: orion, devices: devices, batchSize: 5)
         var gateway = try await GatewayProcess(broker: broker, directory: directory, extra: ["--window", "1h"], config: config)
         try await playSimulatedHours(hours, devices: devices, broker: broker, directory: directory)
         let ledger = try SQLiteRows(path: gateway.database)
