@@ -138,12 +138,23 @@ enum TestEnvironment {
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 enum FoundationHTTP {
+    /// One GET on a connection of its own (`Connection: close`): a pooled
+    /// keep-alive connection can be closed by the gateway's 30 s idle timeout
+    /// just as a test reuses it. A CI run lost a /metrics poll 30 s into a
+    /// test whose gateway had been idle since start-up, most likely so. A
+    /// failure is tried once more, on a new connection.
     static func get(_ url: String) async -> (status: Int, body: Data)? {
         guard let target = URL(string: url) else { return nil }
         var request = URLRequest(url: target, timeoutInterval: 10)
         request.httpMethod = "GET"
-        guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
-        return (http.statusCode, data)
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        for attempt in 0..<2 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
+            if let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse {
+                return (http.statusCode, data)
+            }
+        }
+        return nil
     }
 }
 #endif
