@@ -321,6 +321,17 @@ final class GatewayProcess: @unchecked Sendable {
 }
 
 /// Runs a program to completion; returns its exit status and standard output.
+/// Runs blocking work (a child process that runs for seconds, a socket
+/// read with a long timeout, a CPU-bound loop) on a thread of its own, so
+/// it does not hold one of the few threads Swift concurrency shares among
+/// all the tests running in parallel: held for seconds, they made other
+/// tests' 10 s waits time out in a CI run.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 func capture(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)

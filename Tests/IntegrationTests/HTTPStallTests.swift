@@ -90,14 +90,16 @@ import Testing
         let broker = try await Broker(directory: directory)
         let gateway = try await GatewayProcess(broker: broker, directory: directory)
         for (path, body) in [("/metrics", "citygate_uplinks_received_total"), ("/health", "ok"), ("/api/status", "\"version\"")] {
-            let answer = Self.exchange(gateway.httpPort, "GET \(path) HTTP/1.0\r\n\r\n")
+            let port = gateway.httpPort
+            let answer = try await offThePool { Self.exchange(port, "GET \(path) HTTP/1.0\r\n\r\n") }
             #expect(answer.closed && answer.time < .seconds(5), "\(path): closed \(answer.closed) after \(answer.time)")
             #expect(answer.text.hasPrefix("HTTP/1.1 200") || answer.text.hasPrefix("HTTP/1.0 200"), "\(path): \(answer.text.prefix(80))")
             #expect(answer.text.contains("\r\n\r\n" + body) || answer.text.contains(body), "\(path) answered without its body: \(answer.text.prefix(200))")
         }
         // Keep-alive asked for, or HTTP/1.1: still open when the 3 s read limit ends.
         for request in ["GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"] {
-            let answer = Self.exchange(gateway.httpPort, request, limit: 3)
+            let port = gateway.httpPort
+            let answer = try await offThePool { Self.exchange(port, request, limit: 3) }
             #expect(!answer.closed && answer.text.contains(" 200 "), "\(request.prefix(24)): closed \(answer.closed), \(answer.text.prefix(40))")
         }
         #expect(await gateway.process.stop() == 0)

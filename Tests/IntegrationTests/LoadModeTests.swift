@@ -179,9 +179,9 @@ extension LoadModeTests {
         let config = try await TestConfig.fleet(directory, devices: 20, "")
         let gateway = try await GatewayProcess(broker: broker, directory: directory, config: config.path)
         let reportDirectory = directory + "/report"
-        let run = try capture(TestEnvironment.simulator, [
-            "load", "--broker", broker.url, "--count", "4000", "--rate", "1000", "--devices", "20", "--report", reportDirectory,
-            "--metrics", "http://127.0.0.1:\(gateway.httpPort)/metrics", "--drain-timeout", "60s"])
+        let arguments = ["load", "--broker", broker.url, "--count", "4000", "--rate", "1000", "--devices", "20", "--report", reportDirectory,
+                         "--metrics", "http://127.0.0.1:\(gateway.httpPort)/metrics", "--drain-timeout", "60s"]
+        let run = try await offThePool { try capture(TestEnvironment.simulator, arguments) }
         let output = String(decoding: run.output, as: UTF8.self)
         #expect(run.status == 0, "\(output)")
         #expect(output.contains("citygate-sim: publish→PUBACK latency (HdrHistogram, 4000 messages): p50 "), "\(output)")
@@ -195,7 +195,7 @@ extension LoadModeTests {
         let committed = perSecond.compactMap { ($0["committed"] as? NSNumber)?.doubleValue }
         #expect(committed.count == perSecond.count && committed.contains { $0 > 0 }, "gateway commit rate sampled: \(committed)")
 
-        let dump = try StatusPageTests.browser(["--dump-dom", "file://\(reportDirectory)/report.html"])
+        let dump = try await offThePool { try StatusPageTests.browser(["--dump-dom", "file://\(reportDirectory)/report.html"]) }
         let dom = String(decoding: dump.output, as: UTF8.self)
         #expect(dump.status == 0 && dom.contains("citygate-sim load report"), "\(dom.prefix(300))")
         let shown = LoadReportPage.figures(in: dom)
@@ -216,7 +216,7 @@ extension LoadModeTests {
         #expect(buckets > 0 && bars == buckets + ingest, "\(bars) bars for \(buckets) + \(ingest) buckets")
 
         let screenshot = directory + "/report-desktop.png"
-        _ = try StatusPageTests.browser(["--window-size=1000,1800", "--screenshot=\(screenshot)", "file://\(reportDirectory)/report.html"])
+        _ = try await offThePool { try StatusPageTests.browser(["--window-size=1000,1800", "--screenshot=\(screenshot)", "file://\(reportDirectory)/report.html"]) }
         #expect(try StatusPageTests.pngSize(screenshot) == (1000, 1800))
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
