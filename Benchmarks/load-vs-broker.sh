@@ -25,15 +25,9 @@ work="$(mktemp -d /tmp/citygate-loadbench.XXXXXX)"
 reports="${REPORTS:-Benchmarks/reports/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$reports"
 reports="$(cd "$reports" && pwd)"
-port="$(free_port)"
-# The shipped broker drop-in on a free port (without Debian's main file, so
-# without persistence files).
-sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" Config/mosquitto.conf >"$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-broker=$!
+start_shipped_broker "$work"
 gateway=""
 trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; true' EXIT
-sleep 0.5
 "$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
 # A clean session: a persistent one would have the broker queue the next
 # ceiling run's messages for the stopped gateway (and hand them to the next run).

@@ -17,13 +17,9 @@ rounds="${ROUNDS:-2}"
 source scripts/lib.sh
 build_release
 work="$(mktemp -d /tmp/citygate-registry.XXXXXX)"
-port="$(free_port)"
-sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" Config/mosquitto.conf >"$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-broker=$!
+start_shipped_broker "$work"
 gateway=""
 trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; true' EXIT
-sleep 0.5
 
 config() {  # $1: registry name; the city scenario sends on ChirpStack, TTS and NB-IoT topics
     printf '[gateway]\ndevice_registry = "%s.toml"\n[mqtt]\nclean_session = true\n' "$1"

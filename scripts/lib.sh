@@ -44,6 +44,17 @@ install_missing() {
 # A TCP port on 127.0.0.1 that was free a moment ago.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
+# The shipped broker drop-in (Config/mosquitto.conf, its queue limits) on a
+# free port, without Debian's main file, so without persistence files. $1: a
+# work directory for its config and log. Sets `port` and `broker` (the PID).
+start_shipped_broker() {
+    port="$(free_port)"
+    sed -e "s/^listener 1883 127.0.0.1/listener $port 127.0.0.1/" Config/mosquitto.conf >"$1/mosquitto.conf"
+    mosquitto -c "$1/mosquitto.conf" >"$1/mosquitto.log" 2>&1 &
+    broker=$!
+    sleep 0.5
+}
+
 # Seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
 
