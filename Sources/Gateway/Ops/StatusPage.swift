@@ -47,7 +47,7 @@ public enum StatusPage {
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta http-equiv="refresh" content="5">
-            <title>citygate \(escape(BuildInfo.version))</title>
+            <title>citygate \(HTMLText.escape(BuildInfo.version))</title>
             <style>
             \(HTMLText.sharedStyle)
             .scroll{overflow-x:auto}
@@ -57,8 +57,8 @@ public enum StatusPage {
             form{margin:6px 0}select,button{font-size:14px;margin:2px}
             </style></head><body>
             <h1>citygate</h1>
-            <div class="meta">version \(escape(BuildInfo.version)) (\(escape(BuildInfo.commit))), up \(duration(status.now - status.startedAt)),
-            page made \(escape(RFC3339.format(status.now)))</div>
+            <div class="meta">version \(HTMLText.escape(BuildInfo.version)) (\(HTMLText.escape(BuildInfo.commit))), up \(duration(status.now - status.startedAt)),
+            page made \(HTMLText.escape(RFC3339.format(status.now)))</div>
 
             """
         let problems = status.problems
@@ -66,10 +66,10 @@ public enum StatusPage {
             page += "<div class=\"ok\" id=\"problems\">No problems: broker connected, intake running, hubs delivering.</div>\n"
         } else {
             page += "<div class=\"problems\" id=\"problems\"><b>\(problems.count == 1 ? "1 problem" : "\(problems.count) problems")</b><ul>"
-            page += problems.map { "<li>\(escape($0))</li>" }.joined() + "</ul></div>\n"
+            page += problems.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
         }
         func card(_ id: String, _ label: String, _ value: String) -> String {
-            "<div class=\"card\">\(escape(label))<b id=\"\(id)\">\(escape(value))</b></div>"
+            "<div class=\"card\">\(HTMLText.escape(label))<b id=\"\(id)\">\(HTMLText.escape(value))</b></div>"
         }
         page += "<div class=\"cards\">"
         page += card("uplinks-stored", "uplinks stored", "\(statistics.uplinksStored)")
@@ -88,27 +88,27 @@ public enum StatusPage {
             let ledger = status.ledger(hub.name)
             let lag = ledger?.oldestUndelivered.map { duration(max(0, status.now - $0)) } ?? "-"
             let id = htmlID(hub.name)
-            page += "<tr><td>\(escape(hub.name))\(hub.live.authPaused ? " <span class=\"bad\">auth paused</span>" : "")</td>"
-            page += "<td>\(escape(hub.kind))\(hub.isPrivate ? " (private)" : "")</td>"
+            page += "<tr><td>\(HTMLText.escape(hub.name))\(hub.live.authPaused ? " <span class=\"bad\">auth paused</span>" : "")</td>"
+            page += "<td>\(HTMLText.escape(hub.kind))\(hub.isPrivate ? " (private)" : "")</td>"
             page += "<td class=\"n\" id=\"hub-\(id)-backlog\">\(ledger?.backlog ?? 0)</td><td class=\"n\">\(hub.live.inFlight)</td>"
             page += "<td class=\"n\" id=\"hub-\(id)-delivered\">\(ledger?.delivered ?? 0)</td>"
             page += "<td class=\"n\(ledger?.deadLettered ?? 0 > 0 ? " bad" : "")\">\(ledger?.deadLettered ?? 0)</td><td>\(lag)</td>"
-            page += "<td>\(escape(hub.live.lastError ?? ""))</td></tr>"
+            page += "<td>\(HTMLText.escape(hub.live.lastError ?? ""))</td></tr>"
         }
         page += "</table></div>\n"
 
-        page += "<h2>Broker</h2><div class=\"meta\">\(escape(status.broker.url)): \(escape(status.broker.detail)); topics "
-        page += status.broker.subscriptions.map { "\(escape($0.topic)) (\(escape($0.envelope)))" }.joined(separator: ", ") + "</div>\n"
+        page += "<h2>Broker</h2><div class=\"meta\">\(HTMLText.escape(status.broker.url)): \(HTMLText.escape(status.broker.detail)); topics "
+        page += status.broker.subscriptions.map { "\(HTMLText.escape($0.topic)) (\(HTMLText.escape($0.envelope)))" }.joined(separator: ", ") + "</div>\n"
 
         page += devices(report, query: query)
 
         page += "<h2>Quarantine</h2><div class=\"scroll\"><table><tr><th>reason</th><th class=\"n\">last hour</th><th class=\"n\">total</th></tr>"
         for reason in status.quarantine.total.keys.sorted() {
-            page += "<tr><td>\(escape(reason))</td><td class=\"n\">\(status.quarantine.lastHour[reason] ?? 0)</td><td class=\"n\">\(status.quarantine.total[reason] ?? 0)</td></tr>"
+            page += "<tr><td>\(HTMLText.escape(reason))</td><td class=\"n\">\(status.quarantine.lastHour[reason] ?? 0)</td><td class=\"n\">\(status.quarantine.total[reason] ?? 0)</td></tr>"
         }
         page += "</table></div><h2>Newest quarantined uplinks</h2><div class=\"scroll\"><table><tr><th class=\"n\">uplink</th><th>time</th><th>device</th><th>reason</th></tr>"
         for entry in status.quarantine.newest {
-            page += "<tr><td class=\"n\">\(entry.uplinkID)</td><td>\(escape(RFC3339.format(entry.lastSeen)))</td><td>\(escape(entry.device ?? "-"))</td><td>\(escape(entry.reason))</td></tr>"
+            page += "<tr><td class=\"n\">\(entry.uplinkID)</td><td>\(HTMLText.escape(RFC3339.format(entry.lastSeen)))</td><td>\(HTMLText.escape(entry.device ?? "-"))</td><td>\(HTMLText.escape(entry.reason))</td></tr>"
         }
         page += "</table></div>\n<p class=\"meta\">The same figures as JSON: <a href=\"/api/status\">/api/status</a>; Prometheus: <a href=\"/metrics\">/metrics</a>.</p>\n</body></html>\n"
         return page
@@ -124,7 +124,7 @@ public enum StatusPage {
         let pages = max(1, (shown.count + devicesPerPage - 1) / devicesPerPage)
         let page = min(max(1, Int(query["page"] ?? "") ?? 1), pages)
         func options(_ values: [String], _ selected: String?) -> String {
-            (["<option value=\"\">all</option>"] + values.map { "<option\($0 == selected ? " selected" : "")>\(escape($0))</option>" }).joined()
+            (["<option value=\"\">all</option>"] + values.map { "<option\($0 == selected ? " selected" : "")>\(HTMLText.escape($0))</option>" }).joined()
         }
         var html = "<h2>Devices</h2><form method=\"get\" action=\"/\">kind <select name=\"kind\">"
         html += options(Array(Set(all.map(\.kind))).sorted(), kind) + "</select> zone <select name=\"zone\">"
@@ -133,9 +133,9 @@ public enum StatusPage {
         html += "<div class=\"meta\" id=\"device-count\">\(shown.count) of \(all.count) devices; page \(page) of \(pages)</div>"
         html += "<div class=\"scroll\"><table id=\"devices\"><tr><th>device</th><th>name</th><th>kind</th><th>zone</th><th class=\"n\">uplinks</th><th>last seen</th></tr>"
         for row in shown.dropFirst((page - 1) * devicesPerPage).prefix(devicesPerPage) {
-            html += "<tr><td>\(escape(row.id))\(row.silent ? " <span class=\"bad\">silent</span>" : "")</td><td>\(escape(row.name ?? ""))</td>"
-            html += "<td>\(escape(row.kind))</td><td>\(escape(row.zone ?? ""))</td><td class=\"n\">\(row.uplinks.map(String.init) ?? "-")</td>"
-            html += "<td>\(row.lastSeen.map { escape(RFC3339.format($0)) } ?? "never")</td></tr>"
+            html += "<tr><td>\(HTMLText.escape(row.id))\(row.silent ? " <span class=\"bad\">silent</span>" : "")</td><td>\(HTMLText.escape(row.name ?? ""))</td>"
+            html += "<td>\(HTMLText.escape(row.kind))</td><td>\(HTMLText.escape(row.zone ?? ""))</td><td class=\"n\">\(row.uplinks.map(String.init) ?? "-")</td>"
+            html += "<td>\(row.lastSeen.map { HTMLText.escape(RFC3339.format($0)) } ?? "never")</td></tr>"
         }
         html += "</table></div>"
         if pages > 1 {
@@ -150,8 +150,6 @@ public enum StatusPage {
         }
         return html + "\n"
     }
-
-    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func htmlID(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
