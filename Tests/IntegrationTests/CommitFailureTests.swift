@@ -15,9 +15,15 @@ import Testing
             FileManager.default.fileExists(atPath: gateway.database)
         }
 
-        // A real second writer: the sqlite3 shell holds BEGIN IMMEDIATE for 12 s.
-        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell sleep 12\\nCOMMIT;\\n' | sqlite3 \(gateway.database)"],
+        // A real second writer: the sqlite3 shell holds BEGIN IMMEDIATE until
+        // the test releases it (at least 12 s, and until /health/ready has been
+        // seen saying why; on a loaded machine a fixed 12 s could end before
+        // the first probe got through), and for 60 s at most.
+        let release = directory + "/release"
+        let hold = "i=0; while [ ! -e \(release) ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"
+        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell \(hold)\\nCOMMIT;\\n' | sqlite3 \(gateway.database)"],
                                         directory: directory, logName: "holder.log")
+        let heldSince = ContinuousClock.now
         try await gateway.waitFor("the other writer holding the lock", timeout: .seconds(10)) {
             try capture("/usr/bin/sqlite3", [gateway.database, "BEGIN IMMEDIATE; ROLLBACK;"]).status != 0
         }
@@ -30,6 +36,10 @@ import Testing
             if let ready = await TestEnvironment.get("http://127.0.0.1:\(gateway.httpPort)/health/ready"), ready.status == 503,
                String(decoding: ready.body, as: UTF8.self).contains("cannot be committed") {
                 sawNotReady = true
+            }
+            let held = ContinuousClock.now - heldSince
+            if (sawNotReady && held >= .seconds(12)) || held >= .seconds(45) {
+                FileManager.default.createFile(atPath: release, contents: nil)
             }
             try await Task.sleep(for: .milliseconds(200))
         }
