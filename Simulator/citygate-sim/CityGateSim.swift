@@ -11,7 +11,7 @@ struct CityGateSim: AsyncParsableCommand {
         commandName: "citygate-sim",
         abstract: "Plays a city's LoRaWAN and NB-IoT sensors to an MQTT broker (ChirpStack v4, TTS v3, Milesight NB-IoT frames) with real vendor payloads.",
         version: BuildInfo.line,
-        subcommands: [Run.self, Load.self, Registry.self])
+        subcommands: [Run.self, Load.self, Registry.self, Capture.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -91,6 +91,38 @@ struct Registry: ParsableCommand {
     func run() throws {
         let fleet = try scenario.map(loadScenario)?.devices ?? DemoDistrict.fleet(size: devices)
         print(DemoDistrict.registryTOML(fleet), terminator: "")
+    }
+}
+
+/// For `Benchmarks/path-cost.sh`: the messages `load` would publish, written
+/// to a file instead of a broker, so `citygate benchmark-path` can run the
+/// gateway's own commit and processing code over exactly the same traffic
+/// in every build it compares. Not for operators, so not listed in --help.
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the messages load would publish to a file: one line each, topic TAB base64 message.", shouldDisplay: false)
+
+    @Option(help: "Uplinks to write.") var count: Int = 50_000
+    @Option(help: "Devices in the fleet.") var devices: Int = 100
+    @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 2
+    @Option(help: "Scenario file (fleet and faults) instead of --devices.") var scenario: String?
+    @Option(help: "File to write.") var output: String
+
+    func run() throws {
+        let plan = try scenario.map(loadScenario)
+        let fleet = plan?.devices ?? DemoDistrict.fleet(size: devices)
+        var traffic = FleetTraffic(devices: fleet, seed: plan?.seed ?? seed, simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000,
+                                   jitterMillis: plan?.jitterMillis ?? 0, faults: plan?.faults ?? FaultPlan())
+        var text = ""
+        var written = 0
+        while written < count {
+            for message in traffic.next().messages {
+                text += message.topic + "\t" + Data(message.payload).base64EncodedString() + "\n"
+                written += 1
+            }
+        }
+        for message in traffic.flush() { text += message.topic + "\t" + Data(message.payload).base64EncodedString() + "\n" }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: output))
     }
 }
 

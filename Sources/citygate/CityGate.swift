@@ -12,7 +12,7 @@ struct CityGate: AsyncParsableCommand {
         // Plain ASCII: it is also the man page's NAME line, which man-db indexes.
         abstract: "Edge gateway: LoRaWAN and NB-IoT uplinks from MQTT, decoded into fixed-point readings in SQLite, forwarded as windowed aggregates to open-data hubs.",
         version: BuildInfo.line,
-        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self, Requeue.self, Redeliver.self, DropHub.self, BenchmarkStore.self])
+        subcommands: [Run.self, CheckConfig.self, Decode.self, Status.self, Requeue.self, Redeliver.self, DropHub.self, BenchmarkStore.self, BenchmarkPath.self])
 
     /// What citygate creates is its owner's alone, as the unit's UMask=0077
     /// makes it under systemd: run by hand (as root on an edge box), the state

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# What one uplink costs the gateway in CPU and bytes written, without a broker
+# or a simulator competing for the two cores: `citygate-sim capture` writes the
+# messages `load` would publish (100 devices, ChirpStack v4, seed 2), and the
+# hidden `citygate benchmark-path` commits them in bursts of 400 and runs the
+# processing service's own batch code after each burst, checkpointing every
+# 15,000 uplinks (see Sources/Gateway/Ops/PathBenchmark.swift). Repeatable to a
+# few per cent where the load test's CPU figures swing by a quarter, so each
+# lever of issue 17 is measured here, builds interleaved.
+# Usage: [ROUNDS=3] [QOS=1] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-50000}"
+source scripts/lib.sh
+build_release
+work="$(mktemp -d /tmp/citygate-pathcost.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
+printf '[gateway]\ndevice_registry = "devices.toml"\n' >"$work/citygate.toml"
+"$bin/citygate-sim" capture --count "$count" --devices 100 --seed 2 --output "$work/messages.txt"
+bins="${CITYGATE_BINS:-$bin/citygate}"
+for round in $(seq 1 "${ROUNDS:-3}"); do
+    for gateway in $bins; do
+        rm -rf "$work/state"; mkdir -p "$work/state"
+        echo "round $round, $gateway (QoS ${QOS:-1}):"
+        "$gateway" benchmark-path --config "$work/citygate.toml" --database "$work/state/citygate.sqlite" \
+            --messages "$work/messages.txt" --qos "${QOS:-1}" | sed 's/^/    /'
+    done
+done
