@@ -1,9 +1,21 @@
+import Readings
+
 /// MQTT topic filter matching (`+` one level, `#` the rest), used to route a
 /// message to its envelope parser. `$share/{group}/` prefixes are stripped
 /// first: the broker delivers shared-subscription messages on the plain topic.
 public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     public let filter: String
-    private let levels: [Substring]
+    private let levels: [Level]
+
+    /// One level of the filter.
+    private enum Level: Sendable, Hashable {
+        /// This text, byte for byte.
+        case exact(String)
+        /// `+`: any one level.
+        case any
+        /// `#`: this level and every one after it (or none: `a/#` matches `a`).
+        case rest
+    }
 
     public init?(_ filter: String) {
         var text = Substring(filter)
@@ -19,20 +31,25 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
             if level.contains("+") && level != "+" { return nil }
         }
         self.filter = filter
-        self.levels = levels
+        self.levels = levels.map { $0 == "#" ? .rest : $0 == "+" ? .any : .exact(String($0)) }
     }
 
     public var description: String { filter }
 
+    /// Runs for every uplink (routing, codec rules): byte comparisons over
+    /// the topic's UTF-8, no array of levels (see `TopicLevels`).
     public func matches(_ topic: String) -> Bool {
-        let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
-        var index = 0
+        var parts = TopicLevels(topic)
         for level in levels {
-            if level == "#" { return true }
-            guard index < parts.count else { return false }
-            if level != "+" && level != parts[index] { return false }
-            index += 1
+            switch level {
+            case .rest:
+                return true
+            case .any:
+                guard parts.next() != nil else { return false }
+            case let .exact(text):
+                guard let part = parts.next(), part.utf8.elementsEqual(text.utf8) else { return false }
+            }
         }
-        return index == parts.count
+        return parts.next() == nil
     }
 }

@@ -84,6 +84,16 @@ import Testing
         #expect(second.fCnt == 42 && second.payload == [1, 2, 3])
     }
 
+    @Test func ttsTopicNamesTheDeviceAndTheEventType() throws {
+        let ids = Array(#"{"end_device_ids":{"device_id":"dev1","dev_eui":"70B3D57ED0000001"}}"#.utf8)
+        let service = try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev1/service/data", message: ids)
+        guard case let .event(type, device, _) = service else { Issue.record("not an event: \(service)"); return }
+        #expect(type == "service/data" && device == "70b3d57ed0000001")
+        #expect(throws: EnvelopeError.self) { try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev2/join", message: ids) }
+        // No event level: an uplink is expected, and this message has none.
+        #expect(throws: EnvelopeError.missingField("uplink_message")) { try TTSEnvelope().parse(topic: "v3/app@ttn/devices/dev1", message: ids) }
+    }
+
     @Test func ttsInvalidDocsExampleIsAClearReason() throws {
         let message = try Self.fixture("tts_v3/up_data_formats_docs_example.VERBATIM_INVALID_JSON.txt")
         do {

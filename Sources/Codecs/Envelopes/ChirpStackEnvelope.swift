@@ -96,9 +96,9 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         var device: String?
         var event = "up"
         var previous: Substring?
-        for segment in topic.split(separator: "/", omittingEmptySubsequences: false) {
-            if previous == "device" { device = String(segment) }
-            if previous == "event" { event = String(segment) }
+        for segment in TopicLevels(topic) {
+            if let previous, TopicLevels.level(previous, is: "device") { device = String(segment) }
+            if let previous, TopicLevels.level(previous, is: "event") { event = String(segment) }
             previous = segment
         }
         return (device, event)

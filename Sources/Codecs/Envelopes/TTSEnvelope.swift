@@ -8,10 +8,7 @@ public struct TTSEnvelope: EnvelopeParser {
     public init(trustFrameIdentity: Bool = false) { self.trustFrameIdentity = trustFrameIdentity }
 
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
-        let segments = topic.split(separator: "/", omittingEmptySubsequences: false)
-        let devicesAt = segments.firstIndex(of: "devices")
-        let eventType = devicesAt.flatMap { $0 + 2 < segments.count ? segments[($0 + 2)...].joined(separator: "/") : nil } ?? "up"
-        let topicDevice = devicesAt.flatMap { $0 + 1 < segments.count ? String(segments[$0 + 1]) : nil }
+        let (topicDevice, eventType) = Self.topicParts(topic)
         var deviceID: String?
         var devEUI: String?
         var receivedAt: String?
@@ -79,5 +76,18 @@ public struct TTSEnvelope: EnvelopeParser {
         return .uplink(EnvelopeUplink(
             envelope: .tts, device: device, fCnt: counter, fPort: port, payload: payload,
             networkTime: networkTime, gatewayCount: gateways, bestRSSI: bestRSSI))
+    }
+
+    /// The device the topic names (the level after the first `devices`) and
+    /// the event type (every level after that, e.g. `up` or `service/data`;
+    /// `up` when there is none).
+    static func topicParts(_ topic: String) -> (device: String?, event: String) {
+        var levels = TopicLevels(topic)
+        while let level = levels.next() {
+            guard TopicLevels.level(level, is: "devices") else { continue }
+            guard let device = levels.next() else { return (nil, "up") }
+            return (String(device), levels.rest.map(String.init) ?? "up")
+        }
+        return (nil, "up")
     }
 }

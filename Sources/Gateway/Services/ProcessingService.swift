@@ -128,6 +128,19 @@ final class ProcessingService: Service, @unchecked Sendable {
             metrics.duplicates(stage: "frame").increment(by: Int64(summary.duplicateFrames.count))
         }
         let duplicates = Set(summary.duplicateFrames)
+        // Labelled counters are summed over the batch and added once per
+        // label: finding one in the registry (by name and labels) per uplink
+        // cost about 2 µs of CPU per uplink in the load test.
+        var processed: [String: Int64] = [:], stored: [String: Int64] = [:], gaps: [String: Int64] = [:], events: [String: Int64] = [:]
+        defer {
+            for (envelope, count) in processed { metrics.uplinksProcessed(envelope: envelope).increment(by: count) }
+            for (kind, count) in stored {
+                metrics.readingsStored(kind: kind).increment(by: count)
+                metrics.readingsByKind(kind).increment(by: count)
+            }
+            for (kind, count) in gaps { metrics.frameCounterGaps(kind: kind).increment(by: count) }
+            for (type, count) in events { metrics.events(type: type).increment(by: count) }
+        }
         for result in results {
             let id = result.uplinkID
             let diagnostic = diagnostics[id]
@@ -136,14 +149,13 @@ final class ProcessingService: Service, @unchecked Sendable {
                 metrics.readingsSetAside(reason: "device_time").increment(by: Int64(setAside))
             }
             if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
-            if case let .event(type, _, _, _) = result.outcome { metrics.events(type: NetworkEventType.metricLabel(type)).increment() }
-            if let envelope = diagnostic?.envelope { metrics.uplinksProcessed(envelope: envelope.rawValue).increment() }
+            if case let .event(type, _, _, _) = result.outcome { events[NetworkEventType.metricLabel(type), default: 0] += 1 }
+            if let envelope = diagnostic?.envelope { processed[envelope.rawValue, default: 0] += 1 }
             let kind = diagnostic?.kind?.rawValue ?? "unknown"
             if case let .decoded(_, readings) = result.outcome, !duplicates.contains(id), !readings.isEmpty {
-                metrics.readingsStored(kind: kind).increment(by: Int64(readings.count))
-                metrics.readingsByKind(kind).increment(by: Int64(readings.count))
+                stored[kind, default: 0] += Int64(readings.count)
             }
-            if let gap = summary.frameGaps[id] { metrics.frameCounterGaps(kind: kind).increment(by: gap) }
+            if let gap = summary.frameGaps[id] { gaps[kind, default: 0] += gap }
             // A copy of a frame already quarantined was stored as a duplicate, not quarantined again.
             let isQuarantine: Bool = { if case .quarantined = result.outcome { return !duplicates.contains(id) } else { return false } }()
             // Per-uplink lines other than quarantine are debug: build them only when shown.
