@@ -179,6 +179,26 @@ enum Schema {
         INSERT INTO device_activity (device, uplinks, last_seen_ms)
             SELECT device, count(*), max(received_ms) FROM uplinks WHERE device IS NOT NULL GROUP BY device;
         """),
+        // 9: the redelivery check finds a message by its packet identifier in
+        // `recent_packets` (one row per identifier, the last QoS 1 message
+        // that came with it), not by a hash over every uplink: the hash index
+        // took a random page per message, 1.6 KiB of WAL per uplink with
+        // 50,000 rows and up to a page (4 KiB) with millions (figures in
+        // Benchmarks/RESULTS.md, issue 17). A broker resends only a message
+        // it has no PUBACK for, and reuses an identifier only after the
+        // PUBACK, so the message it resends is the last one stored under that
+        // identifier. (A message committed before migration 6 kept no
+        // identifier; were one resent after this upgrade it would be stored
+        // again and caught as a duplicate frame by its counter.)
+        .sql("""
+        CREATE TABLE recent_packets (
+            packet_id INTEGER PRIMARY KEY,          -- the MQTT packet identifier, 1...65535
+            uplink_id INTEGER NOT NULL               -- the last uplink committed with it (no foreign key: pruning may remove it)
+        );
+        INSERT OR REPLACE INTO recent_packets (packet_id, uplink_id)
+            SELECT packet_id, id FROM uplinks WHERE packet_id IS NOT NULL ORDER BY id;
+        DROP INDEX uplinks_by_hash;
+        """),
     ]
 
     static var version: Int { migrations.count }

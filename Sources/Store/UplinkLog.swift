@@ -101,19 +101,18 @@ extension GatewayStore {
     /// Inside the writer's transaction: the redelivery check, then the uplink and its bytes.
     private func insertUplink(_ arrived: ArrivedMessage) throws -> IngestResult {
         let hash = Self.messageHash(topic: arrived.topic, message: arrived.message)
-        if let delivery = arrived.delivery {
-            // Rows from before packet ids were kept (NULL) match on bytes alone.
-            let candidates = try connection.query(
-                """
-                SELECT u.id, u.topic, m.message FROM uplinks u LEFT JOIN uplink_messages m ON m.uplink_id = u.id
-                WHERE u.message_hash = ? AND u.received_ms > ? AND u.received_ms < ? AND (u.packet_id = ? OR u.packet_id IS NULL)
-                """,
-                [.integer(hash), .integer(arrived.receivedAt - frameDuplicateWindow), .integer(delivery.connectedAt), .integer(Int64(delivery.packetID))])
-            // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
-            for row in candidates where row[1].string == arrived.topic && ((row[2].bytes ?? []) == arrived.message || (row[2].bytes ?? []).isEmpty) {
-                try bump("uplinks_duplicate")
-                return .duplicate(of: row[0].int ?? 0)
-            }
+        if let delivery = arrived.delivery,
+           let row = try connection.query(
+               """
+               SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
+               LEFT JOIN uplink_messages m ON m.uplink_id = u.id WHERE r.packet_id = ?
+               """, [.integer(Int64(delivery.packetID))]).first,
+           row[2].int == hash, row[1].string == arrived.topic,
+           let received = row[3].int, received > arrived.receivedAt - frameDuplicateWindow, received < delivery.connectedAt,
+           // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
+           (row[4].bytes ?? []) == arrived.message || (row[4].bytes ?? []).isEmpty {
+            try bump("uplinks_duplicate")
+            return .duplicate(of: row[0].int ?? 0)
         }
         // An oversized message is quarantined as it is committed: its bytes
         // are not whole, nothing could decode them.
@@ -124,6 +123,10 @@ extension GatewayStore {
              .integer(state.rawValue)])
         let id = connection.lastInsertRowID
         try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(arrived.message)])
+        if let delivery = arrived.delivery {
+            try connection.run("INSERT OR REPLACE INTO recent_packets (packet_id, uplink_id) VALUES (?, ?)",
+                               [.integer(Int64(delivery.packetID)), .integer(id)])
+        }
         if let oversized = arrived.oversized {
             try insertQuarantine(id, device: nil, reason: .oversized, detail: oversized.detail, now: arrived.receivedAt)
         }
@@ -131,7 +134,7 @@ extension GatewayStore {
     }
 
     /// FNV-1a over topic, a zero byte and the message. Only a hint: a match
-    /// is confirmed by comparing the stored bytes.
+    /// is confirmed by comparing the stored bytes (or, when they were pruned, it is all there is).
     static func messageHash(topic: String, message: [UInt8]) -> Int64 {
         var hash = FNV1a()
         hash.add(topic.utf8)

@@ -1,6 +1,6 @@
 import Foundation
 import Readings
-import Store
+@testable import Store
 import Testing
 
 @Suite struct GatewayStoreTests {
@@ -17,9 +17,9 @@ import Testing
     @Test func migratesAnEmptyFileAndReopens() throws {
         let (store, directory) = try Self.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(store.schemaVersion == 8)
+        #expect(store.schemaVersion == Schema.version)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == 8)
+        #expect(again.schemaVersion == Schema.version && Schema.version == 9)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {
@@ -41,6 +41,42 @@ import Testing
         }
         let statistics = try store.statistics()
         #expect(statistics.uplinksStored == 5 && statistics.duplicates == 1 && statistics.uplinksPending == 5)
+    }
+
+    /// Migration 9: redeliveries are found by packet identifier in
+    /// `recent_packets`, which an upgraded database fills from the uplinks it
+    /// has (the last message per identifier), so a message committed before
+    /// the upgrade and resent after it is still recognised.
+    @Test func aRedeliveryAfterTheUpgradeToRecentPacketsIsRecognised() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/v8.sqlite"
+        let first: [UInt8] = [1], second: [UInt8] = [2], third: [UInt8] = [3]
+        do {
+            let old = try SQLiteConnection(path: path)
+            for migration in Schema.migrations.prefix(8) { try Schema.apply(migration, to: old) }
+            try old.execute("PRAGMA user_version = 8")
+            // Packet id 5 was used twice (acknowledged, then reused); 6 once.
+            for (id, message, packet) in [(1, first, 5), (2, second, 5), (3, third, 6)] {
+                try old.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, packet_id) VALUES (?, 1000, 't', ?, ?)",
+                            [.integer(Int64(id)), .integer(GatewayStore.messageHash(topic: "t", message: message)), .integer(Int64(packet))])
+                try old.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(Int64(id)), .blob(message)])
+            }
+            old.close()
+        }
+        let store = try GatewayStore(path: path)
+        #expect(store.schemaVersion == 9)
+        #expect(try store.connection.query("SELECT packet_id, uplink_id FROM recent_packets ORDER BY packet_id").map { $0.compactMap(\.int) } == [[5, 2], [6, 3]])
+        #expect(try store.connection.query("SELECT name FROM sqlite_master WHERE name = 'uplinks_by_hash'").isEmpty)
+        func resend(_ message: [UInt8], packet: Int) throws -> IngestResult {
+            try store.commitUplink(topic: "t", message: message, receivedAt: 5_000, delivery: BrokerDelivery(packetID: packet, connectedAt: 4_000))
+        }
+        #expect(try resend(second, packet: 5) == .duplicate(of: 2))
+        #expect(try resend(third, packet: 6) == .duplicate(of: 3))
+        // The older message under 5 was acknowledged (5 was reused): sent again, it is new.
+        guard case let .stored(id) = try resend(first, packet: 5) else { Issue.record("an acknowledged message taken for a redelivery"); return }
+        #expect(try store.connection.scalar("SELECT uplink_id FROM recent_packets WHERE packet_id = 5") == id)
     }
 
     @Test func frameCopiesAreDuplicatesUntilTheSessionRestarts() throws {
