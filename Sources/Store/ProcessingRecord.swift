@@ -57,7 +57,10 @@ extension GatewayStore {
                 // Not for devices nobody registered: random DevEUIs must not grow the table.
                 if reason != .unknownDevice { try sessions.note(facts.device, fCnt: fCnt, placement: placement) }
             }
-            if let facts { try setFacts(id, facts, state: .quarantined, frameKey: nil) }
+            if let facts {
+                // A frame key with its counter, so a later copy finds it (`isQuarantinedCopy`).
+                try setFacts(id, facts, state: .quarantined, frameKey: facts.fCnt.map { FrameDeduplication.frameKey(device: facts.device, fCnt: $0) })
+            }
             else {
                 try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?",
                                    [.integer(UplinkState.quarantined.rawValue), .optional(device), .integer(id)])
@@ -94,28 +97,32 @@ extension GatewayStore {
         if let fCnt = facts.fCnt {
             let key = FrameDeduplication.frameKey(device: facts.device, fCnt: fCnt)
             let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: try sessions.current(facts.device), policy: deduplication)
-            let seen = try connection.scalar(
-                "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id >= ? AND id <> ? AND received_ms > ?",
-                [.text(key), .integer(placement.sessionStart), .integer(id), .integer(now - frameDuplicateWindow)]) ?? 0
-            if seen > 0 { return (key, true, 0) }
+            if try isKeptCopy(id, key: key, state: .decoded, sessionStart: placement.sessionStart, after: now - frameDuplicateWindow) {
+                return (key, true, 0)
+            }
             try sessions.note(facts.device, fCnt: fCnt, placement: placement)
             return (key, false, placement.gap)
         }
         guard let fingerprint = facts.payloadFingerprint else { return (nil, false, 0) }
         let key = FrameDeduplication.frameKey(device: facts.device, fingerprint: fingerprint)
-        let seen = try connection.scalar(
-            "SELECT count(*) FROM uplinks WHERE frame_key = ? AND id <> ? AND received_ms > ?",
-            [.text(key), .integer(id), .integer(now - deduplication.uncountedWindowMillis)]) ?? 0
-        return (key, seen > 0, 0)
+        return (key, try isKeptCopy(id, key: key, state: .decoded, sessionStart: 0, after: now - deduplication.uncountedWindowMillis), 0)
     }
 
     /// The same (device, counter) quarantined before in this session, within the duplicate window.
     private func isQuarantinedCopy(_ id: Int64, device: DeviceID, fCnt: UInt32, sessionStart: Int64, now: EpochMillis) throws -> Bool {
-        try connection.scalar(
-            "SELECT count(*) FROM uplinks WHERE device = ? AND fcnt = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?",
-            [.text(device), .integer(Int64(fCnt)), .integer(UplinkState.quarantined.rawValue), .integer(sessionStart), .integer(id),
-             .integer(now - frameDuplicateWindow)]) ?? 0 > 0
+        try isKeptCopy(id, key: FrameDeduplication.frameKey(device: device, fCnt: fCnt), state: .quarantined, sessionStart: sessionStart,
+                       after: now - frameDuplicateWindow)
     }
+
+    /// Whether another uplink with this frame key, in this state, was
+    /// recorded since `sessionStart` and received after `after`. Decoded
+    /// frames and quarantined frames with a counter carry a frame key; the
+    /// one index on it (`uplinks_by_frame`) serves both checks.
+    private func isKeptCopy(_ id: Int64, key: String, state: UplinkState, sessionStart: Int64, after: EpochMillis) throws -> Bool {
+        try connection.scalar(Self.keptCopies, [.text(key), .integer(state.rawValue), .integer(sessionStart), .integer(id), .integer(after)]) ?? 0 > 0
+    }
+
+    static let keptCopies = "SELECT count(*) FROM uplinks WHERE frame_key = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?"
 
     /// One more uplink of `device`, arrived when uplink `uplink` did.
     private func noteActivity(_ device: DeviceID, uplink: Int64) throws {

@@ -19,7 +19,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(store.schemaVersion == Schema.version)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == Schema.version && Schema.version == 9)
+        #expect(again.schemaVersion == Schema.version && Schema.version == 10)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {
@@ -66,7 +66,7 @@ import Testing
             old.close()
         }
         let store = try GatewayStore(path: path)
-        #expect(store.schemaVersion == 9)
+        #expect(store.schemaVersion == Schema.version)
         #expect(try store.connection.query("SELECT packet_id, uplink_id FROM recent_packets ORDER BY packet_id").map { $0.compactMap(\.int) } == [[5, 2], [6, 3]])
         #expect(try store.connection.query("SELECT name FROM sqlite_master WHERE name = 'uplinks_by_hash'").isEmpty)
         func resend(_ message: [UInt8], packet: Int) throws -> IngestResult {
@@ -77,6 +77,29 @@ import Testing
         // The older message under 5 was acknowledged (5 was reused): sent again, it is new.
         guard case let .stored(id) = try resend(first, packet: 5) else { Issue.record("an acknowledged message taken for a redelivery"); return }
         #expect(try store.connection.scalar("SELECT uplink_id FROM recent_packets WHERE packet_id = 5") == id)
+    }
+
+    /// Migration 10: quarantined frames carry their frame key, so a copy of
+    /// a frame quarantined before the upgrade is still found as a copy.
+    @Test func aQuarantinedFrameFromBeforeTheUpgradeStillHasItsCopiesFound() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/v9.sqlite"
+        do {
+            let old = try SQLiteConnection(path: path)
+            for migration in Schema.migrations.prefix(9) { try Schema.apply(migration, to: old) }
+            try old.execute("PRAGMA user_version = 9")
+            try old.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, state, device, fcnt) VALUES (1, 1000, 't', 1, 2, 'd1', 7)")
+            old.close()
+        }
+        let store = try GatewayStore(path: path)
+        #expect(try store.connection.scalar("SELECT count(*) FROM uplinks WHERE frame_key = 'd1/7' AND state = 2") == 1)
+        guard case let .stored(copy) = try store.commitUplink(topic: "t", message: [9], receivedAt: 2_000),
+              case let .stored(other) = try store.commitUplink(topic: "t", message: [8], receivedAt: 2_000) else { Issue.record("not stored"); return }
+        func bad(_ fCnt: UInt32) -> ProcessedOutcome { .quarantined(device: "d1", facts: Self.facts("d1", fCnt), reason: .implausible, detail: "x") }
+        let summary = try store.record([ProcessedUplink(uplinkID: copy, outcome: bad(7)), ProcessedUplink(uplinkID: other, outcome: bad(8))], now: 3_000)
+        #expect(summary.duplicateFrames == [copy] && summary.quarantined == 1)
     }
 
     @Test func frameCopiesAreDuplicatesUntilTheSessionRestarts() throws {

@@ -47,6 +47,18 @@ import Testing
         #expect(!plan.contains { $0.hasPrefix("SCAN readings") }, "\(plan)")
     }
 
+    /// Frame deduplication looks earlier copies up by frame key: an index
+    /// seek, never a scan of the uplinks (run for every decoded frame).
+    @Test func aFramesEarlierCopiesAreFoundThroughTheFrameIndex() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-plan-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/db.sqlite")
+        let plan = try store.connection.query("EXPLAIN QUERY PLAN " + GatewayStore.keptCopies,
+                                              [.text("d/1"), .integer(1), .integer(0), .integer(5), .integer(0)]).compactMap { $0[3].string }
+        #expect(plan.contains { $0.contains("USING INDEX uplinks_by_frame (frame_key=? AND state=?") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN uplinks") }, "\(plan)")
+    }
+
     @Test func refusesADatabaseFromANewerCitygate() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-newer-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
