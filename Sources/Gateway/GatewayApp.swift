@@ -47,7 +47,16 @@ public enum GatewayApp {
                            metadata: ["hub": "\(name)", "undelivered": "\(waiting)"])
         }
         let metrics = GatewayMetrics()
-        let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: metrics, logger: logger)
+        var context = ServiceContext(store: store, settings: LiveSettings(config), metrics: metrics, logger: logger)
+        context.faults = .fromEnvironment()
+        context.decodeGuard = try DecodeGuard(path: config.databasePath + ".decoding")
+        for suspect in context.decodeGuard.leftOver {
+            logger.error(suspect.strikes >= 2
+                         ? "the gateway stopped again while decoding one message: it is quarantined (decoder_crash) with its bytes"
+                         : "the last run stopped while decoding one message: it is decoded once more on its own, and quarantined if that stops the gateway too",
+                         metadata: ["message_hash": "\(suspect.hash)", "topic": "\(BoundedText.prefix(suspect.topic, maxBytes: 200))",
+                                    "stops": "\(suspect.strikes)"])
+        }
         let hubContext = HubContext(gatewayID: config.gatewayID, references: StoreReferences(store: store))
         let hubs: [any Hub] = hubConfigs.map { $0.makeHub(context: hubContext) }
         metrics.prepare(hubs: hubs.map(\.name), kinds: SensorKind.allCases.map(\.rawValue),
@@ -64,7 +73,7 @@ public enum GatewayApp {
         options.tls = config.tls
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
                                        maxPayloadBytes: config.maxPayloadBytes, context: context, processorWake: processorWake,
-                                       faults: .fromEnvironment())
+                                       faults: context.faults)
         let processing = ProcessingService(context: context, wake: processorWake)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(zip(hubs, hubConfigs), deliveryWakes).map { hub, wake in

@@ -26,4 +26,8 @@ public enum QuarantineReason: String, Sendable, CaseIterable, Equatable {
     case emptyPayload = "empty_payload"
     // The decoded values.
     case implausible
+    /// The gateway stopped twice while decoding this message (a decoder that
+    /// traps on it, see `DecodeGuard`): kept with its bytes, not decoded
+    /// again until `citygate requeue` asks for it.
+    case decoderCrash = "decoder_crash"
 }

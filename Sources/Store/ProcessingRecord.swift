@@ -21,15 +21,18 @@ extension GatewayStore {
     /// fCnt) was already seen in the device's current session is recorded
     /// as a duplicate frame instead.
     public func record(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
-        try transaction {
-            var summary = RecordSummary()
-            var sessions = DeviceSessionBatch(connection: connection)
-            for item in batch {
-                try record(item, now: now, sessions: &sessions, into: &summary)
-            }
-            try sessions.write()
-            return summary
+        try transaction { try recordInTransaction(batch, now: now) }
+    }
+
+    /// `record` inside a transaction the caller holds (see `commitAndRecord`).
+    func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
+        var summary = RecordSummary()
+        var sessions = DeviceSessionBatch(connection: connection)
+        for item in batch {
+            try record(item, now: now, sessions: &sessions, into: &summary)
         }
+        try sessions.write()
+        return summary
     }
 
     private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, into summary: inout RecordSummary) throws {

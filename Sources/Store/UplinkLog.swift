@@ -11,8 +11,8 @@ public enum IngestResult: Sendable, Equatable {
 
 /// One MQTT message as ingest hands it to the store.
 public struct ArrivedMessage: Sendable {
-    public var topic: String
-    public var message: [UInt8]
+    public let topic: String
+    public let message: [UInt8]
     public var receivedAt: EpochMillis
     /// How a broker could have sent it before (QoS ≥ 1); nil for QoS 0,
     /// which is never sent again.
@@ -21,12 +21,17 @@ public struct ArrivedMessage: Sendable {
     /// only its first bytes, and it is quarantined as it is committed.
     public var oversized: OversizedMessage?
 
+    /// FNV-1a over topic and bytes (`GatewayStore.messageHash`), made once:
+    /// the redelivery check and the decoder guard both use it.
+    public let messageHash: Int64
+
     public init(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil, oversized: OversizedMessage? = nil) {
         self.topic = topic
         self.message = message
         self.receivedAt = receivedAt
         self.delivery = delivery
         self.oversized = oversized
+        messageHash = GatewayStore.messageHash(topic: topic, message: message)
     }
 }
 
@@ -98,9 +103,33 @@ extension GatewayStore {
         try transaction { try messages.map { try insertUplink($0) } }
     }
 
+    /// A read burst committed and recorded in one transaction: each message
+    /// as `commitUplinks` stores it, and for each one stored that has an
+    /// outcome (decoded in the burst, before the commit), that outcome as
+    /// `record` keeps it. A message without an outcome stays pending for the
+    /// processing service. One transaction instead of two per uplink: no row
+    /// written pending and updated later, no read-back (the figures are in
+    /// Benchmarks/RESULTS.md, issue 17). All or nothing.
+    public func commitAndRecord(_ messages: [ArrivedMessage], outcomes: [ProcessedOutcome?], now: EpochMillis)
+        throws -> (results: [IngestResult], recorded: [ProcessedUplink], summary: RecordSummary) {
+        precondition(messages.count == outcomes.count, "one outcome (or nil) per message")
+        return try transaction {
+            var recorded: [ProcessedUplink] = []
+            recorded.reserveCapacity(messages.count)
+            let results = try zip(messages, outcomes).map { message, outcome in
+                let result = try insertUplink(message)
+                if case let .stored(id) = result, message.oversized == nil, let outcome {
+                    recorded.append(ProcessedUplink(uplinkID: id, outcome: outcome))
+                }
+                return result
+            }
+            return (results, recorded, try recordInTransaction(recorded, now: now))
+        }
+    }
+
     /// Inside the writer's transaction: the redelivery check, then the uplink and its bytes.
     private func insertUplink(_ arrived: ArrivedMessage) throws -> IngestResult {
-        let hash = Self.messageHash(topic: arrived.topic, message: arrived.message)
+        let hash = arrived.messageHash
         if let delivery = arrived.delivery,
            let row = try connection.query(
                """
@@ -135,7 +164,7 @@ extension GatewayStore {
 
     /// FNV-1a over topic, a zero byte and the message. Only a hint: a match
     /// is confirmed by comparing the stored bytes (or, when they were pruned, it is all there is).
-    static func messageHash(topic: String, message: [UInt8]) -> Int64 {
+    public static func messageHash(topic: String, message: [UInt8]) -> Int64 {
         var hash = FNV1a()
         hash.add(topic.utf8)
         hash.add(CollectionOfOne(0))

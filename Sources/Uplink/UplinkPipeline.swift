@@ -46,6 +46,8 @@ public struct UplinkPipeline: Sendable {
         /// an unbelievable device clock (`DeviceTime.isBelievable`).
         public var deviceTimesSetAside = 0
         public var deduplicationID: String?
+
+        public init() {}
     }
 
     /// A payload decoded, derived and checked: what a device's frame holds.

@@ -255,9 +255,11 @@ final class GatewayProcess: @unchecked Sendable {
     let database: String
 
     /// `database`: where the store lives (default: `directory`/citygate.sqlite).
+    /// `waitForHTTP` false: return once started, for a gateway expected to
+    /// stop before its HTTP port opens.
     init(broker: Broker, directory: String, extra: [String] = [], httpPort: Int? = nil,
          config: String = TestEnvironment.packageRoot + "/Config/citygate.toml", environment: [String: String] = [:],
-         database: String? = nil) async throws {
+         database: String? = nil, waitForHTTP: Bool = true) async throws {
         self.directory = directory
         self.database = database ?? directory + "/citygate.sqlite"
         self.httpPort = httpPort ?? TestEnvironment.freePort()
@@ -267,7 +269,7 @@ final class GatewayProcess: @unchecked Sendable {
              "--database", self.database, "--http-listen", "127.0.0.1:\(self.httpPort)"] + extra,
             directory: directory, environment: environment, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
         let deadline = ContinuousClock.now + .seconds(30)
-        while !TestEnvironment.canConnect(port: self.httpPort) {
+        while waitForHTTP && !TestEnvironment.canConnect(port: self.httpPort) {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 throw FixtureError("citygate did not open its HTTP port: \(process.log)")
             }

@@ -23,6 +23,7 @@ import Testing
             try await gateway.metric("citygate_uplinks_committed_total") == 1
         }
         let before = storeBytes(gateway.database)
+        let settled = try #require(gateway.peakRSS)
 
         // 8 MiB of varied bytes (not compressible, not a run of one value); 30 MB in the full fault matrix.
         let size = FaultMatrix.isFull ? 30_000_000 : 8 << 20
@@ -52,8 +53,13 @@ import Testing
         let growth = storeBytes(gateway.database) - before
         #expect(growth < 1 << 20, "the store grew by \(growth) bytes")
         let peak = try #require(gateway.peakRSS)
-        // libmosquitto holds one whole packet while it reads it: the bound is for 8 MiB.
-        if size <= 8 << 20 { #expect(peak < 64 << 20, "peak RSS \(peak >> 20) MiB") }
+        // libmosquitto holds the whole packet while it reads it, and a copy of
+        // its payload for the callback: twice the message. The gateway keeps
+        // none of it (its length, digest and first 4 KiB only). Measured as
+        // growth over the peak before the message, not as an absolute figure:
+        // a debug build's resident code alone is some 40 MiB and grows with
+        // every feature. One more whole copy would add another 8 MiB.
+        #expect(peak - settled < 2 * size + (6 << 20), "peak RSS \(peak >> 20) MiB, \(settled >> 20) MiB before the message")
         // Requeue leaves it alone: its bytes are not whole.
         let requeue = try capture(TestEnvironment.citygate, ["requeue", "--config", TestEnvironment.packageRoot + "/Config/citygate.toml",
                                                              "--database", gateway.database])

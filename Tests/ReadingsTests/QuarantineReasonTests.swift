@@ -8,7 +8,7 @@ import Testing
     @Test func theLabelsStayAsReleased() {
         #expect(QuarantineReason.allCases.map(\.rawValue) == [
             "oversized", "no_route", "malformed_json", "invalid_envelope", "topic_mismatch", "device_mismatch", "unknown_device", "unknown_codec",
-            "truncated", "unsupported_port", "invalid_payload", "overflow", "empty_payload", "implausible",
+            "truncated", "unsupported_port", "invalid_payload", "overflow", "empty_payload", "implausible", "decoder_crash",
         ])
     }
 }

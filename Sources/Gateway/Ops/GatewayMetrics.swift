@@ -49,7 +49,7 @@ public final class GatewayMetrics: Sendable {
         storeFileBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_size_bytes", help: "Size of the SQLite database file"))
         storeUsedBytes = registry.makeGauge(descriptor: Self.metric("citygate_store_used_bytes", help: "Bytes of the database in use (file minus free pages)"))
         commitSeconds = registry.makeDurationHistogram(
-            descriptor: Self.metric("citygate_store_commit_seconds", help: "Time to commit one read burst of raw uplinks (one transaction) before their PUBACKs"),
+            descriptor: Self.metric("citygate_store_commit_seconds", help: "Time to decode and commit one read burst of uplinks (one transaction) before their PUBACKs"),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250),
                       .seconds(1)])

@@ -19,21 +19,47 @@ struct DecodedBatch: Sendable {
 
     var count: Int { results.count }
 
-    /// Pure: envelope, decode, validate and window for each uplink.
-    init(_ batch: [RawUplink], pipeline: UplinkPipeline, generation: Int) {
+    /// Envelope, decode, validate and window for each uplink (pure, apart
+    /// from marking each one in the decoder guard before it is decoded).
+    /// A message the gateway stopped on twice is quarantined undecoded.
+    init(_ batch: [RawUplink], pipeline: UplinkPipeline, generation: Int, guard decodeGuard: DecodeGuard = .disabled,
+         faults: FaultInjection = .none) {
         self.generation = generation
         results.reserveCapacity(batch.count)
+        defer { decodeGuard.clear(.processing) }
         for raw in batch {
-            let (outcome, diagnostic) = pipeline.process(raw)
-            // Commit time minus the envelope's time (the network server's, or
-            // the simulator's stamp at publish): how long an uplink took to be safe.
-            if case let .decoded(facts, _) = outcome, let sent = facts.networkTime, raw.receivedAt >= sent {
-                latencies.append(raw.receivedAt - sent)
+            let hash = GatewayStore.messageHash(topic: raw.topic, message: raw.message)
+            let strikes = decodeGuard.strikes(hash)
+            guard strikes < 2 else {
+                results.append(ProcessedUplink(uplinkID: raw.id, outcome: .quarantined(
+                    device: nil, facts: nil, reason: .decoderCrash,
+                    detail: "the gateway stopped \(strikes) times while decoding this message; `citygate requeue --reason decoder_crash` tries again")))
+                diagnostics[raw.id] = UplinkPipeline.Diagnostics()
+                lastID = max(lastID, raw.id)
+                continue
             }
-            results.append(ProcessedUplink(uplinkID: raw.id, outcome: outcome))
-            diagnostics[raw.id] = diagnostic
-            lastID = max(lastID, raw.id)
+            decodeGuard.mark(.processing, hash: hash, topic: raw.topic)
+            faults.trapIfDecoding(raw.message)
+            add(raw, pipeline.process(raw))
         }
+    }
+
+    /// A burst ingest decoded and recorded itself (`BurstRecorder`).
+    init(generation: Int) {
+        self.generation = generation
+    }
+
+    /// One uplink's outcome, with its diagnostics and ingest latency.
+    mutating func add(_ raw: RawUplink, _ processed: (ProcessedOutcome, UplinkPipeline.Diagnostics)) {
+        let (outcome, diagnostic) = processed
+        // Commit time minus the envelope's time (the network server's, or
+        // the simulator's stamp at publish): how long an uplink took to be safe.
+        if case let .decoded(facts, _) = outcome, let sent = facts.networkTime, raw.receivedAt >= sent {
+            latencies.append(raw.receivedAt - sent)
+        }
+        results.append(ProcessedUplink(uplinkID: raw.id, outcome: outcome))
+        diagnostics[raw.id] = diagnostic
+        lastID = max(lastID, raw.id)
     }
 }
 
@@ -52,11 +78,11 @@ final class DecodeAhead: @unchecked Sendable {
     private var running = false
 
     /// Starts decoding `batch`; one at a time (the loop waits before the next start).
-    func start(_ batch: [RawUplink], pipeline: UplinkPipeline, generation: Int) {
+    func start(_ batch: [RawUplink], pipeline: UplinkPipeline, generation: Int, guard decodeGuard: DecodeGuard, faults: FaultInjection) {
         precondition(!running, "a decode-ahead batch is already running")
         running = true
         queue.async {
-            self.decoded = DecodedBatch(batch, pipeline: pipeline, generation: generation)
+            self.decoded = DecodedBatch(batch, pipeline: pipeline, generation: generation, guard: decodeGuard, faults: faults)
             self.finished.signal()
         }
     }

@@ -10,4 +10,8 @@ struct ServiceContext: Sendable {
     let logger: Logger
     /// Each hub's live state, for `/api/status` and the status page.
     var hubBoard = HubStatusBoard()
+    /// What the last run was decoding when it stopped (see `DecodeGuard`).
+    var decodeGuard = DecodeGuard.disabled
+    /// Faults a test asked for (never set in production).
+    var faults = FaultInjection.none
 }

@@ -8,15 +8,17 @@ import ServiceLifecycle
 import Store
 import Synchronization
 
-/// MQTT → raw uplink rows. Ingest's only job is to commit the raw bytes,
-/// topic and arrival time (with the redelivery check) before the QoS 1
-/// PUBACK leaves. The client reads every message the socket holds, then
-/// calls back, and only then writes the PUBACKs: a burst is committed in one
-/// transaction (Benchmarks/RESULTS.md has what one commit per message cost).
+/// MQTT → uplink rows, decoded. Ingest commits the raw bytes, topic and
+/// arrival time (with the redelivery check) before the QoS 1 PUBACK leaves,
+/// and with them what the burst decoded to (`BurstRecorder`). The client
+/// reads every message the socket holds, then calls back, and only then
+/// writes the PUBACKs: a burst is committed in one transaction
+/// (Benchmarks/RESULTS.md has what one commit per message cost).
 /// A burst that cannot be committed (busy, I/O error, read-only, full) is
 /// not acknowledged at all: the client drops the connection without writing
 /// its PUBACKs, and the broker sends it again. No acknowledged uplink ever
-/// exists only in memory. Everything else happens later, on the processing service.
+/// exists only in memory. Windows, roll-ups and delivery happen later, on
+/// their services; the processing service decodes what ingest left pending.
 // @unchecked: `burst` and `messagesSeen` belong to the MQTT network thread
 // (its callbacks run there one at a time); everything else is a `let`, a
 // `Mutex` or an `Atomic`.
@@ -26,6 +28,8 @@ final class IngestService: Service, @unchecked Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let processorWake: WakeSignal
+    let recorder: BurstRecorder
+    let reporter: ProcessingReport
     let subscriptions: [(String, Int)]
     let broker: String
     /// The broker link and intake, as the callbacks and the services see them.
@@ -58,6 +62,10 @@ final class IngestService: Service, @unchecked Sendable {
         metrics = context.metrics
         logger = context.logger
         self.processorWake = processorWake
+        var context = context
+        context.faults = faults
+        recorder = BurstRecorder(context: context)
+        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger)
         self.subscriptions = subscriptions
         broker = "\(options.host):\(options.port)"
         let duplicates = metrics.duplicates(stage: "redelivery")
@@ -133,10 +141,10 @@ final class IngestService: Service, @unchecked Sendable {
     private func commit(_ messages: [ArrivedMessage], duplicates: Counter) -> MQTTClient.BurstDecision {
         do {
             let started = ContinuousClock.now
-            let results = try store.commitUplinks(messages)
+            let committed = try recorder.commit(messages)
             metrics.commitSeconds.record(ContinuousClock.now - started)
             var stored = 0
-            for (result, message) in zip(results, messages) {
+            for (result, message) in zip(committed.results, messages) {
                 switch result {
                 case .stored:
                     stored += 1
@@ -152,8 +160,13 @@ final class IngestService: Service, @unchecked Sendable {
                 }
             }
             metrics.uplinksCommitted.increment(by: Int64(stored))
-            committed.add(stored, ordering: .relaxed)
-            if stored > 0 { processorWake.wake() }
+            self.committed.add(stored, ordering: .relaxed)
+            reporter.report(committed.recorded, committed.summary)
+            if let failure = committed.recordFailure, let suppressed = failureLines.admit("record") {
+                logger.error("could not record the burst's decoded uplinks: committed undecoded, the processing service decodes them",
+                             metadata: ["uplinks": "\(messages.count)", "error": "\(failure)", "suppressed": "\(suppressed)"])
+            }
+            if committed.pending > 0 { processorWake.wake() }
             let mended = state.withLock { state in
                 defer { state.commitFailure = nil }
                 return state.commitFailure

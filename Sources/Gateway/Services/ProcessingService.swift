@@ -30,7 +30,9 @@ final class ProcessingService: Service, @unchecked Sendable {
     /// doubled back towards `batchSize` after each batch that fits.
     private var batchLimit: Int
     private var failedRecords = 0
-    private let quarantineLines = LogRateLimiter()
+    private let reporter: ProcessingReport
+    private let decodeGuard: DecodeGuard
+    private let faults: FaultInjection
 
     init(context: ServiceContext, wake: WakeSignal, batchSize: Int = 500) {
         store = context.store
@@ -40,6 +42,9 @@ final class ProcessingService: Service, @unchecked Sendable {
         self.wake = wake
         self.batchSize = batchSize
         batchLimit = batchSize
+        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger)
+        decodeGuard = context.decodeGuard
+        faults = context.faults
     }
 
     /// Goes round at least every half second while the decode loop is alive.
@@ -79,12 +84,12 @@ final class ProcessingService: Service, @unchecked Sendable {
                 metrics.uplinksPending.set(Int64(0))
                 return 0
             }
-            current = DecodedBatch(batch, pipeline: pipeline, generation: generation)
+            current = DecodedBatch(batch, pipeline: pipeline, generation: generation, guard: decodeGuard, faults: faults)
         }
         // A full batch means a backlog: read the next one now (before this one
         // takes the writer lock) and decode it while this one is recorded.
         if current.count >= batchLimit, let next = try? readPending(after: current.lastID), !next.isEmpty {
-            decodeAhead.start(next, pipeline: pipeline, generation: generation)
+            decodeAhead.start(next, pipeline: pipeline, generation: generation, guard: decodeGuard, faults: faults)
         }
         let summary: RecordSummary
         do {
@@ -104,13 +109,12 @@ final class ProcessingService: Service, @unchecked Sendable {
             throw error
         }
         ahead = decodeAhead.wait()
-        for latency in current.latencies { metrics.ingestLatency.record(.milliseconds(latency)) }
         batchLimit = min(batchSize, batchLimit * 2)
         if failedRecords > 0 {
             logger.info("recording decoded uplinks again", metadata: ["failed_attempts": "\(failedRecords)"])
             failedRecords = 0
         }
-        report(current.results, current.diagnostics, summary)
+        reporter.report(current, summary)
         return current.count
     }
 
@@ -120,77 +124,6 @@ final class ProcessingService: Service, @unchecked Sendable {
         } catch {
             logger.error("cannot read pending uplinks", metadata: ["error": "\(error)"])
             throw error
-        }
-    }
-
-    private func report(_ results: [ProcessedUplink], _ diagnostics: [Int64: UplinkPipeline.Diagnostics], _ summary: RecordSummary) {
-        if !summary.duplicateFrames.isEmpty {
-            metrics.duplicates(stage: "frame").increment(by: Int64(summary.duplicateFrames.count))
-        }
-        let duplicates = Set(summary.duplicateFrames)
-        // Labelled counters are summed over the batch and added once per
-        // label: finding one in the registry (by name and labels) per uplink
-        // cost about 2 µs of CPU per uplink in the load test.
-        var processed: [String: Int64] = [:], stored: [String: Int64] = [:], gaps: [String: Int64] = [:], events: [String: Int64] = [:]
-        defer {
-            for (envelope, count) in processed { metrics.uplinksProcessed(envelope: envelope).increment(by: count) }
-            for (kind, count) in stored {
-                metrics.readingsStored(kind: kind).increment(by: count)
-                metrics.readingsByKind(kind).increment(by: count)
-            }
-            for (kind, count) in gaps { metrics.frameCounterGaps(kind: kind).increment(by: count) }
-            for (type, count) in events { metrics.events(type: type).increment(by: count) }
-        }
-        for result in results {
-            let id = result.uplinkID
-            let diagnostic = diagnostics[id]
-            if diagnostic?.clockSkewed == true { metrics.clockSkewed.increment() }
-            if let setAside = diagnostic?.deviceTimesSetAside, setAside > 0 {
-                metrics.readingsSetAside(reason: "device_time").increment(by: Int64(setAside))
-            }
-            if let sentinels = diagnostic?.sentinels, sentinels > 0 { metrics.sentinels.increment(by: Int64(sentinels)) }
-            if case let .event(type, _, _, _) = result.outcome { events[NetworkEventType.metricLabel(type), default: 0] += 1 }
-            if let envelope = diagnostic?.envelope { processed[envelope.rawValue, default: 0] += 1 }
-            let kind = diagnostic?.kind?.rawValue ?? "unknown"
-            if case let .decoded(_, readings) = result.outcome, !duplicates.contains(id), !readings.isEmpty {
-                stored[kind, default: 0] += Int64(readings.count)
-            }
-            if let gap = summary.frameGaps[id] { gaps[kind, default: 0] += gap }
-            // A copy of a frame already quarantined was stored as a duplicate, not quarantined again.
-            let isQuarantine: Bool = { if case .quarantined = result.outcome { return !duplicates.contains(id) } else { return false } }()
-            // Per-uplink lines other than quarantine are debug: build them only when shown.
-            guard isQuarantine || logger.logLevel <= .debug else { continue }
-            var fields: Logger.Metadata = ["uplink": "\(id)"]
-            if let dedup = diagnostic?.deduplicationID { fields["dedup_id"] = "\(dedup)" }
-            switch result.outcome {
-            case let .decoded(facts, readings):
-                fields["device"] = "\(facts.device)"
-                if duplicates.contains(id) {
-                    logger.debug("duplicate frame dropped", metadata: fields.merging(["fcnt": "\(facts.fCnt.map(String.init) ?? "-")"]) { a, _ in a })
-                } else {
-                    if let notes = diagnostic?.notes, !notes.isEmpty {
-                        fields["notes"] = "\(notes.map(\.description).joined(separator: "; "))"
-                    }
-                    logger.debug("uplink decoded", metadata: fields.merging(["readings": "\(readings.count)"]) { a, _ in a })
-                }
-            case let .quarantined(device, _, reason, detail):
-                guard isQuarantine else {
-                    logger.debug("copy of a quarantined frame dropped", metadata: fields.merging(["device": "\(device ?? "-")"]) { a, _ in a })
-                    continue
-                }
-                metrics.quarantined(reason: reason.rawValue).increment()
-                // Counted always; logged at most a few times a minute per reason.
-                guard let held = quarantineLines.admit(reason.rawValue) else { continue }
-                if let device { fields["device"] = "\(device)" }
-                fields["reason"] = "\(reason.rawValue)"
-                fields["detail"] = "\(detail)"
-                if held > 0 { fields["suppressed"] = "\(held)" }
-                logger.warning("uplink quarantined", metadata: fields)
-            case let .event(type, device, _, _):
-                logger.debug("network event", metadata: fields.merging(["type": "\(type)", "device": "\(device ?? "-")"]) { a, _ in a })
-            case let .ignored(facts, reason):
-                logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })
-            }
         }
     }
 }
