@@ -115,8 +115,14 @@ public enum GatewayApp {
         services.append(ReloadService(settings: context.settings, logger: logger, load: reload ?? { [path = config.configPath] in
             try GatewayConfig.load(path: path)
         }))
+        // A service that fails (the HTTP port taken, say) shuts the others
+        // down gracefully: intake stops, what was committed is decoded, and
+        // the error reaches `run`, which logs it and exits non-zero. By
+        // default the group would cancel them instead, and services that end
+        // on a graceful shutdown do not all end on a cancellation: the
+        // process hung without a word (found with a port another process held).
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
+            services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

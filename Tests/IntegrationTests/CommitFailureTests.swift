@@ -21,7 +21,10 @@ import Testing
         // the first probe got through), and for 60 s at most.
         let release = directory + "/release"
         let hold = "i=0; while [ ! -e \(release) ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"
-        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell \(hold)\\nCOMMIT;\\n' | sqlite3 \(gateway.database)"],
+        // `.timeout`: the holder waits for the lock rather than giving up at
+        // once when it meets another writer for a moment (this test's own
+        // probe below takes the lock briefly; a CI run lost the race).
+        let holder = try ManagedProcess("/bin/sh", ["-c", "printf 'BEGIN IMMEDIATE;\\n.shell \(hold)\\nCOMMIT;\\n' | sqlite3 -cmd '.timeout 5000' \(gateway.database)"],
                                         directory: directory, logName: "holder.log")
         let heldSince = ContinuousClock.now
         try await gateway.waitFor("the other writer holding the lock", timeout: .seconds(10)) {

@@ -50,7 +50,14 @@ final class HTTPEndpointService: Service, Sendable {
                 logger.info("http listening", metadata: ["address": "\(host):\(port)", "paths": "/,/api/status,/metrics,/health,/health/ready"])
             },
             logger: Logger(label: "citygate.http"))
-        // A service of the gateway's group: its graceful shutdown stops the server.
-        try await app.run()
+        // A service of the gateway's group: its graceful shutdown stops the
+        // server. A listener that cannot start (the port taken, an address
+        // not on this host) is said here, and ends the gateway (see GatewayApp).
+        do {
+            try await app.run()
+        } catch {
+            logger.critical("cannot serve HTTP", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
+            throw error
+        }
     }
 }
