@@ -122,7 +122,10 @@ enum TestEnvironment {
             if canConnect(port: port) { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return false
+        // One look after the deadline too: under the parallel suite this task
+        // can go unscheduled for most of the timeout (two CI runs had every
+        // broker "not listening" at once while mosquitto said it was).
+        return canConnect(port: port)
     }
 
     /// GET over HTTP with curl-free Foundation (blocking, small bodies).
@@ -270,6 +273,7 @@ final class GatewayProcess: @unchecked Sendable {
             directory: directory, environment: environment, logName: "citygate-\(UUID().uuidString.prefix(4)).log")
         let deadline = ContinuousClock.now + .seconds(30)
         while waitForHTTP && !TestEnvironment.canConnect(port: self.httpPort) {
+            // Past the deadline, the loop condition above was the last look (see `waitForPort`).
             guard process.isRunning, ContinuousClock.now < deadline else {
                 throw FixtureError("citygate did not open its HTTP port: \(process.log)")
             }
@@ -318,6 +322,8 @@ final class GatewayProcess: @unchecked Sendable {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(200))
         }
+        // A last look: the loop may not have run for most of the timeout (see `waitForPort`).
+        if try await condition() { return }
         throw FixtureError("timed out waiting for \(description); citygate log:\n\(process.log.suffix(3000))")
     }
 }
