@@ -72,8 +72,7 @@ public enum GatewayApp {
         options.sessionExpirySeconds = config.cleanSession ? 0 : config.sessionExpirySeconds
         options.tls = config.tls
         let ingest = try IngestService(options: options, subscriptions: config.subscriptions.map { ($0.filter.filter, config.subscribeQoS) },
-                                       maxPayloadBytes: config.maxPayloadBytes, context: context, processorWake: processorWake,
-                                       faults: context.faults)
+                                       maxPayloadBytes: config.maxPayloadBytes, context: context, processorWake: processorWake)
         let processing = ProcessingService(context: context, wake: processorWake)
         let deliveryWakes = hubs.map { _ in WakeSignal() }
         let deliveries = zip(zip(hubs, hubConfigs), deliveryWakes).map { hub, wake in

@@ -111,7 +111,7 @@ extension GatewayStore {
     /// written pending and updated later, no read-back (the figures are in
     /// Benchmarks/RESULTS.md, issue 17). All or nothing.
     public func commitAndRecord(_ messages: [ArrivedMessage], outcomes: [ProcessedOutcome?], now: EpochMillis)
-        throws -> (results: [IngestResult], recorded: [ProcessedUplink], summary: RecordSummary) {
+        throws -> (results: [IngestResult], summary: RecordSummary) {
         precondition(messages.count == outcomes.count, "one outcome (or nil) per message")
         return try transaction {
             var recorded: [ProcessedUplink] = []
@@ -123,7 +123,7 @@ extension GatewayStore {
                 }
                 return result
             }
-            return (results, recorded, try recordInTransaction(recorded, now: now))
+            return (results, try recordInTransaction(recorded, now: now))
         }
     }
 

@@ -55,7 +55,6 @@ struct BurstRecorder: Sendable {
         var diagnostics: [UplinkPipeline.Diagnostics?] = []
         outcomes.reserveCapacity(messages.count)
         diagnostics.reserveCapacity(messages.count)
-        defer { decodeGuard.clear(.ingest) }
         for message in messages {
             // Oversized messages are quarantined as they are committed; a
             // suspect is left to the processing service to decode on its own.
@@ -73,11 +72,12 @@ struct BurstRecorder: Sendable {
             outcomes.append(outcome)
             diagnostics.append(diagnostic)
         }
+        // Cleared before the commit: a stop from here on is not the decoder's.
         decodeGuard.clear(.ingest)
         let now = GatewayClock.now()
         let results: [IngestResult], summary: RecordSummary
         do {
-            (results, _, summary) = try store.commitAndRecord(messages, outcomes: outcomes, now: now)
+            (results, summary) = try store.commitAndRecord(messages, outcomes: outcomes, now: now)
         } catch {
             // Raw rows alone, whatever the reason; a store at its bound
             // included: a burst's records take more room than its raw rows,

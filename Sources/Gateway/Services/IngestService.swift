@@ -56,20 +56,18 @@ final class IngestService: Service, @unchecked Sendable {
     var committedSinceStart: Int { committed.load(ordering: .relaxed) }
 
     init(options: MQTTOptions, subscriptions: [(String, Int)], maxPayloadBytes: Int = 64 << 10, context: ServiceContext,
-         processorWake: WakeSignal, faults: FaultInjection = .none) throws {
+         processorWake: WakeSignal) throws {
         client = try MQTTClient(options: options)
         store = context.store
         metrics = context.metrics
         logger = context.logger
         self.processorWake = processorWake
-        var context = context
-        context.faults = faults
         recorder = BurstRecorder(context: context)
         reporter = ProcessingReport(metrics: context.metrics, logger: context.logger)
         self.subscriptions = subscriptions
         broker = "\(options.host):\(options.port)"
         let duplicates = metrics.duplicates(stage: "redelivery")
-        let stallAfter = faults.stallWriterAfter
+        let stallAfter = context.faults.stallWriterAfter
         // Messages are collected per read burst on libmosquitto's thread and
         // committed together before the client writes their PUBACKs.
         client.onMessage = { [unowned self] topic, payload, qos, packetID in
@@ -90,7 +88,7 @@ final class IngestService: Service, @unchecked Sendable {
             }
             burst.append(ArrivedMessage(topic: topic, message: Array(payload), receivedAt: GatewayClock.now(), delivery: delivery))
         }
-        let exitBeforeCommitAfter = faults.exitBeforeCommitAfter
+        let exitBeforeCommitAfter = context.faults.exitBeforeCommitAfter
         client.onReadBurstEnd = { [unowned self] in
             guard !burst.isEmpty else { return .acknowledge }
             if let exitBeforeCommitAfter, messagesSeen >= exitBeforeCommitAfter {
