@@ -48,22 +48,17 @@ import Testing
     /// has (the last message per identifier), so a message committed before
     /// the upgrade and resent after it is still recognised.
     @Test func aRedeliveryAfterTheUpgradeToRecentPacketsIsRecognised() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try EarlierSchema.directory("store")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/v8.sqlite"
         let first: [UInt8] = [1], second: [UInt8] = [2], third: [UInt8] = [3]
-        do {
-            let old = try SQLiteConnection(path: path)
-            for migration in Schema.migrations.prefix(8) { try Schema.apply(migration, to: old) }
-            try old.execute("PRAGMA user_version = 8")
+        try EarlierSchema.database(at: path, version: 8) { old in
             // Packet id 5 was used twice (acknowledged, then reused); 6 once.
             for (id, message, packet) in [(1, first, 5), (2, second, 5), (3, third, 6)] {
                 try old.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, packet_id) VALUES (?, 1000, 't', ?, ?)",
                             [.integer(Int64(id)), .integer(GatewayStore.messageHash(topic: "t", message: message)), .integer(Int64(packet))])
                 try old.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(Int64(id)), .blob(message)])
             }
-            old.close()
         }
         let store = try GatewayStore(path: path)
         #expect(store.schemaVersion == Schema.version)
@@ -82,16 +77,11 @@ import Testing
     /// Migration 10: quarantined frames carry their frame key, so a copy of
     /// a frame quarantined before the upgrade is still found as a copy.
     @Test func aQuarantinedFrameFromBeforeTheUpgradeStillHasItsCopiesFound() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try EarlierSchema.directory("store")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/v9.sqlite"
-        do {
-            let old = try SQLiteConnection(path: path)
-            for migration in Schema.migrations.prefix(9) { try Schema.apply(migration, to: old) }
-            try old.execute("PRAGMA user_version = 9")
+        try EarlierSchema.database(at: path, version: 9) { old in
             try old.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, state, device, fcnt) VALUES (1, 1000, 't', 1, 2, 'd1', 7)")
-            old.close()
         }
         let store = try GatewayStore(path: path)
         #expect(try store.connection.scalar("SELECT count(*) FROM uplinks WHERE frame_key = 'd1/7' AND state = 2") == 1)

@@ -6,20 +6,15 @@ import Testing
 @Suite struct StoreBoundsTests {
     @Test func migratesFromEveryEarlierVersion() throws {
         for version in 0..<Schema.version {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-migrate-\(UUID().uuidString.prefix(8))").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let directory = try EarlierSchema.directory("migrate")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let path = directory + "/old.sqlite"
             // A database as an earlier citygate left it, with a row in it.
-            do {
-                let old = try SQLiteConnection(path: path)
-                for migration in Schema.migrations.prefix(version) { try Schema.apply(migration, to: old) }
-                try old.execute("PRAGMA user_version = \(version)")
+            try EarlierSchema.database(at: path, version: version) { old in
                 if version >= 1 {
                     try old.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
                     try old.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (1, x'01')")
                 }
-                old.close()
             }
             let store = try GatewayStore(path: path)
             #expect(store.schemaVersion == Schema.version, "from version \(version)")

@@ -8,26 +8,16 @@ import Testing
 /// unknown stored metric once made window closing skip the window and find
 /// it again forever.)
 @Suite struct StoredNamesTests {
-    static func directory(_ name: String) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(name)-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
     @Test func aMigrationRefusesAMetricThisReleaseDoesNotKnow() throws {
-        let directory = try Self.directory("names")
+        let directory = try EarlierSchema.directory("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/old.sqlite"
-        do {
-            let old = try SQLiteConnection(path: path)
-            for migration in Schema.migrations.prefix(4) { try Schema.apply(migration, to: old) }
-            try old.execute("PRAGMA user_version = 4")
+        try EarlierSchema.database(at: path, version: 4) { old in
             try old.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
             try old.run("""
                 INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
                 VALUES (1, 'd', 'radon', NULL, 1, 5, 60000, 0)
                 """)
-            old.close()
         }
         #expect {
             try GatewayStore(path: path)
@@ -40,7 +30,7 @@ import Testing
     }
 
     @Test func aStoredNameThatIsNotKnownIsAnErrorNotASkippedWindow() throws {
-        let directory = try Self.directory("names")
+        let directory = try EarlierSchema.directory("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/db.sqlite")
         try store.connection.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
@@ -54,7 +44,7 @@ import Testing
     }
 
     @Test func typedWindowsRoundTrip() throws {
-        let directory = try Self.directory("names")
+        let directory = try EarlierSchema.directory("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/db.sqlite")
         guard case let .stored(id) = try store.commitUplink(topic: "t", message: [1], receivedAt: 1) else { Issue.record("not stored"); return }
@@ -70,7 +60,7 @@ import Testing
 /// Quarantine details quote input (a topic, a device id): kept to 512 bytes.
 @Suite struct QuarantineDetailTests {
     @Test func aDetailQuotingHugeInputIsCut() throws {
-        let directory = try StoredNamesTests.directory("quarantine-detail")
+        let directory = try EarlierSchema.directory("quarantine-detail")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/db.sqlite")
         let topic = "application/" + String(repeating: "x", count: 100_000)
