@@ -43,4 +43,33 @@ import Testing
         #expect(client.connections >= 2)
         broker.process.forceStop()
     }
+
+    /// A QoS 1 publish while the broker is away is queued by libmosquitto
+    /// (MOSQ_ERR_NO_CONN, with a message id) and sent once it is back: the
+    /// client returns it as published, and its acknowledgement comes. At QoS 0
+    /// the same publish is a failure.
+    @Test func aPublishWhileTheBrokerIsAwayIsSentWhenItReturns() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("publish-away")
+        var broker = try await Broker(directory: directory)
+        let client = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "publish-away", cleanSession: true))
+        let acknowledged = Mutex<[Int32]>([])
+        client.onPublished = { mid in acknowledged.withLock { $0.append(mid) } }
+        try client.start()
+        #expect(await client.waitUntilConnected(timeout: .seconds(10)))
+        broker.process.forceStop()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while client.isConnected && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!client.isConnected)
+
+        let mid = try client.publish("probe/away", payload: Array("kept".utf8), qos: 1)
+        #expect(mid != 0)
+        #expect(throws: MQTTError.self, "QoS 0 has nothing to keep it") { try client.publish("probe/away", payload: [1], qos: 0) }
+
+        broker = try await Broker(directory: directory, port: broker.port)
+        let until = ContinuousClock.now + .seconds(30)
+        while !acknowledged.withLock({ $0.contains(mid) }) && ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(acknowledged.withLock { $0 } == [mid], "acknowledged once the broker was back")
+        client.stop()
+        broker.process.forceStop()
+    }
 }
