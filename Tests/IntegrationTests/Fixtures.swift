@@ -20,7 +20,22 @@ final class ManagedProcess: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try Self.withSignalsUnblocked { try process.run() }
+    }
+
+    /// A child inherits the signal mask of the thread that spawns it, and
+    /// Foundation's `Process` does not reset it. Tests run on dispatch's
+    /// worker threads, which block nearly every signal: a mosquitto started
+    /// from one never saw SIGTERM (it was left pending, ShdPnd 0x4000, with
+    /// the broker still running a minute later), so a broker restart in a
+    /// test found the old broker still holding the port. The spawning
+    /// thread unblocks every signal for the moment of the spawn.
+    private static func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     var isRunning: Bool { process.isRunning }
@@ -189,9 +204,26 @@ final class Broker: @unchecked Sendable {
         try config.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
         let executable = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/mosquitto"
         process = try ManagedProcess(executable, ["-c", directory + "/mosquitto.conf"], directory: directory, logName: "mosquitto.log")
-        guard await TestEnvironment.waitForPort(port, timeout: .seconds(10)) else {
+        // The port answering is not enough: a broker restarted on the same
+        // port while the old one still held it fails to bind and exits, and
+        // the old one answers until it is gone (a CI run published into a
+        // refused port for a minute that way). It must be this process,
+        // still running, that says it runs.
+        let process = process
+        guard await TestEnvironment.waitForPort(port, timeout: .seconds(10)),
+              await Self.says(process, "running", within: .seconds(10)), process.isRunning else {
             throw FixtureError("mosquitto did not listen on \(port): \(process.log)")
         }
+    }
+
+    /// mosquitto logs "mosquitto version X running" once every listener is open.
+    private static func says(_ process: ManagedProcess, _ word: String, within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline && process.isRunning {
+            if process.log.contains(" \(word)") { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.log.contains(" \(word)") && process.isRunning
     }
 
     /// Publishes one message with mosquitto_pub (QoS 1).

@@ -128,7 +128,8 @@ import Testing
         for fCnt in 1...count {
             if fCnt == count / 2 {
                 broker.process.signal(SIGTERM)  // mosquitto saves its sessions and queues, then exits
-                _ = await broker.process.waitForExit(timeout: .seconds(10))
+                // The new broker binds the same port: the old one must be gone first.
+                #expect(await broker.process.waitForExit(timeout: .seconds(60)) != nil, "mosquitto exits on SIGTERM")
                 broker = try await Broker(directory: directory, port: broker.port, persistence: true)
                 restarted = true
             }
