@@ -54,6 +54,8 @@ public struct StoreUsage: Sendable, Equatable {
     /// Bytes the gateway keeps beside the database that count against the
     /// same bound (the file output's day files).
     public var externalBytes: Int64 = 0
+    /// SQLite's own limit (`max_page_count`): the bound plus its reserve.
+    public var limitPages: Int64 = 0
 
     public var fileBytes: Int64 { pages * pageSize }
     public var usedBytes: Int64 { (pages - freePages) * pageSize }
@@ -96,7 +98,8 @@ extension GatewayStore {
             StoreUsage(pageSize: try connection.scalar("PRAGMA page_size") ?? 4096,
                        pages: try connection.scalar("PRAGMA page_count") ?? 0,
                        freePages: try connection.scalar("PRAGMA freelist_count") ?? 0,
-                       maxPages: boundPages)
+                       maxPages: boundPages,
+                       limitPages: try connection.scalar("PRAGMA max_page_count") ?? 0)
         }
     }
 

@@ -54,7 +54,18 @@ import Testing
         try await gateway.waitFor("intake running once the last windows are past their lateness", timeout: .seconds(60)) {
             try await gateway.metric("citygate_intake_paused") == 0
         }
-        #expect(gateway.process.log.contains("intake resumed"))
+        let log = gateway.process.log
+        #expect(log.contains("intake resumed"))
+        // After a pause the gateway reads up to 1,000 queued messages as one
+        // burst, more than the room a resume leaves: what fits is committed
+        // and the resend of it is recognised, so each resume moves the queue
+        // on. Committing all or nothing, one run resumed 218 times in 230 s,
+        // failing the same burst each time (most runs: 2 to 12).
+        let resumes = log.components(separatedBy: "intake resumed").count - 1
+        #expect(resumes <= 30, "\(resumes) resumes for \(count) uplinks")
+        // Withheld bursts close the connection on purpose: not an outage,
+        // and not "another client with the same client_id".
+        #expect(!log.contains("broker connection lost"), "the broker never went away")
         let usage = try await gateway.metric("citygate_store_used_bytes")
         // Within the bound plus SQLite's reserve above it (5 %, at least 1 MiB).
         #expect(usage <= Double(2 << 20), "within the bound and its reserve: \(usage)")

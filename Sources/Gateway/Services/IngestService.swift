@@ -112,7 +112,10 @@ final class IngestService: Service, @unchecked Sendable {
                 defer { state.linkUp = false }
                 return state.linkUp
             }
-            guard rc != 0 && wasUp else { return }
+            // A burst withheld closes the connection on purpose: its line was the commit's.
+            let onPurpose = withholding
+            withholding = false
+            guard rc != 0 && wasUp && !onPurpose else { return }
             let lived = GatewayClock.now() - connectedAt
             if lived < 1000 {
                 // Closed by the broker right after it accepted the connection:
@@ -131,6 +134,9 @@ final class IngestService: Service, @unchecked Sendable {
     /// When the current broker connection was made (network thread only):
     /// only a message committed before it can come back as a redelivery.
     private nonisolated(unsafe) var connectedAt: EpochMillis = 0
+    /// Set (network thread only) when a burst is withheld: the disconnect
+    /// that follows is ours.
+    private nonisolated(unsafe) var withholding = false
 
     /// Commits a burst in one transaction; each message is stored or a
     /// redelivery. A burst that is not committed is not acknowledged either:
@@ -138,58 +144,111 @@ final class IngestService: Service, @unchecked Sendable {
     /// broker sends it again (after a backoff, or once space returns).
     private func commit(_ messages: [ArrivedMessage], duplicates: Counter) -> MQTTClient.BurstDecision {
         do {
-            let started = ContinuousClock.now
-            let committed = try recorder.commit(messages)
-            metrics.commitSeconds.record(ContinuousClock.now - started)
-            var stored = 0
-            for (result, message) in zip(committed.results, messages) {
-                switch result {
-                case .stored:
-                    stored += 1
-                    if let oversized = message.oversized {
-                        metrics.quarantined(reason: QuarantineReason.oversized.rawValue).increment()
-                        logger.warning("oversized message quarantined", metadata: [
-                            "topic": "\(BoundedText.prefix(message.topic, maxBytes: 200))", "bytes": "\(oversized.length)",
-                            "limit": "\(oversized.limit)", "sha256": "\(oversized.sha256Hex)"])
-                    }
-                case let .duplicate(of: original):
-                    duplicates.increment()
-                    logger.debug("duplicate MQTT message dropped", metadata: ["uplink": "\(original)", "topic": "\(message.topic)"])
-                }
-            }
-            metrics.uplinksCommitted.increment(by: Int64(stored))
-            self.committed.add(stored, ordering: .relaxed)
-            reporter.report(committed.recorded, committed.summary)
-            if let failure = committed.recordFailure, let suppressed = failureLines.admit("record") {
-                logger.error("could not record the burst's decoded uplinks: committed undecoded, the processing service decodes them",
-                             metadata: ["uplinks": "\(messages.count)", "error": "\(failure)", "suppressed": "\(suppressed)"])
-            }
-            if committed.pending > 0 { processorWake.wake() }
-            let mended = state.withLock { state in
-                defer { state.commitFailure = nil }
-                return state.commitFailure
-            }
-            if let mended {
-                metrics.commitFailing.set(Int64(0))
-                logger.notice("uplinks commit again", metadata: ["last_error": "\(mended)"])
-            }
-            return .acknowledge
+            try commitAndCount(messages[...], duplicates: duplicates)
         } catch {
-            let full = (error as? SQLiteError)?.isDiskFull == true
-            state.withLock { $0.commitFailure = "\(error)" }
-            metrics.ingestErrors.increment(by: Int64(messages.count))
-            metrics.commitFailing.set(Int64(1))
-            if let suppressed = failureLines.admit(full ? "full" : "other") {
-                logger.error(full ? "store full: uplinks not acknowledged, the broker keeps them" : "could not commit uplinks: not acknowledged, the broker sends them again",
-                             metadata: ["uplinks": "\(messages.count)", "first_topic": "\(messages[0].topic)", "error": "\(error)",
-                                        "suppressed": "\(suppressed)"])
+            // A burst the room left cannot hold whole (after a pause the
+            // client reads up to 1,000 of the queued messages as one burst,
+            // more than a small bound's reserve) would fail the same way at
+            // every resume. What fits is committed, in halves; the rest is
+            // withheld, and the broker's resend of the committed part is
+            // recognised as redeliveries, so each resume moves the queue on.
+            guard (error as? SQLiteError)?.isDiskFull == true, messages.count > 1 else {
+                return withhold(messages, committedPart: 0, error: error)
             }
-            guard full else { return .withhold(reconnect: true) }
-            // The store is full: stay away until the storage guard has made
-            // room (it calls `resume`).
-            markPaused(reason: Self.storeFull)
-            return .withhold(reconnect: false)
+            let (committedPart, stop) = commitWhatFits(messages[...], duplicates: duplicates)
+            // Every part fitted (space came meanwhile): all of it is on disk.
+            if let stop { return withhold(messages, committedPart: committedPart, error: stop) }
         }
+        let mended = state.withLock { state in
+            defer { state.commitFailure = nil }
+            return state.commitFailure
+        }
+        if let mended {
+            metrics.commitFailing.set(Int64(0))
+            logger.notice("uplinks commit again", metadata: ["last_error": "\(mended)"])
+        }
+        return .acknowledge
+    }
+
+    /// Commits `messages` in one transaction and counts what became of them.
+    private func commitAndCount(_ messages: ArraySlice<ArrivedMessage>, duplicates: Counter) throws {
+        let started = ContinuousClock.now
+        let committed = try recorder.commit(Array(messages))
+        metrics.commitSeconds.record(ContinuousClock.now - started)
+        var stored = 0
+        for (result, message) in zip(committed.results, messages) {
+            switch result {
+            case .stored:
+                stored += 1
+                if let oversized = message.oversized {
+                    metrics.quarantined(reason: QuarantineReason.oversized.rawValue).increment()
+                    logger.warning("oversized message quarantined", metadata: [
+                        "topic": "\(BoundedText.prefix(message.topic, maxBytes: 200))", "bytes": "\(oversized.length)",
+                        "limit": "\(oversized.limit)", "sha256": "\(oversized.sha256Hex)"])
+                }
+            case let .duplicate(of: original):
+                duplicates.increment()
+                logger.debug("duplicate MQTT message dropped", metadata: ["uplink": "\(original)", "topic": "\(message.topic)"])
+            }
+        }
+        metrics.uplinksCommitted.increment(by: Int64(stored))
+        self.committed.add(stored, ordering: .relaxed)
+        reporter.report(committed.recorded, committed.summary)
+        if let failure = committed.recordFailure, let suppressed = failureLines.admit("record") {
+            logger.error("could not record the burst's decoded uplinks: committed undecoded, the processing service decodes them",
+                         metadata: ["uplinks": "\(messages.count)", "error": "\(failure)", "suppressed": "\(suppressed)"])
+        }
+        if committed.pending > 0 { processorWake.wake() }
+    }
+
+    /// Commits the leading messages of `messages` that fit, halving what a
+    /// full store refuses. Returns how many were committed and the error that
+    /// stopped it (nil: all of them were).
+    private func commitWhatFits(_ messages: ArraySlice<ArrivedMessage>, duplicates: Counter) -> (Int, (any Error)?) {
+        let middle = messages.startIndex + messages.count / 2
+        var committed = 0
+        for part in [messages[..<middle], messages[middle...]] {
+            do {
+                try commitAndCount(part, duplicates: duplicates)
+                committed += part.count
+            } catch {
+                guard part.count > 1, (error as? SQLiteError)?.isDiskFull == true else { return (committed, error) }
+                let (more, stop) = commitWhatFits(part, duplicates: duplicates)
+                if let stop { return (committed + more, stop) }
+                committed += more
+            }
+        }
+        return (committed, nil)
+    }
+
+    /// The burst is not acknowledged: said (rate-limited, with what fills the
+    /// store when it is full), and intake paused on a full store.
+    private func withhold(_ messages: [ArrivedMessage], committedPart: Int, error: any Error) -> MQTTClient.BurstDecision {
+        let full = (error as? SQLiteError)?.isDiskFull == true
+        state.withLock { $0.commitFailure = "\(error)" }
+        metrics.ingestErrors.increment(by: Int64(messages.count - committedPart))
+        metrics.commitFailing.set(Int64(1))
+        if let suppressed = failureLines.admit(full ? "full" : "other") {
+            var fields: Logger.Metadata = ["uplinks": "\(messages.count)", "first_topic": "\(messages[0].topic)", "error": "\(error)",
+                                           "suppressed": "\(suppressed)"]
+            if committedPart > 0 { fields["committed_first"] = "\(committedPart)" }
+            // Full of what: the database's pages against SQLite's limit
+            // (the bound and its reserve), or else the disk.
+            if full, let usage = try? store.usage() {
+                fields["pages"] = "\(usage.pages)"
+                fields["free_pages"] = "\(usage.freePages)"
+                fields["page_limit"] = "\(usage.limitPages)"
+            }
+            logger.error(full ? "store full: uplinks not acknowledged, the broker keeps them" : "could not commit uplinks: not acknowledged, the broker sends them again",
+                         metadata: fields)
+        }
+        // The connection is closed on purpose: not an outage to report.
+        withholding = true
+        guard full else { return .withhold(reconnect: true) }
+        // The store is full: stay away until the storage guard has made
+        // room (it calls `resume`).
+        markPaused(reason: Self.storeFull)
+        return .withhold(reconnect: false)
     }
 
     private func connected(_ rc: Int32) {
