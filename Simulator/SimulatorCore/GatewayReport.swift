@@ -13,6 +13,9 @@ public struct GatewaySnapshot: Sendable, Equatable {
     public var processed: Double = 0
     /// Network-server events (join, status, ...): committed, but not uplinks.
     public var events: Double = 0
+    /// Distinct uplinks kept: committed messages, less copies recognised as
+    /// duplicate frames and network events (joins are not uplinks).
+    public var distinctUplinks: Int { Int(committed - frameDuplicates - events) }
     /// `process_cpu_seconds_total` (a delta: CPU the gateway spent on the run).
     public var cpuSeconds: Double = 0
     /// `process_resident_memory_bytes` when read (not a delta).
