@@ -16,6 +16,13 @@ public struct GatewaySnapshot: Sendable, Equatable {
     /// Distinct uplinks kept: committed messages, less copies recognised as
     /// duplicate frames and network events (joins are not uplinks).
     public var distinctUplinks: Int { Int(committed - frameDuplicates - events) }
+
+    /// The gateway keeps `expected` distinct uplinks, every one decoded: a
+    /// load run's wait for the gateway ends here. Copies (a broker's
+    /// redeliveries, a publisher's resends) do not count toward it.
+    public func keeps(_ expected: Int) -> Bool {
+        distinctUplinks >= expected && processed >= committed
+    }
     /// `process_cpu_seconds_total` (a delta: CPU the gateway spent on the run).
     public var cpuSeconds: Double = 0
     /// `process_resident_memory_bytes` when read (not a delta).

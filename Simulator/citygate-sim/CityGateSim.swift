@@ -248,8 +248,7 @@ struct Load: AsyncParsableCommand {
             let now = MetricsScrape.get(url).map { GatewaySnapshot.delta(GatewaySnapshot.parse($0), before) } ?? last
             if now != last { stableSince = ContinuousClock.now }
             last = now
-            let taken = now.distinctUplinks >= expected && now.processed >= now.committed
-            if taken || ContinuousClock.now >= deadline || (ContinuousClock.now - stableSince > .seconds(5) && now.pending == 0) { return now }
+            if now.keeps(expected) || ContinuousClock.now >= deadline || (ContinuousClock.now - stableSince > .seconds(5) && now.pending == 0) { return now }
             Thread.sleep(forTimeInterval: 0.2)
         }
     }
