@@ -59,6 +59,17 @@ final class ManagedProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Waits until the log contains `text` (true), the process has ended or
+    /// `timeout` passed; one look after the deadline too (see `waitForPort`).
+    func waitForLog(_ text: String, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline && process.isRunning {
+            if log.contains(text) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return log.contains(text)
+    }
+
     func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
@@ -109,16 +120,31 @@ enum TestEnvironment {
 
     /// A port on 127.0.0.1 that was free a moment ago.
     static func freePort() -> Int {
+        guard let (fd, port) = boundSocket(listening: false) else { return 0 }
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free port on 127.0.0.1 (listening, if asked),
+    /// and that port; nil if the system refused. The caller closes it.
+    static func boundSocket(listening: Bool) -> (fd: Int32, port: Int)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && (!listening || listen(fd, 4) == 0) && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     static func canConnect(port: Int) -> Bool {
@@ -209,21 +235,12 @@ final class Broker: @unchecked Sendable {
         // the old one answers until it is gone (a CI run published into a
         // refused port for a minute that way). It must be this process,
         // still running, that says it runs.
+        // (mosquitto logs "mosquitto version X running" once every listener is open.)
         let process = process
         guard await TestEnvironment.waitForPort(port, timeout: .seconds(10)),
-              await Self.says(process, "running", within: .seconds(10)), process.isRunning else {
+              await process.waitForLog(" running", timeout: .seconds(10)), process.isRunning else {
             throw FixtureError("mosquitto did not listen on \(port): \(process.log)")
         }
-    }
-
-    /// mosquitto logs "mosquitto version X running" once every listener is open.
-    private static func says(_ process: ManagedProcess, _ word: String, within timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline && process.isRunning {
-            if process.log.contains(" \(word)") { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return process.log.contains(" \(word)") && process.isRunning
     }
 
     /// Publishes one message with mosquitto_pub (QoS 1).

@@ -92,19 +92,8 @@ import Testing
     @Test func anHTTPPortAlreadyTakenIsSaidAndEndsTheGateway() async throws {
         let directory = try TestEnvironment.temporaryDirectory("http-taken")
         let broker = try await Broker(directory: directory)
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, taken) = try #require(TestEnvironment.boundSocket(listening: true), "a listening socket for the test")
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 4) == 0
-                && getsockname(holder, $0, &length) == 0 }
-        }
-        try #require(bound, "a listening socket for the test")
-        let taken = Int(UInt16(bigEndian: address.sin_port))
         let gateway = try await GatewayProcess(broker: broker, directory: directory, httpPort: taken, waitForHTTP: false)
         let status = await gateway.process.waitForExit(timeout: .seconds(30))
         #expect(status != nil && status != 0, "exit status \(String(describing: status))")

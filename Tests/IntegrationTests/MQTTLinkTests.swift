@@ -158,11 +158,7 @@ import Testing
     /// errno when the text is made), and only after the 10 s start-up wait.
     @Test func aRefusedConnectionIsReportedAtOnceWithItsReason() async throws {
         let gateway = try TestEnvironment.gatewayWithNoBroker(TestEnvironment.temporaryDirectory("refused"))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !gateway.log.contains("cannot connect to the broker yet") && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(gateway.log.contains("cannot connect to the broker yet"), "not reported within 5 s: \(gateway.log)")
+        #expect(await gateway.waitForLog("cannot connect to the broker yet", timeout: .seconds(5)), "not reported within 5 s: \(gateway.log)")
         #expect(gateway.log.contains("Connection refused (errno 111)"), "\(gateway.log)")
         #expect(!gateway.log.contains("Success"))
         #expect(await gateway.stop(grace: .seconds(20)) == 0)

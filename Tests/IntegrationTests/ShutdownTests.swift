@@ -34,8 +34,7 @@ import Testing
     /// stopped a gateway the moment it answered on HTTP.
     @Test func sigtermDuringStartUpExitsZero() async throws {
         let gateway = try TestEnvironment.gatewayWithNoBroker(TestEnvironment.temporaryDirectory("sigterm-startup"))
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !gateway.log.contains("citygate starting") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        _ = await gateway.waitForLog("citygate starting", timeout: .seconds(20))
         try await Task.sleep(for: .milliseconds(300))  // inside the wait for the broker
         #expect(gateway.process.isRunning)
         #expect(await gateway.stop(grace: .seconds(20)) == 0, "\(gateway.log)")
