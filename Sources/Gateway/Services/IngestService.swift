@@ -100,7 +100,12 @@ final class IngestService: Service, @unchecked Sendable {
             return commit(messages, duplicates: duplicates)
         }
         client.onConnect = { [unowned self] rc in
-            if rc == 0 { connectedAt = GatewayClock.now() }  // network thread
+            if rc == 0 {
+                connectedAt = GatewayClock.now()  // network thread
+                // A burst withheld on a connection that was already gone has
+                // no disconnect of its own to excuse: not the next one's.
+                withholding = false
+            }
             connected(rc)
         }
         client.onSubscribed = { [unowned self] in subscribed() }
