@@ -16,20 +16,19 @@ public struct WindowClosing: Sendable, Equatable {
 
     /// Readings committed after this instant are too late for a window that
     /// was closed before. Saturating: a window start comes from device time.
+    /// The store decides it as a reading is recorded, from `revisableMillis`.
     public func lateCutoff(_ window: Window) -> EpochMillis {
-        let (end, overflow) = window.start.addingReportingOverflow(window.length)
-        let (withGrace, overflow2) = end.addingReportingOverflow(graceMillis)
-        let (cutoff, overflow3) = withGrace.addingReportingOverflow(latenessMillis)
-        return overflow || overflow2 || overflow3 ? .max : cutoff
+        window.end(plus: revisableMillis)
     }
 
-    /// The aggregate of one device window from its readings (time order),
-    /// or nil when none are left to aggregate.
-    public func deviceAggregate(_ group: WindowGroup, kind: SensorKind, rollupGroup: String?,
-                                values: [(time: EpochMillis, value: Int64)], throughReadingID: Int64) -> AggregateRecord? {
-        guard let statistics = WindowStatistics.of(values) else { return nil }
-        return AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: kind, statistics: statistics,
-                               throughReadingID: throughReadingID, zone: rollupGroup)
+    /// Grace plus lateness: how long after its end a closed window may
+    /// still be revised (the store's `StoreBounds.revisableMillis`).
+    /// Both are bounded at config load (a day, 30 days), so the sum fits.
+    public var revisableMillis: Int64 { graceMillis + latenessMillis }
+
+    /// The aggregate of one device window from its running statistics.
+    public func deviceAggregate(_ group: WindowGroup, kind: SensorKind, rollupGroup: String?, accumulator: WindowAccumulator) -> AggregateRecord {
+        AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: kind, statistics: accumulator.statistics, zone: rollupGroup)
     }
 }
 

@@ -49,7 +49,7 @@ public enum ZoneRollup {
         let group = WindowGroup(device: source, metric: window.metric, channel: window.channel, windowLength: window.windowLength,
                                 windowStart: window.windowStart)
         let record = AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: window.kind, statistics: rollup.statistics,
-                                     throughReadingID: 0, scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
+                                     scope: .zone(members: rollup.statistics.count, total: rollup.total), zone: window.zone)
         return (record, isPublishable(kind: window.kind, members: rollup.statistics.count, minimumHomes: minimumHomes))
     }
 }

@@ -41,22 +41,18 @@ public struct AggregateRecord: Sendable, Equatable {
     public var group: WindowGroup
     public var kind: SensorKind
     public var statistics: WindowStatistics
-    /// The highest reading id the statistics include: readings of the window
-    /// committed after they were read stay unaggregated, for the next revision.
-    public var throughReadingID: Int64
     /// A device's own window, or a zone roll-up over its devices' windows.
     public var scope: AggregateScope
     /// Device scope: the roll-up group the device belongs to (zone, or
     /// station for air quality). Zone scope: the group's name.
     public var zone: String?
 
-    public init(windowKey: String, group: WindowGroup, kind: SensorKind, statistics: WindowStatistics, throughReadingID: Int64 = .max,
+    public init(windowKey: String, group: WindowGroup, kind: SensorKind, statistics: WindowStatistics,
                 scope: AggregateScope = .device, zone: String? = nil) {
         self.windowKey = windowKey
         self.group = group
         self.kind = kind
         self.statistics = statistics
-        self.throughReadingID = throughReadingID
         self.scope = scope
         self.zone = zone
     }

@@ -19,6 +19,15 @@ public struct Window: Sendable, Hashable {
 
     public var end: EpochMillis { start + length }
 
+    /// The instant `after` past the window's end, saturating: a window start
+    /// comes from device time. (A reading committed after end + grace +
+    /// lateness is too late for a window closed before.)
+    public func end(plus after: Int64) -> EpochMillis {
+        let (end, overflow) = start.addingReportingOverflow(length)
+        let (instant, overflow2) = end.addingReportingOverflow(after)
+        return overflow || overflow2 ? .max : instant
+    }
+
     /// ISO 8601 duration of the length (`PT15M`, `PT10S`, `PT1H`).
     public var isoDuration: String { Self.isoDuration(length) }
 

@@ -4,14 +4,14 @@ import Readings
 /// revisions; saving one queues it for the hubs that may receive it.
 extension GatewayStore {
     /// Stores closed-window aggregates (a new revision if the window was
-    /// aggregated before), marks their readings aggregated and queues them for
-    /// every hub in `hubs`, in one transaction.
+    /// aggregated before), marks a device window's accumulator closed and
+    /// queues them for every hub in `hubs`, in one transaction.
     public func saveAggregates(_ records: [AggregateRecord], hubs: [String], now: EpochMillis) throws {
         try transaction {
             for record in records {
                 let id = try upsert(record, now: now)
                 try queue(aggregate: id.id, revision: id.revision, for: hubs, now: now)
-                try markAggregated(record.group, throughReadingID: record.throughReadingID)
+                if record.scope == .device { try markClosed(record.group, count: record.statistics.count) }
             }
         }
     }

@@ -34,6 +34,11 @@ public final class GatewayStore: @unchecked Sendable {
     /// The checkpoint's own connection, opened on first use.
     private let checkpointer = Mutex<SQLiteConnection?>(nil)
 
+    /// Grace plus lateness (`StoreBounds.revisableMillis`, set by `apply`):
+    /// how long after its end a closed window still takes a reading.
+    var revisableMillis: Int64 { revisableStorage.load(ordering: .relaxed) }
+    let revisableStorage = Atomic<Int64>(0)
+
     /// Deduplication rules (see `DeduplicationPolicy`).
     public let deduplication: DeduplicationPolicy
     var frameDuplicateWindow: Int64 { deduplication.frameWindowMillis }

@@ -9,6 +9,11 @@ public struct RecordSummary: Sendable, Equatable {
     public var frameGaps: [Int64: Int64] = [:]
     public var events = 0
     public var ignored = 0
+    /// Readings whose window closed before and whose uplink came after the
+    /// window's end plus grace plus lateness: stored, not aggregated.
+    public var readingsTooLate = 0
+    /// One window that had a reading too late (for the log line).
+    public var lateWindow: WindowGroup?
     public init() {}
 }
 
@@ -28,14 +33,21 @@ extension GatewayStore {
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
         var summary = RecordSummary()
         var sessions = DeviceSessionBatch(connection: connection)
+        var windows = WindowAccumulatorBatch(connection: connection, revisableMillis: revisableMillis)
         for item in batch {
-            try record(item, now: now, sessions: &sessions, into: &summary)
+            try record(item, now: now, sessions: &sessions, windows: &windows, into: &summary)
         }
         try sessions.write()
+        try windows.write()
+        if summary.readingsTooLate > 0 {
+            try bump("readings_too_late", by: Int64(summary.readingsTooLate))
+            summary.lateWindow = windows.lateWindow
+        }
         return summary
     }
 
-    private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, into summary: inout RecordSummary) throws {
+    private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, windows: inout WindowAccumulatorBatch,
+                        into summary: inout RecordSummary) throws {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
@@ -44,7 +56,7 @@ extension GatewayStore {
             if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
             try setFacts(id, facts, state: .decoded, frameKey: frameKey)
             try noteActivity(facts.device, uplink: id)
-            try insert(readings, uplinkID: id)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
             // A second network-server copy of a frame already quarantined (same
@@ -74,7 +86,7 @@ extension GatewayStore {
             if let device, reason != .unknownDevice { try noteActivity(device, uplink: id) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
-            try insert(readings, uplinkID: id)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
             try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
                                [.integer(UplinkState.event.rawValue), .text("event:" + type), .optional(device), .integer(id)])

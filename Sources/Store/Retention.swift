@@ -72,7 +72,9 @@ public struct PruneSummary: Sendable, Equatable {
     public var uplinksDeleted = 0
     public var aggregatesDeleted = 0
     public var quarantinedDeleted = 0
-    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted + quarantinedDeleted }
+    /// Accumulators of windows that can no longer change.
+    public var accumulatorsDeleted = 0
+    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted + quarantinedDeleted + accumulatorsDeleted }
     public init() {}
 }
 
@@ -81,7 +83,10 @@ extension GatewayStore {
     /// which it answers SQLITE_FULL) is set a reserve above the bound (5 %,
     /// at least 1 MiB): the gateway pauses intake at the bound, and the
     /// reserve lets the uplinks already committed be decoded and pruned.
+    /// Also sets how long a closed window stays revisable (`revisableMillis`),
+    /// which decides whether a reading is too late as it is recorded.
     public func apply(_ bounds: StoreBounds) throws {
+        revisableStorage.store(bounds.revisableMillis, ordering: .relaxed)
         guard let maxSize = bounds.maxSizeBytes else { return }
         try locked {
             let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
@@ -123,15 +128,17 @@ extension GatewayStore {
                     DELETE FROM uplink_messages WHERE uplink_id IN (
                         SELECT u.id FROM uplink_messages m JOIN uplinks u ON u.id = m.uplink_id
                         WHERE m.uplink_id <= ?3 AND u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
-                          AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id AND r.aggregated = 0)
+                          AND NOT EXISTS (SELECT 1 FROM readings r JOIN window_accumulators w ON \(Self.readingsWindow)
+                                          WHERE r.uplink_id = u.id AND r.aggregated <> 2 AND w.changed = 1)
                         ORDER BY m.uplink_id LIMIT ?2)
                     """, [.integer(rawCutoff), .integer(Int64(batch)), .integer(rawLastID)])
                 summary.readingsDeleted = try connection.run(
                     """
                     DELETE FROM readings WHERE id IN (
                         SELECT r.id FROM readings r
-                        WHERE r.id <= ?5 AND r.aggregated IN (1, 2) AND r.time_ms < ?1
+                        WHERE r.id <= ?5 AND r.time_ms < ?1
                           AND r.window_start_ms + r.window_ms + ?3 <= ?4
+                          AND (r.aggregated = 2 OR NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.readingsWindow) AND w.changed = 1))
                           AND NOT EXISTS (
                             SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
                             WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
@@ -160,13 +167,15 @@ extension GatewayStore {
                 // `status` keeps counting them as uplinks once stored (duplicate frames never were).
                 let storedGone = prunable.filter { $0[1].int != UplinkState.duplicateFrame.rawValue }.count
                 if storedGone > 0 { try bump("pruned_stored_uplinks", by: Int64(storedGone)) }
+                // Before the aggregates: one goes only once its window's accumulator has.
+                summary.accumulatorsDeleted = try pruneAccumulators(now: now, revisableMillis: bounds.revisableMillis, limit: batch)
                 let aggregates = try connection.query(
                     """
                     SELECT a.id FROM aggregates a
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
-                      AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.device = a.source AND r.metric = a.metric AND r.channel IS a.channel
-                                        AND r.window_ms = a.window_ms AND r.window_start_ms = a.window_start_ms)
+                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE w.device = a.source AND w.metric = a.metric
+                                        AND w.channel = ifnull(a.channel, -1) AND w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms)
                     ORDER BY a.window_start_ms LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
                 for id in aggregates {
@@ -178,11 +187,40 @@ extension GatewayStore {
                 if summary.readingsDeleted > 0 { try bump("pruned_readings", by: Int64(summary.readingsDeleted)) }
                 if summary.uplinksDeleted > 0 { try bump("pruned_uplinks", by: Int64(summary.uplinksDeleted)) }
                 if summary.aggregatesDeleted > 0 { try bump("pruned_aggregates", by: Int64(summary.aggregatesDeleted)) }
+                if summary.accumulatorsDeleted > 0 { try bump("pruned_window_accumulators", by: Int64(summary.accumulatorsDeleted)) }
                 if summary.quarantinedDeleted > 0 { try bump("pruned_quarantined", by: Int64(summary.quarantinedDeleted)) }
             }
         }
         return summary
     }
+
+    /// Deletes the accumulators of windows that can no longer change: closed
+    /// and unchanged since, with their end plus grace plus lateness before
+    /// both now and the oldest uplink still waiting to be decoded (its
+    /// readings may belong to them). A reading for such a window later finds
+    /// its aggregate and no accumulator, and is too late, as it would be
+    /// with the accumulator (see `WindowAccumulatorBatch`). So the table
+    /// keeps only windows that may still be revised. Returns how many went.
+    func pruneAccumulators(now: EpochMillis, revisableMillis revisable: Int64, limit: Int) throws -> Int {
+        let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
+        let before = min(now, oldestPending ?? now)
+        // `window_start_ms < before - revisable` follows (lengths are
+        // positive) and lets the (changed, window_start_ms) index bound the scan.
+        let (bound, overflow) = before.subtractingReportingOverflow(revisable)
+        return try connection.run(
+            """
+            DELETE FROM window_accumulators WHERE (device, metric, channel, window_ms, window_start_ms) IN (
+                SELECT device, metric, channel, window_ms, window_start_ms FROM window_accumulators
+                WHERE changed = 0 AND window_start_ms < ?1 AND window_start_ms + window_ms + ?2 < ?3
+                LIMIT ?4)
+            """, [.integer(overflow ? .min : bound), .integer(revisable), .integer(before), .integer(Int64(limit))])
+    }
+
+    /// Joins a reading (`r`) to its window's accumulator (`w`).
+    static let readingsWindow = """
+        w.device = r.device AND w.metric = r.metric AND w.channel = ifnull(r.channel, -1) \
+        AND w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
+        """
 
     /// The highest id of `table` whose `time` is before `cutoff`, by a binary
     /// search over ids (about 20 primary-key lookups for a million rows).

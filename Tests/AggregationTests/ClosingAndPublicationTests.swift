@@ -14,11 +14,11 @@ import Testing
 
     @Test func aDeviceWindowBecomesItsAggregate() {
         let group = WindowGroup(device: "d1", metric: .temperature, channel: nil, windowLength: 900_000, windowStart: 0)
-        let record = closing.deviceAggregate(group, kind: .damp, rollupGroup: "zone:a", values: [(time: 1, value: 2_000), (time: 2, value: 2_101)],
-                                             throughReadingID: 42)
-        #expect(record?.windowKey == "d1/temperature/1970-01-01T00:00:00Z/PT15M")
-        #expect(record?.statistics.mean == 2_051 && record?.throughReadingID == 42 && record?.zone == "zone:a")
-        #expect(closing.deviceAggregate(group, kind: .damp, rollupGroup: nil, values: [], throughReadingID: 0) == nil)
+        var accumulator = WindowAccumulator(time: 1, value: 2_000)
+        accumulator.take(time: 2, value: 2_101)
+        let record = closing.deviceAggregate(group, kind: .damp, rollupGroup: "zone:a", accumulator: accumulator)
+        #expect(record.windowKey == "d1/temperature/1970-01-01T00:00:00Z/PT15M")
+        #expect(record.statistics.mean == 2_051 && record.statistics.count == 2 && record.zone == "zone:a" && record.scope == .device)
     }
 
     @Test func privateHubsGetEverythingPublicOnesOnlyWhatIsPublishable() {

@@ -100,8 +100,8 @@ import Testing
         _ = try await runSimulator(["--broker", broker.url, "--count", "28", "--rate", "4"], directory: directory)
         try await gateway.waitFor("everything delivered", timeout: .seconds(30)) {
             let state = try hub(gateway)
-            let unaggregated = try SQLiteRows(path: gateway.database).strings("SELECT count(*) FROM readings WHERE aggregated = 0")
-            return state["backlog"] as? Int == 0 && (state["delivered"] as? Int ?? 0) > 0 && unaggregated == ["0"]
+            let changedWindows = try SQLiteRows(path: gateway.database).strings("SELECT count(*) FROM window_accumulators WHERE changed = 1")
+            return state["backlog"] as? Int == 0 && (state["delivered"] as? Int ?? 0) > 0 && changedWindows == ["0"]
         }
         let received = try await fake.received()
         #expect((received["tokensIssued"] as? Int ?? 0) >= 2, "refreshed during the run")

@@ -19,7 +19,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(store.schemaVersion == Schema.version)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == Schema.version && Schema.version == 10)
+        #expect(again.schemaVersion == Schema.version && Schema.version == 11)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {
@@ -205,15 +205,14 @@ import Testing
         }
         try addReading(1, value: 2000, time: 1_000)
         try addReading(2, value: 2100, time: 2_000)
-        #expect(try store.closedWindows(graceMillis: 1_000, now: 10_500).isEmpty)  // still in grace
-        let groups = try store.closedWindows(graceMillis: 1_000, now: 11_000)
-        #expect(groups.count == 1)
-        let window = try store.windowValues(groups[0])
-        #expect(window.values.map(\.value) == [2000, 2100])
-        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: .generic,
-                                     statistics: WindowStatistics(count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000))
+        #expect(try store.closableWindows(graceMillis: 1_000, now: 10_500).isEmpty)  // still in grace
+        let windows = try store.closableWindows(graceMillis: 1_000, now: 11_000)
+        #expect(windows.count == 1)
+        let groups = windows.map(\.group)
+        #expect(windows[0].accumulator.statistics == WindowStatistics(count: 2, min: 2000, max: 2100, mean: 2050, last: 2100, lastTime: 2_000))
+        let record = AggregateRecord(windowKey: "k", group: groups[0], kind: .generic, statistics: windows[0].accumulator.statistics)
         try store.saveAggregates([record], hubs: ["h"], now: 11_000)
-        #expect(try store.closedWindows(graceMillis: 1_000, now: 11_000).isEmpty)
+        #expect(try store.closableWindows(graceMillis: 1_000, now: 11_000).isEmpty)
         var pending = try store.pendingDeliveries(hub: "h", limit: 10)
         #expect(pending.count == 1 && pending[0].revision == 1)
         try store.markInFlight(hub: "h", [pending[0].aggregateID], now: 11_000)
@@ -221,9 +220,11 @@ import Testing
         #expect(try store.pendingDeliveries(hub: "h", limit: 10).isEmpty)
         // A late reading re-opens the window: revision 2, and the hub's ref is kept for an update.
         try addReading(3, value: 2200, time: 3_000)
-        let reopened = try store.closedWindows(graceMillis: 1_000, now: 12_000)
-        #expect(reopened == groups)
-        try store.saveAggregates([record], hubs: ["h"], now: 12_000)
+        let reopened = try store.closableWindows(graceMillis: 1_000, now: 12_000)
+        #expect(reopened.map(\.group) == groups)
+        #expect(reopened.first?.accumulator.statistics == WindowStatistics(count: 3, min: 2000, max: 2200, mean: 2100, last: 2200, lastTime: 3_000))
+        try store.saveAggregates([AggregateRecord(windowKey: "k", group: groups[0], kind: .generic, statistics: reopened[0].accumulator.statistics)],
+                                 hubs: ["h"], now: 12_000)
         pending = try store.pendingDeliveries(hub: "h", limit: 10)
         #expect(pending.count == 1 && pending[0].revision == 2 && pending[0].hubRef == "ref-1")
         let statistics = try store.statistics()
@@ -239,16 +240,15 @@ import Testing
             _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(Self.facts("d1", UInt32(index)), [ReadingRow(reading: reading, windowLength: 10_000, windowStart: 0)]))], now: 1_000)
         }
         try addReading(1, value: 2000)
-        let group = try #require(try store.closedWindows(graceMillis: 0, now: 20_000).first)
-        let window = try store.windowValues(group)
+        let window = try #require(try store.closableWindows(graceMillis: 0, now: 20_000).first)
         try addReading(2, value: 3000)  // lands between the read and the save
-        let record = AggregateRecord(windowKey: "k", group: group, kind: .generic,
-                                     statistics: WindowStatistics(count: 1, min: 2000, max: 2000, mean: 2000, last: 2000, lastTime: 1_000),
-                                     throughReadingID: window.throughReadingID)
+        let record = AggregateRecord(windowKey: "k", group: window.group, kind: .generic, statistics: window.accumulator.statistics)
+        #expect(record.statistics.count == 1)
         try store.saveAggregates([record], hubs: ["h"], now: 20_000)
-        // The late reading is not marked aggregated: the window closes again with it.
-        #expect(try store.closedWindows(graceMillis: 0, now: 20_000) == [group])
-        #expect(try store.windowValues(group).values.map(\.value) == [2000, 3000])
+        // The window took a reading after it was read: it closes again, with both.
+        let again = try store.closableWindows(graceMillis: 0, now: 20_000)
+        #expect(again.map(\.group) == [window.group])
+        #expect(again.first?.accumulator.statistics == WindowStatistics(count: 2, min: 2000, max: 3000, mean: 2500, last: 3000, lastTime: 1_000))
     }
 
     /// Outside systemd nobody else may read the store: the directory it makes

@@ -21,11 +21,10 @@ import Testing
             _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, [ReadingRow(reading: reading, windowLength: window, windowStart: 0)]))],
                                  now: Int64(index))
         }
-        let groups = try store.closedWindows(graceMillis: 0, now: window)
-        let values = try store.windowValues(groups[0])
-        try store.saveAggregates([AggregateRecord(windowKey: "k", group: groups[0], kind: .generic,
-                                                  statistics: WindowStatistics(count: 3, min: 100, max: 300, mean: 200, last: 300, lastTime: 120_000),
-                                                  throughReadingID: values.throughReadingID)], hubs: ["hub"], now: window)
+        let closable = try store.closableWindows(graceMillis: 0, now: window)
+        #expect(closable.first?.accumulator.statistics == WindowStatistics(count: 3, min: 100, max: 300, mean: 200, last: 300, lastTime: 120_000))
+        try store.saveAggregates([AggregateRecord(windowKey: "k", group: closable[0].group, kind: .generic,
+                                                  statistics: closable[0].accumulator.statistics)], hubs: ["hub"], now: window)
         let pending = try store.pendingDeliveries(hub: "hub", limit: 10)
         try store.markDelivered(hub: "hub", pending.map { ($0.aggregateID, $0.revision, nil) }, now: window)
 

@@ -20,26 +20,32 @@ import Testing
             #expect(store.schemaVersion == Schema.version, "from version \(version)")
             #expect(try store.statistics().uplinksStored == (version >= 1 ? 1 : 0))
             let indexes = try store.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_%'").compactMap(\.[0].string)
-            #expect(indexes.contains("aggregates_by_series") && indexes.contains("readings_by_device_window"))
-            #expect(!indexes.contains("readings_by_window"))
+            #expect(indexes.contains("aggregates_by_series") && indexes.contains("window_accumulators_by_state"))
+            // Migration 11: no index over every reading but the one by uplink.
+            #expect(!indexes.contains("readings_by_window") && !indexes.contains("readings_by_device_window"))
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'readings_unaggregated'") == 0)
         }
     }
 
-    /// The aggregation stage looks a window's readings up by device and
-    /// window (the metric filtered from those rows): planned as an index seek
-    /// on the three, never a scan of the readings.
-    @Test func aWindowsReadingsAreFoundThroughTheDeviceWindowIndex() throws {
+    /// Closing windows reads the changed accumulators in window order from
+    /// their index, and a recorded batch finds each window's accumulator by
+    /// its key: seeks, never a scan of the table (every aggregation tick and
+    /// every recorded batch run them).
+    @Test func windowsAreFoundThroughTheirKeyAndTheStateIndex() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-plan-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/db.sqlite")
-        let plan = try store.connection.query(
-            """
-            EXPLAIN QUERY PLAN SELECT time_ms, value, id FROM readings
-            WHERE device = ? AND metric = ? AND channel IS ? AND window_ms = ? AND window_start_ms = ? AND aggregated <> 2
-            ORDER BY time_ms, id
-            """, [.text("d"), .text("temperature"), .null, .integer(900_000), .integer(0)]).compactMap { $0[3].string }
-        #expect(plan.contains { $0.contains("USING INDEX readings_by_device_window (device=? AND window_ms=? AND window_start_ms=?)") }, "\(plan)")
-        #expect(!plan.contains { $0.hasPrefix("SCAN readings") }, "\(plan)")
+        func plan(_ sql: String, _ parameters: [SQLiteValue]) throws -> [String] {
+            try store.connection.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0[3].string }
+        }
+        let closing = try plan(GatewayStore.closableWindowsQuery, [.integer(0), .integer(0), .integer(10)])
+        #expect(closing.contains { $0.contains("USING INDEX window_accumulators_by_state (changed=?)") }, "\(closing)")
+        #expect(!closing.contains { $0.contains("TEMP B-TREE") }, "ordered by the index: \(closing)")
+        let lookup = try plan(WindowAccumulatorBatch.lookupQuery,
+                              GatewayStore.windowParameters(WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: 1, windowStart: 0)))
+        #expect(lookup.contains { $0.contains("USING PRIMARY KEY (device=? AND metric=? AND channel=? AND window_ms=? AND window_start_ms=?)") }, "\(lookup)")
+        let aggregate = try plan(WindowAccumulatorBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
+        #expect(aggregate.contains { $0.contains("USING INDEX aggregates_by_series") }, "\(aggregate)")
     }
 
     /// Frame deduplication looks earlier copies up by frame key: an index
@@ -124,7 +130,7 @@ import Testing
             let reading = Reading(uplinkID: id, device: "d\(index)", metric: .temperature, channel: nil, time: 0, value: 100)
             _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, [ReadingRow(reading: reading, windowLength: 60_000, windowStart: 0)]))], now: 0)
         }
-        for group in try store.closedWindows(graceMillis: 0, now: day) {
+        for group in try store.closableWindows(graceMillis: 0, now: day).map(\.group) {
             let record = AggregateRecord(windowKey: "\(group.device)/w", group: group, kind: .generic,
                                          statistics: WindowStatistics(count: 1, min: 100, max: 100, mean: 100, last: 100, lastTime: 0))
             try store.saveAggregates([record], hubs: ["hub"], now: day)
@@ -134,7 +140,10 @@ import Testing
         let delivered = try #require(pending.first { $0.record.group.device == "d0" })
         try store.markDelivered(hub: "hub", [(delivered.aggregateID, delivered.revision, "ref")], now: day)
         let bounds = StoreBounds(rawRetentionMillis: day, readingRetentionMillis: 2 * day)
-        #expect(try store.prune(now: day / 2, bounds: bounds, aggressive: false).total == 0)  // nothing old enough yet
+        // Nothing old enough yet. Only the windows' accumulators go: both windows are closed and past
+        // grace and lateness (none here), so neither can change again, delivered or not.
+        let early = try store.prune(now: day / 2, bounds: bounds, aggressive: false)
+        #expect(early.total == early.accumulatorsDeleted && early.accumulatorsDeleted == 2)
         let late = try store.prune(now: 3 * day, bounds: bounds, aggressive: false)
         #expect(late.rawBytesStripped == 2 && late.readingsDeleted == 1 && late.uplinksDeleted == 1 && late.aggregatesDeleted == 1)
         // d1's reading and window wait for the hub; its uplink row stays as their parent.

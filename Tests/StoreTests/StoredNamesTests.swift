@@ -35,10 +35,10 @@ import Testing
         let store = try GatewayStore(path: directory + "/db.sqlite")
         try store.connection.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
         try store.connection.run("""
-            INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms)
-            VALUES (1, 'd', 'radon', NULL, 1, 5, 60000, 0)
+            INSERT INTO window_accumulators (device, metric, channel, window_ms, window_start_ms, count, min, max, sum_high, sum_low, last, last_time_ms)
+            VALUES ('d', 'radon', -1, 60000, 0, 1, 5, 5, 0, 5, 5, 1)
             """)
-        #expect(throws: StoreDataError.self) { try store.closedWindows(graceMillis: 0, now: 1_000_000) }
+        #expect(throws: StoreDataError.self) { try store.closableWindows(graceMillis: 0, now: 1_000_000) }
         try store.connection.run("INSERT INTO rule_devices (device, kind, zone) VALUES ('r', 'volcano', NULL)")
         #expect(throws: StoreDataError.self) { try store.ruleDevice("r") }
     }
@@ -52,8 +52,9 @@ import Testing
                              windowLength: 60_000, windowStart: 0)
         _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 1, fPort: 1, networkTime: nil), [row]))],
                              now: 1)
-        let groups = try store.closedWindows(graceMillis: 0, now: 60_000)
-        #expect(groups == [WindowGroup(device: "d", metric: .pm2_5, channel: 2, windowLength: 60_000, windowStart: 0)])
+        let windows = try store.closableWindows(graceMillis: 0, now: 60_000)
+        #expect(windows.map(\.group) == [WindowGroup(device: "d", metric: .pm2_5, channel: 2, windowLength: 60_000, windowStart: 0)])
+        #expect(windows.first?.accumulator.statistics == WindowStatistics(count: 1, min: 42, max: 42, mean: 42, last: 42, lastTime: 10))
     }
 }
 

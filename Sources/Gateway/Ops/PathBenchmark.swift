@@ -53,6 +53,7 @@ public enum PathBenchmark {
     public static func run(config: GatewayConfig, messages: [(topic: String, message: [UInt8])], burst: Int, qos: Int,
                            checkpointEvery: Int = 15_000, logger: Logger) throws -> Figures {
         let store = try GatewayStore(path: config.databasePath, synchronous: config.synchronous, deduplication: config.deduplication)
+        try store.apply(config.storeBounds)
         let context = ServiceContext(store: store, settings: LiveSettings(config), metrics: GatewayMetrics(), logger: logger)
         let processing = ProcessingService(context: context, wake: WakeSignal())
         let recorder = BurstRecorder(context: context)

@@ -1,7 +1,9 @@
+import Aggregation
 import Codecs
 import Logging
 import Readings
 import Store
+import Synchronization
 import Uplink
 
 /// What a recorded batch of uplinks did, in metrics and log lines: the same
@@ -11,6 +13,10 @@ final class ProcessingReport: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     private let quarantineLines = LogRateLimiter()
+    /// One line a minute at most about readings too late, with how many
+    /// there were since the last one.
+    private let lateLines = LogRateLimiter(burst: 1)
+    private let lateSinceLine = Mutex(0)
 
     init(metrics: GatewayMetrics, logger: Logger) {
         self.metrics = metrics
@@ -24,6 +30,7 @@ final class ProcessingReport: Sendable {
         if !summary.duplicateFrames.isEmpty {
             metrics.duplicates(stage: "frame").increment(by: Int64(summary.duplicateFrames.count))
         }
+        if summary.readingsTooLate > 0 { reportLate(summary) }
         let duplicates = Set(summary.duplicateFrames)
         // Labelled counters are summed over the batch and added once per
         // label: finding one in the registry (by name and labels) per uplink
@@ -89,5 +96,20 @@ final class ProcessingReport: Sendable {
                 logger.debug("uplink ignored", metadata: fields.merging(["device": "\(facts.device)", "reason": "\(reason)"]) { a, _ in a })
             }
         }
+    }
+
+    /// Readings whose window had closed and whose uplink came after the
+    /// window's end plus grace plus lateness: counted always, logged once a
+    /// minute at most.
+    private func reportLate(_ summary: RecordSummary) {
+        metrics.readingsTooLate().increment(by: Int64(summary.readingsTooLate))
+        let held = lateSinceLine.withLock { held in
+            held += summary.readingsTooLate
+            return held
+        }
+        guard lateLines.admit("late") != nil else { return }
+        lateSinceLine.withLock { $0 -= held }
+        logger.warning("readings arrived after their window's lateness; stored, not aggregated", metadata: [
+            "window": "\(summary.lateWindow.map(WindowKey.make) ?? "-")", "readings": "\(held)"])
     }
 }

@@ -24,8 +24,6 @@ final class AggregationService: Service, @unchecked Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let deliveryWake: [WakeSignal]
-    private var lateLogged = ContinuousClock.now - .seconds(3600)
-    private var lateSuppressed = 0
 
     init(context: ServiceContext, hubs: [(name: String, isPrivate: Bool)], graceMillis: Int64,
          latenessMillis: Int64 = 3_600_000, zoneRollups: Bool = true, minimumZoneHomes: Int = 5, tick: Duration,
@@ -67,23 +65,16 @@ final class AggregationService: Service, @unchecked Sendable {
     /// Closes up to one batch of windows; returns how many groups it looked at.
     func closeWindows() throws -> Int {
         let now = GatewayClock.now()
-        let groups = try store.closedWindows(graceMillis: closing.graceMillis, now: now)
-        guard !groups.isEmpty else { return 0 }
+        let windows = try store.closableWindows(graceMillis: closing.graceMillis, now: now)
+        guard !windows.isEmpty else { return 0 }
         var byEligibility: [[String]: [AggregateRecord]] = [:]
-        var closed = 0
         let registry = self.registry
-        for group in groups {
-            let (kind, rollupGroup) = try describe(group.device, registry: registry)
-            let key = WindowKey.make(group)
-            let late = try store.setAsideLateReadings(group, windowKey: key, receivedAfter: closing.lateCutoff(group.window))
-            if late.setAside > 0 { noteLate(late.setAside, key: key) }
-            if late.remaining == 0 { continue }
-            let window = try store.windowValues(group)
-            guard let record = closing.deviceAggregate(group, kind: kind, rollupGroup: rollupGroup, values: window.values,
-                                                       throughReadingID: window.throughReadingID) else { continue }
+        for window in windows {
+            let (kind, rollupGroup) = try describe(window.group.device, registry: registry)
+            let record = closing.deviceAggregate(window.group, kind: kind, rollupGroup: rollupGroup, accumulator: window.accumulator)
             byEligibility[eligibleHubs(publishable: Publication.isPublishable(deviceWindowOf: kind), reason: "privacy"), default: []].append(record)
-            closed += 1
         }
+        let closed = windows.count
         for (eligible, records) in byEligibility {
             try store.saveAggregates(records, hubs: eligible, now: now)
         }
@@ -92,7 +83,7 @@ final class AggregationService: Service, @unchecked Sendable {
             logger.debug("windows closed", metadata: ["count": "\(closed)"])
             for wake in deliveryWake { wake.wake() }
         }
-        return groups.count
+        return windows.count
     }
 
     /// Computes (or revises) the roll-up of every zone window whose members
@@ -130,16 +121,5 @@ final class AggregationService: Service, @unchecked Sendable {
         if let listed = registry.device(device) { return (listed.kind, zoneRollups ? listed.rollupGroup : nil) }
         if let learned = try store.ruleDevice(device) { return (learned.kind, zoneRollups ? learned.zone : nil) }
         return (.generic, nil)
-    }
-
-    /// One line a minute at most, with how many were set aside meanwhile.
-    private func noteLate(_ count: Int, key: String) {
-        metrics.readingsTooLate().increment(by: Int64(count))
-        lateSuppressed += count
-        guard ContinuousClock.now - lateLogged >= .seconds(60) else { return }
-        logger.warning("readings arrived after their window's lateness; stored, not aggregated", metadata: [
-            "window": "\(key)", "readings": "\(lateSuppressed)", "lateness_ms": "\(closing.latenessMillis)"])
-        lateLogged = ContinuousClock.now
-        lateSuppressed = 0
     }
 }

@@ -1,0 +1,205 @@
+import Foundation
+import Readings
+import Testing
+@testable import Store
+
+/// Windows close from running accumulators (migration 11, issue 17): what
+/// the accumulator holds must be what the window's readings say, lateness is
+/// decided as a reading is recorded, and an accumulator goes only once its
+/// window can no longer change.
+@Suite struct WindowAccumulatorTests {
+    static let window: Int64 = 60_000
+
+    static func store(_ name: String) throws -> (GatewayStore, String) {
+        let directory = try EarlierSchema.directory(name)
+        return (try GatewayStore(path: directory + "/w.sqlite"), directory)
+    }
+
+    /// Commits one uplink at `receivedAt` with one reading per value, all in `window`.
+    static func record(_ store: GatewayStore, device: DeviceID = "d", fCnt: UInt32, receivedAt: EpochMillis, windowStart: EpochMillis = 0,
+                       readings: [(metric: Metric, channel: Int?, time: EpochMillis, value: Int64)]) throws -> RecordSummary {
+        guard case let .stored(id) = try store.commitUplink(topic: "t/\(device)", message: Array("\(device)/\(fCnt)".utf8), receivedAt: receivedAt) else {
+            throw StoreDataError(message: "not stored")
+        }
+        let rows = readings.map {
+            ReadingRow(reading: Reading(uplinkID: id, device: device, metric: $0.metric, channel: $0.channel, time: $0.time, value: $0.value),
+                       windowLength: window, windowStart: windowStart)
+        }
+        let facts = FrameFacts(envelope: "chirpstack", device: device, fCnt: fCnt, fPort: 1, networkTime: nil)
+        return try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(facts, rows))], now: receivedAt)
+    }
+
+    /// Closes every closable window as the aggregation stage would.
+    static func closeAll(_ store: GatewayStore, now: EpochMillis) throws -> [ClosableWindow] {
+        let windows = try store.closableWindows(graceMillis: 0, now: now)
+        try store.saveAggregates(windows.map { AggregateRecord(windowKey: "\($0.group)", group: $0.group, kind: .generic, statistics: $0.accumulator.statistics) },
+                                 hubs: ["hub"], now: now)
+        return windows
+    }
+
+    /// Readings of six series recorded in batches of varying size, with
+    /// ties in time, values at both ends of Int64 (a sum no Int64 holds),
+    /// and times out of arrival order: each window's accumulator gives what
+    /// its readings, sorted by time then arrival, give when counted here.
+    @Test func anAccumulatorHoldsWhatItsReadingsSay() throws {
+        let (store, directory) = try Self.store("accumulate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        let extremes: [Int64] = [.max, .min, .max - 1, .min + 1, 0, -1]
+        struct Series: Hashable { var device: String; var metric: Metric; var channel: Int? }
+        var expected: [Series: [(time: EpochMillis, value: Int64)]] = [:]
+        var batch: [ProcessedUplink] = []
+        var fCnt: UInt32 = 0
+        for index in 0..<400 {
+            let series = Series(device: "d\(next(3))", metric: next(2) == 0 ? .temperature : .relativeHumidity, channel: next(2) == 0 ? nil : 1)
+            let time = Int64(next(20)) * 1_000  // many ties
+            let value = index % 7 == 0 ? extremes[Int(next(UInt64(extremes.count)))] : Int64(next(100_000)) - 50_000
+            fCnt += 1
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: Array("\(index)".utf8), receivedAt: 1_000) else { return }
+            let reading = Reading(uplinkID: id, device: series.device, metric: series.metric, channel: series.channel, time: time, value: value)
+            batch.append(ProcessedUplink(uplinkID: id, outcome: .decoded(FrameFacts(envelope: "e", device: series.device, fCnt: fCnt, fPort: 1, networkTime: nil),
+                                                                        [ReadingRow(reading: reading, windowLength: Self.window, windowStart: 0)])))
+            expected[series, default: []].append((time, value))
+            if batch.count > Int(next(40)) {
+                _ = try store.record(batch, now: 1_000)
+                batch = []
+            }
+        }
+        _ = try store.record(batch, now: 1_000)
+
+        let windows = try store.closableWindows(graceMillis: 0, now: Self.window)
+        #expect(windows.count == expected.count)
+        for window in windows {
+            let series = Series(device: window.group.device, metric: window.group.metric, channel: window.group.channel)
+            // Stable sort: arrival order within a time.
+            let values = try #require(expected[series]).enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+            let sum = values.reduce(Int128(0)) { $0 + Int128($1.value) }
+            let mean = Int64(try #require(FixedPoint.divideRounded(sum, by: Int128(values.count))))
+            let last = try #require(values.last)
+            #expect(window.accumulator.statistics == WindowStatistics(count: Int64(values.count), min: values.map(\.value).min()!,
+                                                                      max: values.map(\.value).max()!, mean: mean, last: last.value, lastTime: last.time),
+                    "\(series)")
+            #expect(window.accumulator.sum == sum)
+        }
+    }
+
+    /// A closed window takes a reading committed within end + grace +
+    /// lateness (a revision) and sets aside one committed after, as it is
+    /// recorded: stored with `aggregated = 2`, counted, out of the window.
+    /// A window never closed takes a reading however late.
+    @Test func lateReadingsAreSetAsideAsTheyAreRecorded() throws {
+        let (store, directory) = try Self.store("late")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try store.apply(StoreBounds(revisableMillis: 10_000))
+        let group = WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: Self.window, windowStart: 0)
+        _ = try Self.record(store, fCnt: 1, receivedAt: 1_000, readings: [(.temperature, nil, 1_000, 100)])
+        #expect(try Self.closeAll(store, now: Self.window).count == 1)
+        #expect(try store.accumulator(of: group)?.changed == false)
+
+        // Within the lateness (cutoff 70 000): the window changes and closes again.
+        let revision = try Self.record(store, fCnt: 2, receivedAt: 70_000, readings: [(.temperature, nil, 2_000, 300)])
+        #expect(revision.readingsTooLate == 0)
+        let reopened = try Self.closeAll(store, now: 70_000)
+        #expect(reopened.first?.accumulator.statistics == WindowStatistics(count: 2, min: 100, max: 300, mean: 200, last: 300, lastTime: 2_000))
+
+        // After it: stored, counted, not in the window.
+        let late = try Self.record(store, fCnt: 3, receivedAt: 70_001, readings: [(.temperature, nil, 3_000, 900), (.temperature, nil, 3_000, 901)])
+        #expect(late.readingsTooLate == 2 && late.lateWindow == group)
+        #expect(try store.connection.scalar("SELECT count(*) FROM readings WHERE aggregated = 2") == 2)
+        let held = try #require(try store.accumulator(of: group))
+        #expect(held.accumulator.count == 2 && !held.changed && held.closed)
+        #expect(try store.closableWindows(graceMillis: 0, now: 100_000).isEmpty)
+        #expect(try store.statistics().readingsTooLate == 2)
+
+        // A window that never closed (the gateway was down) takes it, however late.
+        let other = try Self.record(store, device: "e", fCnt: 1, receivedAt: 10_000_000, readings: [(.temperature, nil, 1_000, 5)])
+        #expect(other.readingsTooLate == 0)
+        #expect(try store.closableWindows(graceMillis: 0, now: 10_000_000).map(\.group.device) == ["e"])
+    }
+
+    /// An accumulator goes once its window is closed, unchanged, and past
+    /// end + grace + lateness, but not while an uplink committed before
+    /// that waits to be decoded (its readings may still belong there).
+    /// A reading for the window afterwards finds its aggregate: too late.
+    @Test func anAccumulatorGoesOnlyOnceItsWindowCanNoLongerChange() throws {
+        let (store, directory) = try Self.store("prune")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bounds = StoreBounds(revisableMillis: 10_000)
+        try store.apply(bounds)
+        let group = WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: Self.window, windowStart: 0)
+        _ = try Self.record(store, fCnt: 1, receivedAt: 1_000, readings: [(.temperature, nil, 1_000, 100)])
+        _ = try Self.closeAll(store, now: Self.window)
+        // An uplink committed within the lateness, not decoded yet.
+        guard case let .stored(waiting) = try store.commitUplink(topic: "t", message: [9], receivedAt: 65_000) else { return }
+
+        #expect(try store.prune(now: 69_999, bounds: bounds, aggressive: false).accumulatorsDeleted == 0)
+        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: true).accumulatorsDeleted == 0, "an uplink of its lateness waits")
+        #expect(try store.accumulator(of: group) != nil)
+        _ = try store.record([ProcessedUplink(uplinkID: waiting, outcome: .quarantined(device: nil, facts: nil, reason: .malformedJSON, detail: "x"))],
+                             now: 200_000)
+        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: false).accumulatorsDeleted == 1)
+        #expect(try store.accumulator(of: group) == nil)
+
+        let late = try Self.record(store, fCnt: 2, receivedAt: 200_001, readings: [(.temperature, nil, 2_000, 900)])
+        #expect(late.readingsTooLate == 1)
+        #expect(try store.accumulator(of: group) == nil, "no accumulator for a window that cannot change")
+        #expect(try store.closableWindows(graceMillis: 0, now: 300_000).isEmpty)
+    }
+
+    /// Migration 11 fills the accumulators from the readings a version-10
+    /// database holds: windows with readings waiting, and windows that ended
+    /// in the last 32 days (closed if they have an aggregate); too-late
+    /// readings stay out; older finished windows get none.
+    @Test func theUpgradeFillsAccumulatorsFromTheReadings() throws {
+        let directory = try EarlierSchema.directory("migrate-11")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/old.sqlite"
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let recent = now - now % Self.window - Self.window
+        let old = recent - 40 * 86_400_000
+        try EarlierSchema.database(at: path, version: 10) { db in
+            try db.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, state) VALUES (1, 1, 't', 1, 1)")
+            func reading(_ channel: Int?, _ start: Int64, _ time: Int64, _ value: Int64, aggregated: Int) throws {
+                try db.run("""
+                    INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms, aggregated)
+                    VALUES (1, 'd', 'temperature', ?, ?, ?, 60000, ?, ?)
+                    """, [channel.map { .integer(Int64($0)) } ?? .null, .integer(time), .integer(value), .integer(start), .integer(Int64(aggregated))])
+            }
+            // Waiting, with a sum past Int64 and a tie on the latest time (the later arrival is last).
+            try reading(nil, recent, recent + 10, .max, aggregated: 0)
+            try reading(nil, recent, recent + 20, .max, aggregated: 0)
+            try reading(nil, recent, recent + 20, -5, aggregated: 0)
+            // Closed and published, with one too-late reading.
+            try reading(1, recent, recent + 5, 10, aggregated: 1)
+            try reading(1, recent, recent + 6, 30, aggregated: 1)
+            try reading(1, recent, recent + 7, 1_000, aggregated: 2)
+            try db.run("""
+                INSERT INTO aggregates (window_key, source, kind, metric, channel, window_start_ms, window_ms, count, min, max, mean, last,
+                                        last_time_ms, updated_ms)
+                VALUES ('k', 'd', 'generic', 'temperature', 1, ?, 60000, 2, 10, 30, 20, 30, ?, 1)
+                """, [.integer(recent), .integer(recent + 6)])
+            // Long finished; and long ago but never closed.
+            try reading(2, old, old + 1, 7, aggregated: 1)
+            try reading(3, old, old + 1, 8, aggregated: 0)
+        }
+        let store = try GatewayStore(path: path)
+        func group(_ channel: Int?, _ start: Int64) -> WindowGroup {
+            WindowGroup(device: "d", metric: .temperature, channel: channel, windowLength: Self.window, windowStart: start)
+        }
+        let waiting = try #require(try store.accumulator(of: group(nil, recent)))
+        let sum = 2 * Int128(Int64.max) - 5
+        #expect(waiting.accumulator.sum == sum && waiting.changed && !waiting.closed)
+        #expect(waiting.accumulator.statistics == WindowStatistics(count: 3, min: -5, max: .max, mean: Int64(FixedPoint.divideRounded(sum, by: 3)!),
+                                                                   last: -5, lastTime: recent + 20))
+        let published = try #require(try store.accumulator(of: group(1, recent)))
+        #expect(published.accumulator.statistics == WindowStatistics(count: 2, min: 10, max: 30, mean: 20, last: 30, lastTime: recent + 6))
+        #expect(!published.changed && published.closed)
+        #expect(try store.accumulator(of: group(2, old)) == nil)
+        #expect(try store.accumulator(of: group(3, old))?.changed == true)
+        #expect(Set(try store.closableWindows(graceMillis: 0, now: now + Self.window).map(\.group)) == [group(nil, recent), group(3, old)])
+    }
+}
