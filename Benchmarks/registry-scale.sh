@@ -9,13 +9,16 @@
 #   4. three SIGHUP reloads of the 100,000-device registry under 5,000 uplinks/s:
 #      how long each took, and commits that waited longer than 200 ms
 #   5. the city-100k scenario (faults included) flat out: loss, CPU per uplink
-# Usage: [ROUNDS=2] bash Benchmarks/registry-scale.sh [COUNT]
+# Usage: [ROUNDS=2] [CITYGATE_BIN=path, to compare another build] [STEPS=cpu, step 3 alone]
+#        bash Benchmarks/registry-scale.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
 rounds="${ROUNDS:-2}"
 source scripts/lib.sh
 build_release
+gateway_bin="${CITYGATE_BIN:-$bin/citygate}"
+steps="${STEPS:-all}"
 work="$(mktemp -d /tmp/citygate-registry.XXXXXX)"
 start_shipped_broker "$work"
 gateway=""
@@ -36,20 +39,22 @@ registry d100 --devices 100
 for n in 20000 40000 100000; do registry "d$n" --devices "$n"; done
 registry city --scenario Simulator/scenarios/city-100k.toml
 
+if [ "$steps" = all ]; then
 echo "registry: check-config (time, peak RSS)"
 base=""
 for name in empty d20000 d40000 d100000 city; do
-    /usr/bin/time -o "$work/time" -f '%e %M' "$bin/citygate" check-config --config "$work/$name.config.toml" >/dev/null 2>&1 || true
+    /usr/bin/time -o "$work/time" -f '%e %M' "$gateway_bin" check-config --config "$work/$name.config.toml" >/dev/null 2>&1 || true
     read -r seconds kib <"$work/time"
     [ -z "$base" ] && base="$kib"
     printf '    %-8s %6.2f s, peak RSS %6.1f MiB (+%.1f MiB over no devices)\n' "$name" "$seconds" "$(echo "$kib / 1024" | bc -l)" "$(echo "($kib - $base) / 1024" | bc -l)"
 done
+fi
 
 start_gateway() {  # $1: registry name; sets gateway and http (call it in this shell, not in $(...)); prints "ready_seconds rss_kib"
     http="$(free_port)"
     rm -rf "$work/state"
     local started; started="$(now)"
-    STATE_DIRECTORY="$work/state" "$bin/citygate" run --config "$work/$1.config.toml" --broker "mqtt://127.0.0.1:$port" \
+    STATE_DIRECTORY="$work/state" "$gateway_bin" run --config "$work/$1.config.toml" --broker "mqtt://127.0.0.1:$port" \
         --http-listen "127.0.0.1:$http" --log-level notice 2>>"$work/citygate-$1.log" &
     gateway=$!
     until curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; do sleep 0.05; done
@@ -57,6 +62,8 @@ start_gateway() {  # $1: registry name; sets gateway and http (call it in this s
 }
 stop_gateway() { kill "$gateway"; wait "$gateway" 2>/dev/null || true; gateway=""; }
 
+
+if [ "$steps" = all ]; then
 echo "run: ready after, RSS once ready"
 for name in empty d100000 city; do
     start_gateway "$name" >"$work/ready"
@@ -65,6 +72,7 @@ for name in empty d100000 city; do
     stop_gateway
     printf '    %-8s ready after %5.2f s, RSS %6.1f MiB\n' "$name" "$ready" "$(echo "$rss / 1024" | bc -l)"
 done
+fi
 
 load() {  # $1: registry name, then load arguments; prints the report's JSON
     local name="$1"; shift
@@ -87,6 +95,7 @@ print(f"    round {round_}: 100 devices {a} µs/uplink (loss {small.get('loss')}
 PY
 done
 
+[ "$steps" = all ] || exit 0
 echo "SIGHUP: three reloads of 100,000 devices under 5,000 uplinks/s"
 start_gateway d100000 >/dev/null
 "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --metrics "http://127.0.0.1:$http/metrics" --drain-timeout 120s --json \

@@ -28,7 +28,8 @@ public struct WindowClosing: Sendable, Equatable {
 
     /// The aggregate of one device window from its running statistics.
     public func deviceAggregate(_ group: WindowGroup, kind: SensorKind, rollupGroup: String?, accumulator: WindowAccumulator) -> AggregateRecord {
-        AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: kind, statistics: accumulator.statistics, zone: rollupGroup)
+        AggregateRecord(windowKey: WindowKey.make(group), group: group, kind: kind, statistics: accumulator.statistics,
+                        sum: accumulator.sum, zone: rollupGroup)
     }
 }
 

@@ -41,14 +41,20 @@ public struct AggregateRecord: Sendable, Equatable {
     public var group: WindowGroup
     public var kind: SensorKind
     public var statistics: WindowStatistics
+    /// Device scope: the exact sum of the window's readings (nil: not known,
+    /// as for an aggregate read back for delivery). Stored with the
+    /// aggregate, so a window whose accumulator was pruned can take a
+    /// reading that is still on time (one requeued from quarantine).
+    public var sum: Int128?
     /// A device's own window, or a zone roll-up over its devices' windows.
     public var scope: AggregateScope
     /// Device scope: the roll-up group the device belongs to (zone, or
     /// station for air quality). Zone scope: the group's name.
     public var zone: String?
 
-    public init(windowKey: String, group: WindowGroup, kind: SensorKind, statistics: WindowStatistics,
+    public init(windowKey: String, group: WindowGroup, kind: SensorKind, statistics: WindowStatistics, sum: Int128? = nil,
                 scope: AggregateScope = .device, zone: String? = nil) {
+        self.sum = sum
         self.windowKey = windowKey
         self.group = group
         self.kind = kind

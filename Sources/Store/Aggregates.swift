@@ -22,23 +22,24 @@ extension GatewayStore {
         let stats = record.statistics
         var members = SQLiteValue.null, total = SQLiteValue.null
         if case let .zone(count, sum) = record.scope { members = .integer(count); total = .integer(sum) }
+        let sum = record.sum.map(Self.storedSum)
         try connection.run(
             """
             INSERT INTO aggregates (window_key, source, kind, metric, channel, window_start_ms, window_ms,
                                     count, min, max, mean, last, last_time_ms, revision, updated_ms,
-                                    scope, zone, members, total, rollup_pending)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+                                    scope, zone, members, total, rollup_pending, sum_high, sum_low)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(window_key) DO UPDATE SET count = excluded.count, min = excluded.min, max = excluded.max,
                 mean = excluded.mean, last = excluded.last, last_time_ms = excluded.last_time_ms,
                 revision = aggregates.revision + 1, updated_ms = excluded.updated_ms,
                 zone = excluded.zone, members = excluded.members, total = excluded.total,
-                rollup_pending = excluded.rollup_pending
+                rollup_pending = excluded.rollup_pending, sum_high = excluded.sum_high, sum_low = excluded.sum_low
             """,
             [.text(record.windowKey), .text(g.device), .text(record.kind.rawValue), .text(g.metric.name), .channel(g.channel),
              .integer(g.windowStart), .integer(g.windowLength), .integer(stats.count), .integer(stats.min),
              .integer(stats.max), .integer(stats.mean), .integer(stats.last), .integer(stats.lastTime), .integer(now),
              .text(record.scope.storedName), .optional(record.zone), members, total,
-             .integer(record.scope == .device && record.zone != nil ? 1 : 0)])
+             .integer(record.scope == .device && record.zone != nil ? 1 : 0), sum?.high ?? .null, sum?.low ?? .null])
         let row = try connection.query("SELECT id, revision FROM aggregates WHERE window_key = ?", [.text(record.windowKey)]).first
         return (row?[0].int ?? 0, row?[1].int ?? 1)
     }

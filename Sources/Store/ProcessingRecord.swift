@@ -33,7 +33,7 @@ extension GatewayStore {
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
         var summary = RecordSummary()
         var sessions = DeviceSessionBatch(connection: connection)
-        var windows = WindowAccumulatorBatch(connection: connection, revisableMillis: revisableMillis)
+        var windows = WindowAccumulatorBatch(connection: connection, revisableMillis: revisableMillis, now: now)
         for item in batch {
             try record(item, now: now, sessions: &sessions, windows: &windows, into: &summary)
         }

@@ -61,17 +61,12 @@ extension GatewayStore {
         ORDER BY window_start_ms LIMIT ?
         """
 
-    /// The window's accumulator as stored, nil if it has none (for tests and `status`).
+    /// The window's accumulator as stored, nil if it has none (for tests).
     public func accumulator(of group: WindowGroup) throws -> (accumulator: WindowAccumulator, changed: Bool, closed: Bool)? {
         try locked {
             try connection.query(WindowAccumulatorBatch.lookupQuery, Self.windowParameters(group)).first
                 .map { (Self.accumulator($0, from: 0), $0[7].int == 1, $0[8].int == 1) }
         }
-    }
-
-    /// Windows that took readings since they last closed (closed or not yet).
-    public func changedWindowCount() throws -> Int64 {
-        try locked { try connection.scalar("SELECT count(*) FROM window_accumulators WHERE changed = 1") ?? 0 }
     }
 
     /// Marks a window closed with the statistics of `count` readings (inside
@@ -100,129 +95,19 @@ extension GatewayStore {
     /// sum_high·2³² + sum_low, which both the migration's SQL (as sums of each
     /// value's high and low 32 bits) and `WindowAccumulatorBatch` can write
     /// without overflow.
+    /// The exact sum as written from Swift: sum_high·2³² + sum_low, sum_low in
+    /// [0, 2³²); |sum| < 2⁹⁵ for any count below 2³², so the high part fits.
+    /// The upsert that adds a batch's fold onto a row, and migration 11, add
+    /// such parts up and leave sum_low larger (by under 2³² per batch, so
+    /// 2³¹ batches into one window before it could overflow); any pair reads
+    /// back exactly, and a read-and-write rewrites it in this form.
+    static func storedSum(_ sum: Int128) -> (high: SQLiteValue, low: SQLiteValue) {
+        (.integer(Int64(truncatingIfNeeded: sum >> 32)), .integer(Int64(truncatingIfNeeded: sum & 0xFFFF_FFFF)))
+    }
+
     static func accumulator(_ row: [SQLiteValue], from first: Int) -> WindowAccumulator {
         WindowAccumulator(count: row[first].int ?? 0, min: row[first + 1].int ?? 0, max: row[first + 2].int ?? 0,
                           sum: (Int128(row[first + 3].int ?? 0) << 32) + Int128(row[first + 4].int ?? 0),
                           last: row[first + 5].int ?? 0, lastTime: row[first + 6].int ?? 0)
-    }
-}
-
-/// The windows one recorded batch touches, inside that batch's transaction:
-/// each read from `window_accumulators` once, folded in memory as the
-/// batch's readings go by, and written back once when the batch ends (at
-/// most one lookup and one write per window a batch, instead of index rows
-/// per reading). Like `DeviceSessionBatch`.
-struct WindowAccumulatorBatch {
-    private let connection: SQLiteConnection
-    /// Grace plus lateness: how long after its end a closed window may still take a reading.
-    private let revisableMillis: Int64
-
-    private struct Entry {
-        var accumulator: WindowAccumulator?
-        /// As stored: the row exists and took readings since it last closed.
-        var stored = false
-        var storedChanged = false
-        /// The window has an aggregate: a reading committed after its cutoff is too late.
-        var closed = false
-        var taken = false
-    }
-
-    private var windows: [WindowGroup: Entry] = [:]
-    private var order: [WindowGroup] = []
-    private var receivedAt: [Int64: EpochMillis] = [:]
-    /// The last window a reading was too late for.
-    private(set) var lateWindow: WindowGroup?
-
-    init(connection: SQLiteConnection, revisableMillis: Int64) {
-        self.connection = connection
-        self.revisableMillis = revisableMillis
-    }
-
-    /// Takes a reading of uplink `uplink` into its window. False: the
-    /// reading is too late and stays out of it.
-    mutating func take(_ row: ReadingRow, uplink: Int64) throws -> Bool {
-        let reading = row.reading
-        let group = WindowGroup(device: reading.device, metric: reading.metric, channel: reading.channel,
-                                windowLength: row.windowLength, windowStart: row.windowStart)
-        var window = try load(group)
-        if window.closed, try received(uplink) > group.window.end(plus: revisableMillis) {
-            lateWindow = group
-            return false
-        }
-        if window.accumulator == nil {
-            window.accumulator = WindowAccumulator(time: reading.time, value: reading.value)
-        } else {
-            window.accumulator?.take(time: reading.time, value: reading.value)
-        }
-        window.taken = true
-        windows[group] = window
-        return true
-    }
-
-    /// Writes the windows that took readings back (before the batch commits).
-    func write() throws {
-        for group in order {
-            guard let window = windows[group], window.taken, let accumulator = window.accumulator else { continue }
-            let sum = accumulator.sum
-            let values: [SQLiteValue] = [
-                .integer(accumulator.count), .integer(accumulator.min), .integer(accumulator.max),
-                // |sum| < 2^95 for any count below 2^32, so the high part fits.
-                .integer(Int64(truncatingIfNeeded: sum >> 32)), .integer(Int64(truncatingIfNeeded: sum & 0xFFFF_FFFF)),
-                .integer(accumulator.last), .integer(accumulator.lastTime)]
-            if window.stored && window.storedChanged {
-                // `changed` stays 1: leaving it out of the update spares its index entry.
-                try connection.run(
-                    """
-                    UPDATE window_accumulators SET count = ?, min = ?, max = ?, sum_high = ?, sum_low = ?, last = ?, last_time_ms = ?
-                    WHERE \(GatewayStore.sameWindow)
-                    """, values + GatewayStore.windowParameters(group))
-            } else {
-                try connection.run(
-                    """
-                    INSERT INTO window_accumulators (count, min, max, sum_high, sum_low, last, last_time_ms, changed, closed,
-                                                     device, metric, channel, window_ms, window_start_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (device, metric, channel, window_ms, window_start_ms) DO UPDATE SET
-                        count = excluded.count, min = excluded.min, max = excluded.max, sum_high = excluded.sum_high,
-                        sum_low = excluded.sum_low, last = excluded.last, last_time_ms = excluded.last_time_ms, changed = 1
-                    """, values + [.integer(window.closed ? 1 : 0)] + GatewayStore.windowParameters(group))
-            }
-        }
-    }
-
-    /// The window as stored, read once per batch. A window without an
-    /// accumulator that has an aggregate was closed long enough ago for its
-    /// accumulator to be pruned (`pruneAccumulators`), or before the upgrade
-    /// that added them: it is closed.
-    private mutating func load(_ group: WindowGroup) throws -> Entry {
-        if let known = windows[group] { return known }
-        var window = Entry()
-        if let row = try connection.query(Self.lookupQuery, GatewayStore.windowParameters(group)).first {
-            window.accumulator = GatewayStore.accumulator(row, from: 0)
-            window.stored = true
-            window.storedChanged = row[7].int == 1
-            window.closed = row[8].int == 1
-        } else {
-            window.closed = try connection.scalar(Self.aggregateQuery, [.text(group.device), .text(group.metric.name), .integer(group.windowLength), .integer(group.windowStart), .channel(group.channel)]) ?? 0 > 0
-        }
-        windows[group] = window
-        order.append(group)
-        return window
-    }
-
-    static let lookupQuery =
-        "SELECT count, min, max, sum_high, sum_low, last, last_time_ms, changed, closed FROM window_accumulators WHERE \(GatewayStore.sameWindow)"
-
-    static let aggregateQuery = """
-        SELECT count(*) FROM aggregates WHERE source = ? AND metric = ? AND window_ms = ? AND window_start_ms = ?
-          AND channel IS ? AND scope = 'device'
-        """
-
-    /// When the uplink was committed (its row is in this transaction or before).
-    private mutating func received(_ uplink: Int64) throws -> EpochMillis {
-        if let known = receivedAt[uplink] { return known }
-        let time = try connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(uplink)]) ?? 0
-        receivedAt[uplink] = time
-        return time
     }
 }

@@ -209,8 +209,8 @@ extension GatewayStore {
         let (bound, overflow) = before.subtractingReportingOverflow(revisable)
         return try connection.run(
             """
-            DELETE FROM window_accumulators WHERE (device, metric, channel, window_ms, window_start_ms) IN (
-                SELECT device, metric, channel, window_ms, window_start_ms FROM window_accumulators
+            DELETE FROM window_accumulators WHERE id IN (
+                SELECT id FROM window_accumulators
                 WHERE changed = 0 AND window_start_ms < ?1 AND window_start_ms + window_ms + ?2 < ?3
                 LIMIT ?4)
             """, [.integer(overflow ? .min : bound), .integer(revisable), .integer(before), .integer(Int64(limit))])

@@ -43,7 +43,8 @@ import Testing
         #expect(!closing.contains { $0.contains("TEMP B-TREE") }, "ordered by the index: \(closing)")
         let lookup = try plan(WindowAccumulatorBatch.lookupQuery,
                               GatewayStore.windowParameters(WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: 1, windowStart: 0)))
-        #expect(lookup.contains { $0.contains("USING PRIMARY KEY (device=? AND metric=? AND channel=? AND window_ms=? AND window_start_ms=?)") }, "\(lookup)")
+        #expect(lookup.contains { $0.contains("USING INDEX window_accumulators_by_window (device=? AND metric=? AND channel=? AND window_ms=? AND window_start_ms=?)") },
+                "\(lookup)")
         let aggregate = try plan(WindowAccumulatorBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
         #expect(aggregate.contains { $0.contains("USING INDEX aggregates_by_series") }, "\(aggregate)")
     }

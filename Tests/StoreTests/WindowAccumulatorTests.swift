@@ -32,14 +32,16 @@ import Testing
     /// Closes every closable window as the aggregation stage would.
     static func closeAll(_ store: GatewayStore, now: EpochMillis) throws -> [ClosableWindow] {
         let windows = try store.closableWindows(graceMillis: 0, now: now)
-        try store.saveAggregates(windows.map { AggregateRecord(windowKey: "\($0.group)", group: $0.group, kind: .generic, statistics: $0.accumulator.statistics) },
+        try store.saveAggregates(windows.map { AggregateRecord(windowKey: "\($0.group)", group: $0.group, kind: .generic, statistics: $0.accumulator.statistics,
+                                                               sum: $0.accumulator.sum) },
                                  hubs: ["hub"], now: now)
         return windows
     }
 
     /// Readings of six series recorded in batches of varying size, with
     /// ties in time, values at both ends of Int64 (a sum no Int64 holds),
-    /// and times out of arrival order: each window's accumulator gives what
+    /// times out of arrival order, recorded both before and after the windows
+    /// ended (the two ways a batch writes): each window's accumulator gives what
     /// its readings, sorted by time then arrival, give when counted here.
     @Test func anAccumulatorHoldsWhatItsReadingsSay() throws {
         let (store, directory) = try Self.store("accumulate")
@@ -65,7 +67,9 @@ import Testing
                                                                         [ReadingRow(reading: reading, windowLength: Self.window, windowStart: 0)])))
             expected[series, default: []].append((time, value))
             if batch.count > Int(next(40)) {
-                _ = try store.record(batch, now: 1_000)
+                // Before the windows' end a batch adds its fold onto the stored row unread; after
+                // it, each window is read, folded and written back. Both, in turn, on the same rows.
+                _ = try store.record(batch, now: next(2) == 0 ? 1_000 : 100_000)
                 batch = []
             }
         }
@@ -150,6 +154,50 @@ import Testing
         #expect(try store.closableWindows(graceMillis: 0, now: 300_000).isEmpty)
     }
 
+    /// An uplink requeued from quarantine keeps its commit time: its reading
+    /// is on time for a window whose accumulator was pruned meanwhile. The
+    /// window takes up from its aggregate's statistics and exact sum, so the
+    /// revision counts every reading, not only the requeued one. (An
+    /// aggregate without a sum, saved before migration 11, cannot: the
+    /// reading is counted as too late rather than revising it wrongly.)
+    @Test func aRequeuedReadingRevisesAWindowWhoseAccumulatorWasPruned() throws {
+        let (store, directory) = try Self.store("requeued")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bounds = StoreBounds(revisableMillis: 10_000)
+        try store.apply(bounds)
+        let group = WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: Self.window, windowStart: 0)
+        _ = try Self.record(store, fCnt: 1, receivedAt: 1_000, readings: [(.temperature, nil, 1_000, 100)])
+        _ = try Self.record(store, fCnt: 2, receivedAt: 2_000, readings: [(.temperature, nil, 2_000, Int64.max)])
+        #expect(try Self.closeAll(store, now: Self.window).count == 1)
+        // Committed within the lateness, quarantined (say, a device not registered yet).
+        guard case let .stored(id) = try store.commitUplink(topic: "t", message: [7], receivedAt: 5_000) else { return }
+        _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: "d", facts: nil, reason: .unknownDevice, detail: "x"))], now: 5_000)
+        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: false).accumulatorsDeleted == 1)
+
+        #expect(try store.requeueQuarantined(reason: nil, device: nil) == 1)
+        let reading = Reading(uplinkID: id, device: "d", metric: .temperature, channel: nil, time: 3_000, value: 400)
+        let summary = try store.record([ProcessedUplink(uplinkID: id, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 3, fPort: 1, networkTime: nil),
+                                                                                        [ReadingRow(reading: reading, windowLength: Self.window, windowStart: 0)]))],
+                                       now: 300_000)
+        #expect(summary.readingsTooLate == 0)
+        let revision = try #require(try store.closableWindows(graceMillis: 0, now: 300_000).first)
+        let sum = Int128(100) + Int128(Int64.max) + 400
+        #expect(revision.accumulator.sum == sum)
+        #expect(revision.accumulator.statistics == WindowStatistics(count: 3, min: 100, max: .max, mean: Int64(FixedPoint.divideRounded(sum, by: 3)!),
+                                                                    last: 400, lastTime: 3_000))
+
+        // The same with an aggregate that has no sum: too late, and the window stays as published.
+        try store.connection.run("UPDATE aggregates SET sum_high = NULL, sum_low = NULL")
+        try store.connection.run("DELETE FROM window_accumulators")
+        _ = try store.requeueQuarantined(reason: nil, device: nil)
+        guard case let .stored(other) = try store.commitUplink(topic: "t", message: [8], receivedAt: 6_000) else { return }
+        let again = try store.record([ProcessedUplink(uplinkID: other, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 4, fPort: 1, networkTime: nil),
+                                                                                         [ReadingRow(reading: Reading(uplinkID: other, device: "d", metric: .temperature, channel: nil, time: 4_000, value: 9), windowLength: Self.window, windowStart: 0)]))],
+                                     now: 300_000)
+        #expect(again.readingsTooLate == 1)
+        #expect(try store.closableWindows(graceMillis: 0, now: 300_000).isEmpty)
+    }
+
     /// Migration 11 fills the accumulators from the readings a version-10
     /// database holds: windows with readings waiting, and windows that ended
     /// in the last 32 days (closed if they have an aggregate); too-late
@@ -198,6 +246,8 @@ import Testing
         let published = try #require(try store.accumulator(of: group(1, recent)))
         #expect(published.accumulator.statistics == WindowStatistics(count: 2, min: 10, max: 30, mean: 20, last: 30, lastTime: recent + 6))
         #expect(!published.changed && published.closed)
+        // Its aggregate keeps the exact sum from now on (see the next test).
+        #expect(try store.connection.query("SELECT sum_high, sum_low FROM aggregates WHERE window_key = 'k'").first?.map(\.int) == [0, 40])
         #expect(try store.accumulator(of: group(2, old)) == nil)
         #expect(try store.accumulator(of: group(3, old))?.changed == true)
         #expect(Set(try store.closableWindows(graceMillis: 0, now: now + Self.window).map(\.group)) == [group(nil, recent), group(3, old)])
