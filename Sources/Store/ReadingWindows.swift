@@ -10,10 +10,11 @@ public struct ClosableWindow: Sendable, Equatable {
 /// Readings and the windows they fall in.
 ///
 /// A reading is one row of `readings`, found by its uplink only. Each window
-/// of each series keeps a running accumulator (`window_accumulators`: count,
-/// min, max, exact sum, last), updated once per window per recorded batch in
-/// the transaction that stores the readings, so closing a window reads one
-/// row instead of its readings. (Index rows per reading, by device and window
+/// of each series keeps a running accumulator (count, min, max, exact sum,
+/// last), one row of `window_accumulators` per device window holding all its
+/// series (`WindowSeriesCodec`), updated once per recorded batch in the
+/// transaction that stores the readings, so closing a window reads one row
+/// instead of its readings. (Index rows per reading, by device and window
 /// and for the unaggregated ones, cost 2.8 KiB written and about 10 µs per
 /// uplink under load: Benchmarks/RESULTS.md, issue 17.)
 ///
@@ -43,71 +44,64 @@ extension GatewayStore {
         return late
     }
 
-    /// Windows ready to close (`changed`, end plus grace at or before `now`), oldest first.
+    /// Series ready to close (changed, their window's end plus grace at or
+    /// before `now`), oldest window first, from at most `limit` device windows.
     public func closableWindows(graceMillis: Int64, now: EpochMillis, limit: Int = 1000) throws -> [ClosableWindow] {
         try locked {
-            try connection.query(Self.closableWindowsQuery, [.integer(graceMillis), .integer(now), .integer(Int64(limit))]
-            ).map { row in
-                ClosableWindow(group: WindowGroup(device: row[0].string ?? "", metric: try Metric.stored(row[1]), channel: Self.channel(stored: row[2]),
-                                                  windowLength: row[3].int ?? 0, windowStart: row[4].int ?? 0),
-                               accumulator: Self.accumulator(row, from: 5))
+            var closable: [ClosableWindow] = []
+            for row in try connection.query(Self.closableWindowsQuery, [.integer(graceMillis), .integer(now), .integer(Int64(limit))]) {
+                let key = WindowAccumulatorBatch.Key(device: row[0].string ?? "", windowLength: row[1].int ?? 0, windowStart: row[2].int ?? 0)
+                for series in try WindowSeriesCodec.decode(row[3].bytes ?? []) where series.changed {
+                    guard let accumulator = series.accumulator else { continue }
+                    closable.append(ClosableWindow(group: key.group(series), accumulator: accumulator))
+                }
             }
+            return closable
         }
     }
 
     static let closableWindowsQuery = """
-        SELECT device, metric, channel, window_ms, window_start_ms, count, min, max, sum_high, sum_low, last, last_time_ms
-        FROM window_accumulators WHERE changed = 1 AND window_start_ms + window_ms + ? <= ?
+        SELECT device, window_ms, window_start_ms, series FROM window_accumulators
+        WHERE changed = 1 AND window_start_ms + window_ms + ? <= ?
         ORDER BY window_start_ms LIMIT ?
         """
 
-    /// The window's accumulator as stored, nil if it has none (for tests).
+    /// A series' accumulator as stored, nil if it has none (for tests).
     public func accumulator(of group: WindowGroup) throws -> (accumulator: WindowAccumulator, changed: Bool, closed: Bool)? {
         try locked {
-            try connection.query(WindowAccumulatorBatch.lookupQuery, Self.windowParameters(group)).first
-                .map { (Self.accumulator($0, from: 0), $0[7].int == 1, $0[8].int == 1) }
+            guard let row = try connection.query(WindowAccumulatorBatch.lookupQuery, Self.key(group).parameters).first,
+                  let series = try WindowSeriesCodec.decode(row[1].bytes ?? []).first(where: { $0.isSeries(group.metric, group.channel) }),
+                  let accumulator = series.accumulator else { return nil }
+            return (accumulator, series.changed, series.closed)
         }
     }
 
-    /// Marks a window closed with the statistics of `count` readings (inside
+    /// Marks a series closed with the statistics of `count` readings (inside
     /// the transaction that saves its aggregate). Readings taken after those
-    /// were read leave it changed, for the next revision.
+    /// were read leave it changed, for the next revision; the row stays
+    /// changed while any of its series is.
     func markClosed(_ group: WindowGroup, count: Int64) throws {
-        try connection.run(
-            "UPDATE window_accumulators SET closed = 1, changed = CASE WHEN count = ? THEN 0 ELSE 1 END WHERE \(Self.sameWindow)",
-            [.integer(count)] + Self.windowParameters(group))
+        guard let row = try connection.query(WindowAccumulatorBatch.lookupQuery, Self.key(group).parameters).first, let id = row[0].int else { return }
+        var series = try WindowSeriesCodec.decode(row[1].bytes ?? [])
+        guard let index = series.firstIndex(where: { $0.isSeries(group.metric, group.channel) }) else { return }
+        series[index].closed = true
+        if series[index].accumulator?.count == count { series[index].changed = false }
+        try connection.run("UPDATE window_accumulators SET series = ?, changed = ? WHERE id = ?",
+                           [.blob(WindowSeriesCodec.encode(series)), .integer(series.contains(where: \.changed) ? 1 : 0), .integer(id)])
     }
 
-    static let sameWindow = "device = ? AND metric = ? AND channel = ? AND window_ms = ? AND window_start_ms = ?"
-
-    static func windowParameters(_ group: WindowGroup) -> [SQLiteValue] {
-        [.text(group.device), .text(group.metric.name), .integer(storedChannel(group.channel)), .integer(group.windowLength), .integer(group.windowStart)]
+    static func key(_ group: WindowGroup) -> WindowAccumulatorBatch.Key {
+        WindowAccumulatorBatch.Key(device: group.device, windowLength: group.windowLength, windowStart: group.windowStart)
     }
 
-    /// The accumulator's channel column: the key has no NULL, so a series
-    /// without a channel is -1 (channels are never negative: Cayenne channel
-    /// bytes and the codecs' fixed probe numbers).
-    static func storedChannel(_ channel: Int?) -> Int64 { channel.map { Int64($0) } ?? -1 }
-    static func channel(stored value: SQLiteValue) -> Int? { value.int.flatMap { $0 < 0 ? nil : Int($0) } }
-
-    /// An accumulator from the 7 columns count, min, max, sum_high, sum_low,
-    /// last, last_time_ms starting at `first`. The exact sum is stored as
-    /// sum_high·2³² + sum_low, which both the migration's SQL (as sums of each
-    /// value's high and low 32 bits) and `WindowAccumulatorBatch` can write
-    /// without overflow.
-    /// The exact sum as written from Swift: sum_high·2³² + sum_low, sum_low in
-    /// [0, 2³²); |sum| < 2⁹⁵ for any count below 2³², so the high part fits.
-    /// The upsert that adds a batch's fold onto a row, and migration 11, add
-    /// such parts up and leave sum_low larger (by under 2³² per batch, so
-    /// 2³¹ batches into one window before it could overflow); any pair reads
-    /// back exactly, and a read-and-write rewrites it in this form.
+    /// A device aggregate's exact sum, as stored: sum_high·2³² + sum_low.
+    /// Written from Swift with sum_low in [0, 2³²) (|sum| < 2⁹⁵ for any count
+    /// below 2³², so the high part fits); migration 11 writes sums of each
+    /// reading's high and low 32 bits, which SQLite can add without overflow.
+    /// Either reads back exactly.
     static func storedSum(_ sum: Int128) -> (high: SQLiteValue, low: SQLiteValue) {
         (.integer(Int64(truncatingIfNeeded: sum >> 32)), .integer(Int64(truncatingIfNeeded: sum & 0xFFFF_FFFF)))
     }
 
-    static func accumulator(_ row: [SQLiteValue], from first: Int) -> WindowAccumulator {
-        WindowAccumulator(count: row[first].int ?? 0, min: row[first + 1].int ?? 0, max: row[first + 2].int ?? 0,
-                          sum: (Int128(row[first + 3].int ?? 0) << 32) + Int128(row[first + 4].int ?? 0),
-                          last: row[first + 5].int ?? 0, lastTime: row[first + 6].int ?? 0)
-    }
+    static func sum(high: Int64, low: Int64) -> Int128 { (Int128(high) << 32) + Int128(low) }
 }

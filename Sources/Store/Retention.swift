@@ -174,8 +174,8 @@ extension GatewayStore {
                     SELECT a.id FROM aggregates a
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
-                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE w.device = a.source AND w.metric = a.metric
-                                        AND w.channel = ifnull(a.channel, -1) AND w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms)
+                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w
+                                      WHERE w.device = a.source AND w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms)
                     ORDER BY a.window_start_ms LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
                 for id in aggregates {
@@ -218,8 +218,7 @@ extension GatewayStore {
 
     /// Joins a reading (`r`) to its window's accumulator (`w`).
     static let readingsWindow = """
-        w.device = r.device AND w.metric = r.metric AND w.channel = ifnull(r.channel, -1) \
-        AND w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
+        w.device = r.device AND w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
         """
 
     /// The highest id of `table` whose `time` is before `cutoff`, by a binary

@@ -108,86 +108,9 @@ enum Schema {
         DROP INDEX uplinks_by_device;
         CREATE INDEX uplinks_by_frame ON uplinks(frame_key, state) WHERE frame_key IS NOT NULL;
         """),
-        // 11: each window of each series keeps a running accumulator,
-        // updated once per recorded batch, and closes from it; the two
-        // indexes over every reading (by device and window, and the
-        // unaggregated ones by window start) go. They cost 2.8 KiB written
-        // and about 10 µs per uplink under load (Benchmarks/RESULTS.md, issue
-        // 17). See `ReadingWindows` for the rules.
-        //
-        // Filled from the readings there are: every window with readings
-        // not yet aggregated, and every window that ended in the last 32 days
-        // (lateness is at most 30 days and grace a day, so an older one can
-        // no longer be revised; a reading for it finds its aggregate and is
-        // too late). The exact sum is kept as Σ(value >> 32)·2³² +
-        // Σ(value & 0xFFFFFFFF): each part is a sum SQLite can take without
-        // overflow. `last` is the reading with the latest time, the later
-        // arrival on a tie, as `WindowStatistics.of` has it. A reading too
-        // late (aggregated = 2) is in no accumulator. Readings still waiting
-        // for their window at the upgrade are taken as on time (lateness is
-        // configuration, which a migration does not see).
-        //
-        // Rows go in rowid order, new windows at the end, so the table and
-        // the state index grow at their ends; only the key index is in
-        // device order. (Keyed by the window itself, the table and, through
-        // its key, the state index took a random page each per new window:
-        // with 100,000 devices sending, 106 against 62-71 µs per uplink for
-        // 100 devices, Benchmarks/RESULTS.md, issue 17.)
-        .sql("""
-        CREATE TABLE window_accumulators (
-            id              INTEGER PRIMARY KEY,
-            device          TEXT    NOT NULL,
-            metric          TEXT    NOT NULL,
-            channel         INTEGER NOT NULL,           -- -1: the series has no channel
-            window_ms       INTEGER NOT NULL,
-            window_start_ms INTEGER NOT NULL,
-            count           INTEGER NOT NULL,
-            min             INTEGER NOT NULL,
-            max             INTEGER NOT NULL,
-            sum_high        INTEGER NOT NULL,           -- the exact sum is sum_high * 2^32 + sum_low
-            sum_low         INTEGER NOT NULL,
-            last            INTEGER NOT NULL,
-            last_time_ms    INTEGER NOT NULL,
-            changed         INTEGER NOT NULL DEFAULT 1, -- took readings since it last closed
-            closed          INTEGER NOT NULL DEFAULT 0  -- has an aggregate: a reading past end + grace + lateness is too late
-        );
-        CREATE UNIQUE INDEX window_accumulators_by_window ON window_accumulators(device, metric, channel, window_ms, window_start_ms);
-        CREATE INDEX window_accumulators_by_state ON window_accumulators(changed, window_start_ms);
-        INSERT INTO window_accumulators (device, metric, channel, window_ms, window_start_ms, count, min, max, sum_high, sum_low,
-                                         last, last_time_ms, changed, closed)
-        SELECT r.device, r.metric, ifnull(r.channel, -1), r.window_ms, r.window_start_ms, count(*), min(r.value), max(r.value),
-               sum(r.value >> 32), sum(r.value & 4294967295),
-               (SELECT l.value FROM readings l
-                WHERE l.device = r.device AND l.metric = r.metric AND l.channel IS r.channel AND l.window_ms = r.window_ms
-                  AND l.window_start_ms = r.window_start_ms AND l.aggregated <> 2
-                ORDER BY l.time_ms DESC, l.id DESC LIMIT 1),
-               max(r.time_ms), max(r.aggregated = 0),
-               EXISTS (SELECT 1 FROM aggregates a
-                       WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel AND a.window_ms = r.window_ms
-                         AND a.window_start_ms = r.window_start_ms AND a.scope = 'device')
-        FROM readings r WHERE r.aggregated <> 2
-        GROUP BY r.device, r.metric, r.channel, r.window_ms, r.window_start_ms
-        HAVING max(r.aggregated = 0) = 1
-            OR max(r.window_start_ms + r.window_ms) >= CAST(strftime('%s', 'now') AS INTEGER) * 1000 - 32 * 86400000;
-        -- A device aggregate keeps its window's exact sum, so a window whose
-        -- accumulator was pruned can take a reading still on time (see
-        -- `WindowAccumulatorBatch`); known here for windows closed and unchanged since.
-        ALTER TABLE aggregates ADD COLUMN sum_high INTEGER;
-        ALTER TABLE aggregates ADD COLUMN sum_low INTEGER;
-        UPDATE aggregates SET
-            sum_high = (SELECT w.sum_high FROM window_accumulators w WHERE \(accumulatorOfAggregate)),
-            sum_low = (SELECT w.sum_low FROM window_accumulators w WHERE \(accumulatorOfAggregate))
-        WHERE scope = 'device';
-        DROP INDEX readings_unaggregated;
-        DROP INDEX readings_by_device_window;
-        """),
+        // 11: each window keeps running accumulators; see `migrateToWindowAccumulators`.
+        .check(migrateToWindowAccumulators),
     ]
-
-    /// Migration 11: the unchanged accumulator (`w`) of a device aggregate's window.
-    private static let accumulatorOfAggregate = """
-        w.device = aggregates.source AND w.metric = aggregates.metric AND w.channel = ifnull(aggregates.channel, -1) \
-        AND w.window_ms = aggregates.window_ms AND w.window_start_ms = aggregates.window_start_ms AND w.changed = 0
-        """
 
     static var version: Int { migrations.count }
 

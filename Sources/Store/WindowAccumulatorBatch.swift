@@ -1,39 +1,40 @@
 import Readings
 
-/// The windows one recorded batch touches, inside that batch's transaction:
-/// the batch's readings folded in memory per window, and written once when
-/// the batch ends (one write per window a batch, instead of index rows per
-/// reading). Like `DeviceSessionBatch`.
-///
-/// A window that has not ended yet (the common case: readings of the
-/// current window) is not read first: no reading committed by now can be
-/// too late for it, so the batch's fold is added onto whatever is stored, in
-/// the upsert itself. (With 100,000 devices sending, nearly every uplink
-/// opens a window of its own, and the read, a miss, and the aggregate
-/// lookup after it would be two random pages per reading.) A window that
-/// has ended is read once a batch, for its lateness.
+/// The device windows one recorded batch touches, inside that batch's
+/// transaction: each row of `window_accumulators` read once (by its key
+/// index), the batch's readings folded into its series in memory, and
+/// written back once when the batch ends. Like `DeviceSessionBatch`.
 struct WindowAccumulatorBatch {
     private let connection: SQLiteConnection
     /// Grace plus lateness: how long after its end a closed window may still take a reading.
     private let revisableMillis: Int64
-    /// The batch's commit time: a window that ends after it cannot have a late reading.
+    /// The batch's commit time: a window that ends after it cannot have a
+    /// late reading, nor an aggregate to look up.
     private let now: EpochMillis
 
-    private struct Entry {
-        var accumulator: WindowAccumulator?
-        /// As stored: the row exists and took readings since it last closed.
-        var stored = false
-        var storedChanged = false
-        /// The window has an aggregate: a reading committed after its cutoff is too late.
-        var closed = false
-        var taken = false
-        /// Not read: `accumulator` holds this batch's readings alone, added
-        /// onto the stored row (if any) by the upsert.
-        var addOnto = false
+    /// A device's window: one row.
+    struct Key: Hashable {
+        var device: DeviceID
+        var windowLength: Int64
+        var windowStart: EpochMillis
+
+        var window: Window { Window(start: windowStart, length: windowLength) }
+        var parameters: [SQLiteValue] { [.text(device), .integer(windowLength), .integer(windowStart)] }
+        func group(_ series: WindowSeries) -> WindowGroup {
+            WindowGroup(device: device, metric: series.metric, channel: series.channel, windowLength: windowLength, windowStart: windowStart)
+        }
     }
 
-    private var windows: [WindowGroup: Entry] = [:]
-    private var order: [WindowGroup] = []
+    private struct Row {
+        var id: Int64?
+        var series: [WindowSeries] = []
+        /// As stored: some series changed since the window last closed.
+        var storedChanged = false
+        var taken = false
+    }
+
+    private var rows: [Key: Row] = [:]
+    private var order: [Key] = []
     private var receivedAt: [Int64: EpochMillis] = [:]
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
@@ -46,101 +47,91 @@ struct WindowAccumulatorBatch {
 
     /// Takes a reading of uplink `uplink` into its window. False: the
     /// reading is too late and stays out of it.
-    mutating func take(_ row: ReadingRow, uplink: Int64) throws -> Bool {
-        let reading = row.reading
-        let group = WindowGroup(device: reading.device, metric: reading.metric, channel: reading.channel,
-                                windowLength: row.windowLength, windowStart: row.windowStart)
-        if windows[group] == nil, group.window.end(plus: 0) > now {
-            // Received at or before now, before the window's end: never too late.
-            windows[group] = Entry(addOnto: true)
-            order.append(group)
+    mutating func take(_ reading: ReadingRow, uplink: Int64) throws -> Bool {
+        let r = reading.reading
+        let key = Key(device: r.device, windowLength: reading.windowLength, windowStart: reading.windowStart)
+        var row = try load(key)
+        let index: Int
+        if let known = row.series.firstIndex(where: { $0.isSeries(r.metric, r.channel) }) {
+            index = known
+        } else {
+            row.series.append(try newSeries(key, r.metric, r.channel))
+            index = row.series.count - 1
         }
-        var window = try load(group)
-        if !window.addOnto, window.closed, try window.accumulator == nil || received(uplink) > group.window.end(plus: revisableMillis) {
-            lateWindow = group
+        var series = row.series[index]
+        if series.closed, try series.accumulator == nil || received(uplink) > key.window.end(plus: revisableMillis) {
+            rows[key] = row
+            lateWindow = key.group(series)
             return false
         }
-        if window.accumulator == nil {
-            window.accumulator = WindowAccumulator(time: reading.time, value: reading.value)
+        if series.accumulator == nil {
+            series.accumulator = WindowAccumulator(time: r.time, value: r.value)
         } else {
-            window.accumulator?.take(time: reading.time, value: reading.value)
+            series.accumulator?.take(time: r.time, value: r.value)
         }
-        window.taken = true
-        windows[group] = window
+        series.changed = true
+        row.series[index] = series
+        row.taken = true
+        rows[key] = row
         return true
     }
 
     /// Writes the windows that took readings back (before the batch commits).
     func write() throws {
-        for group in order {
-            guard let window = windows[group], window.taken, let accumulator = window.accumulator else { continue }
-            let sum = GatewayStore.storedSum(accumulator.sum)
-            let values: [SQLiteValue] = [
-                .integer(accumulator.count), .integer(accumulator.min), .integer(accumulator.max), sum.high, sum.low,
-                .integer(accumulator.last), .integer(accumulator.lastTime)]
-            if window.addOnto {
-                // The fold of readings that arrived after every stored one:
-                // count, min, max and sum combine; the batch's last wins a tie.
-                try connection.run(
-                    """
-                    INSERT INTO window_accumulators (count, min, max, sum_high, sum_low, last, last_time_ms, changed, closed,
-                                                     device, metric, channel, window_ms, window_start_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)
-                    ON CONFLICT (device, metric, channel, window_ms, window_start_ms) DO UPDATE SET
-                        count = count + excluded.count, min = min(min, excluded.min), max = max(max, excluded.max),
-                        sum_high = sum_high + excluded.sum_high, sum_low = sum_low + excluded.sum_low,
-                        last = CASE WHEN excluded.last_time_ms >= last_time_ms THEN excluded.last ELSE last END,
-                        last_time_ms = max(last_time_ms, excluded.last_time_ms), changed = 1
-                    """, values + GatewayStore.windowParameters(group))
-            } else if window.stored && window.storedChanged {
-                // `changed` stays 1: leaving it out of the update spares its index entry.
-                try connection.run(
-                    """
-                    UPDATE window_accumulators SET count = ?, min = ?, max = ?, sum_high = ?, sum_low = ?, last = ?, last_time_ms = ?
-                    WHERE \(GatewayStore.sameWindow)
-                    """, values + GatewayStore.windowParameters(group))
+        for key in order {
+            guard let row = rows[key], row.taken else { continue }
+            let blob = SQLiteValue.blob(WindowSeriesCodec.encode(row.series))
+            if let id = row.id {
+                // `changed` is left out when it stays 1: that spares its index entry.
+                if row.storedChanged {
+                    try connection.run("UPDATE window_accumulators SET series = ? WHERE id = ?", [blob, .integer(id)])
+                } else {
+                    try connection.run("UPDATE window_accumulators SET series = ?, changed = 1 WHERE id = ?", [blob, .integer(id)])
+                }
             } else {
-                try connection.run(
-                    """
-                    INSERT INTO window_accumulators (count, min, max, sum_high, sum_low, last, last_time_ms, changed, closed,
-                                                     device, metric, channel, window_ms, window_start_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (device, metric, channel, window_ms, window_start_ms) DO UPDATE SET
-                        count = excluded.count, min = excluded.min, max = excluded.max, sum_high = excluded.sum_high,
-                        sum_low = excluded.sum_low, last = excluded.last, last_time_ms = excluded.last_time_ms, changed = 1
-                    """, values + [.integer(window.closed ? 1 : 0)] + GatewayStore.windowParameters(group))
+                try connection.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, series, changed) VALUES (?, ?, ?, ?, 1)",
+                                   key.parameters + [blob])
             }
         }
     }
 
-    /// The window as stored, read once per batch. A window without an
-    /// accumulator that has an aggregate was closed long enough ago for its
-    /// accumulator to be pruned (`pruneAccumulators`), or before the upgrade
-    /// that added them: it is closed, and a reading still on time for it
-    /// (an uplink requeued from quarantine keeps its commit time) takes up
-    /// from the aggregate's statistics and exact sum. An aggregate saved
-    /// before the upgrade has no sum: such a window takes no more readings
-    /// (they are counted as too late).
-    private mutating func load(_ group: WindowGroup) throws -> Entry {
-        if let known = windows[group] { return known }
-        var window = Entry()
-        if let row = try connection.query(Self.lookupQuery, GatewayStore.windowParameters(group)).first {
-            window.accumulator = GatewayStore.accumulator(row, from: 0)
-            window.stored = true
-            window.storedChanged = row[7].int == 1
-            window.closed = row[8].int == 1
-        } else if let row = try connection.query(Self.aggregateQuery, [.text(group.device), .text(group.metric.name), .integer(group.windowLength),
-                                                                       .integer(group.windowStart), .channel(group.channel)]).first {
-            window.closed = true
-            if row[3].int != nil && row[4].int != nil { window.accumulator = GatewayStore.accumulator(row, from: 0) }
+    /// The device window as stored, read once per batch.
+    private mutating func load(_ key: Key) throws -> Row {
+        if let known = rows[key] { return known }
+        var row = Row()
+        if let stored = try connection.query(Self.lookupQuery, key.parameters).first {
+            row.id = stored[0].int
+            row.series = try WindowSeriesCodec.decode(stored[1].bytes ?? [])
+            row.storedChanged = stored[2].int == 1
         }
-        windows[group] = window
-        order.append(group)
-        return window
+        rows[key] = row
+        order.append(key)
+        return row
     }
 
-    static let lookupQuery =
-        "SELECT count, min, max, sum_high, sum_low, last, last_time_ms, changed, closed FROM window_accumulators WHERE \(GatewayStore.sameWindow)"
+    /// A series the window's row does not hold yet. If the window has ended
+    /// it may have been closed before, its accumulator row pruned since
+    /// (`pruneAccumulators`) or never made (closed before migration 11): its
+    /// aggregate says so. A reading still on time for it (an uplink requeued
+    /// from quarantine keeps its commit time) takes up from the aggregate's
+    /// statistics and exact sum; without a sum (an aggregate saved before
+    /// migration 11) the series takes no more readings, and they are counted
+    /// as too late. A window that has not ended yet was never closed.
+    private func newSeries(_ key: Key, _ metric: Metric, _ channel: Int?) throws -> WindowSeries {
+        var series = WindowSeries(metric: metric, channel: channel, accumulator: nil, changed: false, closed: false)
+        guard key.window.end(plus: 0) <= now,
+              let aggregate = try connection.query(Self.aggregateQuery, [.text(key.device), .text(metric.name), .integer(key.windowLength),
+                                                                         .integer(key.windowStart), .channel(channel)]).first else { return series }
+        series.closed = true
+        if let high = aggregate[3].int, let low = aggregate[4].int {
+            series.accumulator = WindowAccumulator(count: aggregate[0].int ?? 0, min: aggregate[1].int ?? 0, max: aggregate[2].int ?? 0,
+                                                   sum: GatewayStore.sum(high: high, low: low),
+                                                   last: aggregate[5].int ?? 0, lastTime: aggregate[6].int ?? 0)
+        }
+        return series
+    }
+
+    static let lookupQuery = "SELECT id, series, changed FROM window_accumulators WHERE device = ? AND window_ms = ? AND window_start_ms = ?"
 
     static let aggregateQuery = """
         SELECT count, min, max, sum_high, sum_low, last, last_time_ms FROM aggregates

@@ -91,6 +91,34 @@ import Testing
         }
     }
 
+    /// A device window's series round-trip through their stored form (sums
+    /// past Int64 included), and damaged bytes are an error, never a trap:
+    /// every cut of a valid row, and random bytes.
+    @Test func aWindowsSeriesRoundTripAndDamageIsAnError() throws {
+        var wide = WindowAccumulator(time: 5, value: .min)
+        wide.take(time: 5, value: .min)
+        let series = [
+            WindowSeries(metric: .temperature, channel: nil, accumulator: wide, changed: true, closed: false),
+            WindowSeries(metric: .relativeHumidity, channel: 3, accumulator: WindowAccumulator(time: 9, value: 42), changed: false, closed: true),
+        ]
+        let bytes = WindowSeriesCodec.encode(series)
+        #expect(try WindowSeriesCodec.decode(bytes) == series)
+        #expect(try WindowSeriesCodec.decode(bytes).first?.accumulator?.sum == 2 * Int128(Int64.min))
+        let boundary = 1 + "temperature".utf8.count + 8 * 8 + 1  // the first series ends here
+        for cut in 1..<bytes.count where cut != boundary {
+            #expect(throws: StoreDataError.self, "cut at \(cut)") { try WindowSeriesCodec.decode(Array(bytes.prefix(cut))) }
+        }
+        #expect(try WindowSeriesCodec.decode(Array(bytes.prefix(boundary))) == [series[0]])
+        var state: UInt64 = 7
+        for _ in 0..<2_000 {
+            let random = (0..<Int(state % 200)).map { _ -> UInt8 in
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                return UInt8(truncatingIfNeeded: state >> 56)
+            }
+            _ = try? WindowSeriesCodec.decode(random)
+        }
+    }
+
     /// A closed window takes a reading committed within end + grace +
     /// lateness (a revision) and sets aside one committed after, as it is
     /// recorded: stored with `aggregated = 2`, counted, out of the window.

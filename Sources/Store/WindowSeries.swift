@@ -1,0 +1,88 @@
+import Readings
+
+/// One series (metric and channel) of a device window, as its accumulator
+/// row keeps it: the running statistics, whether it took readings since it
+/// last closed, and whether it has an aggregate (then a reading past end +
+/// grace + lateness is too late for it).
+struct WindowSeries: Equatable {
+    var metric: Metric
+    var channel: Int?
+    /// Nil only in memory, for a series known from its aggregate alone
+    /// (saved before migration 11, without its sum): it takes no readings.
+    var accumulator: WindowAccumulator?
+    var changed: Bool
+    var closed: Bool
+
+    func isSeries(_ metric: Metric, _ channel: Int?) -> Bool { self.metric == metric && self.channel == channel }
+}
+
+/// The `series` column of `window_accumulators`: a device window's series,
+/// one after the other, little-endian:
+///
+///     u8 name length, name (UTF-8), i64 channel (-1: none), i64 count,
+///     i64 min, i64 max, i64 sum high, u64 sum low (sum = high·2⁶⁴ + low),
+///     i64 last, i64 last time, u8 flags (1: changed, 2: closed)
+///
+/// One row per device window rather than per series: with 100,000 devices
+/// each sending about once a window, a row per series was a table row and
+/// two index entries per reading (figures in Benchmarks/RESULTS.md, issue 17).
+/// Read back with bounds checks: a damaged blob is a `StoreDataError`, and an
+/// unknown metric name one too (see `Metric.stored`).
+enum WindowSeriesCodec {
+    static func encode(_ series: [WindowSeries]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(series.count * 80)
+        for item in series {
+            guard let accumulator = item.accumulator else { continue }
+            let name = Array(item.metric.name.utf8.prefix(255))
+            bytes.append(UInt8(name.count))
+            bytes += name
+            for value in [Int64(item.channel ?? -1), accumulator.count, accumulator.min, accumulator.max,
+                          Int64(truncatingIfNeeded: accumulator.sum >> 64)] {
+                append(UInt64(bitPattern: value), to: &bytes)
+            }
+            append(UInt64(truncatingIfNeeded: accumulator.sum), to: &bytes)
+            append(UInt64(bitPattern: accumulator.last), to: &bytes)
+            append(UInt64(bitPattern: accumulator.lastTime), to: &bytes)
+            bytes.append((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
+        }
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> [WindowSeries] {
+        var series: [WindowSeries] = []
+        var at = 0
+        func word() throws -> UInt64 {
+            guard at <= bytes.count - 8 else { throw damaged }
+            var value: UInt64 = 0
+            for shift in 0..<8 { value |= UInt64(bytes[at + shift]) << (8 * shift) }
+            at += 8
+            return value
+        }
+        while at < bytes.count {
+            let length = Int(bytes[at])
+            at += 1
+            guard at <= bytes.count - length else { throw damaged }
+            let name = String(decoding: bytes[at..<(at + length)], as: UTF8.self)
+            at += length
+            let metric = try Metric.stored(.text(name))
+            let channel = Int64(bitPattern: try word())
+            let count = Int64(bitPattern: try word()), minimum = Int64(bitPattern: try word()), maximum = Int64(bitPattern: try word())
+            let sum = (Int128(Int64(bitPattern: try word())) << 64) | Int128(try word())
+            let last = Int64(bitPattern: try word()), lastTime = Int64(bitPattern: try word())
+            guard at < bytes.count, count > 0 else { throw damaged }
+            let flags = bytes[at]
+            at += 1
+            series.append(WindowSeries(metric: metric, channel: channel < 0 ? nil : Int(truncatingIfNeeded: channel),
+                                       accumulator: WindowAccumulator(count: count, min: minimum, max: maximum, sum: sum, last: last, lastTime: lastTime),
+                                       changed: flags & 1 != 0, closed: flags & 2 != 0))
+        }
+        return series
+    }
+
+    private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        for shift in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * shift))) }
+    }
+
+    private static let damaged = StoreDataError(message: "a damaged window accumulator in the database")
+}
