@@ -49,7 +49,8 @@ extension GatewayStore {
     public func closableWindows(graceMillis: Int64, now: EpochMillis, limit: Int = 1000) throws -> [ClosableWindow] {
         try locked {
             var closable: [ClosableWindow] = []
-            for row in try connection.query(Self.closableWindowsQuery, [.integer(graceMillis), .integer(now), .integer(Int64(limit))]) {
+            let (endedBy, overflow) = now.subtractingReportingOverflow(graceMillis)
+            for row in try connection.query(Self.closableWindowsQuery, [.integer(overflow ? .min : endedBy), .integer(Int64(limit))]) {
                 let key = WindowAccumulatorBatch.Key(device: row[0].string ?? "", windowLength: row[1].int ?? 0, windowStart: row[2].int ?? 0)
                 for series in try WindowSeriesCodec.decode(row[3].bytes ?? []) where series.changed {
                     guard let accumulator = series.accumulator else { continue }
@@ -62,8 +63,8 @@ extension GatewayStore {
 
     static let closableWindowsQuery = """
         SELECT device, window_ms, window_start_ms, series FROM window_accumulators
-        WHERE changed = 1 AND window_start_ms + window_ms + ? <= ?
-        ORDER BY window_start_ms LIMIT ?
+        WHERE changed = 1 AND window_end_ms <= ?
+        ORDER BY window_end_ms LIMIT ?
         """
 
     /// A series' accumulator as stored, nil if it has none (for tests).

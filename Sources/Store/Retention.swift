@@ -204,16 +204,12 @@ extension GatewayStore {
     func pruneAccumulators(now: EpochMillis, revisableMillis revisable: Int64, limit: Int) throws -> Int {
         let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
         let before = min(now, oldestPending ?? now)
-        // `window_start_ms < before - revisable` follows (lengths are
-        // positive) and lets the (changed, window_start_ms) index bound the scan.
         let (bound, overflow) = before.subtractingReportingOverflow(revisable)
         return try connection.run(
             """
             DELETE FROM window_accumulators WHERE id IN (
-                SELECT id FROM window_accumulators
-                WHERE changed = 0 AND window_start_ms < ?1 AND window_start_ms + window_ms + ?2 < ?3
-                LIMIT ?4)
-            """, [.integer(overflow ? .min : bound), .integer(revisable), .integer(before), .integer(Int64(limit))])
+                SELECT id FROM window_accumulators WHERE changed = 0 AND window_end_ms < ?1 LIMIT ?2)
+            """, [.integer(overflow ? .min : bound), .integer(Int64(limit))])
     }
 
     /// Joins a reading (`r`) to its window's accumulator (`w`).

@@ -10,7 +10,9 @@ extension Schema {
     ///
     /// One row per device window, in rowid order: new windows go at the end
     /// of the table and of the state index, and only the key index is in
-    /// device order. (A row per series, keyed by the series, was a random
+    /// device order. The state index is by window end, so closing asks a
+    /// range of it (windows ended before now minus grace), not every open
+    /// window each tick. (A row per series, keyed by the series, was a random
     /// page per reading with 100,000 devices sending: Benchmarks/RESULTS.md.)
     ///
     /// Filled from the readings there are: every window with readings not yet
@@ -28,11 +30,12 @@ extension Schema {
                 device          TEXT    NOT NULL,
                 window_ms       INTEGER NOT NULL,
                 window_start_ms INTEGER NOT NULL,
+                window_end_ms   INTEGER NOT NULL,           -- start + length (saturating): what closing and pruning ask
                 series          BLOB    NOT NULL,           -- the window's series and their accumulators (WindowSeriesCodec)
                 changed         INTEGER NOT NULL DEFAULT 1  -- a series took readings since it last closed
             );
             CREATE UNIQUE INDEX window_accumulators_by_window ON window_accumulators(device, window_ms, window_start_ms);
-            CREATE INDEX window_accumulators_by_state ON window_accumulators(changed, window_start_ms);
+            CREATE INDEX window_accumulators_by_state ON window_accumulators(changed, window_end_ms);
 
             -- A device aggregate keeps its window's exact sum (sum_high * 2^32 + sum_low),
             -- so a window whose accumulator was pruned can take a reading still on time.
@@ -71,8 +74,9 @@ extension Schema {
         var current: (key: [SQLiteValue], series: [WindowSeries])?
         func flush() throws {
             guard let window = current, !window.series.isEmpty else { return }
-            try connection.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, series, changed) VALUES (?, ?, ?, ?, ?)",
-                               window.key + [.blob(WindowSeriesCodec.encode(window.series)),
+            let end = Window(start: window.key[2].int ?? 0, length: window.key[1].int ?? 0).end(plus: 0)
+            try connection.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, ?)",
+                               window.key + [.integer(end), .blob(WindowSeriesCodec.encode(window.series)),
                                              .integer(window.series.contains(where: \.changed) ? 1 : 0)])
         }
         while true {

@@ -89,8 +89,9 @@ struct WindowAccumulatorBatch {
                     try connection.run("UPDATE window_accumulators SET series = ?, changed = 1 WHERE id = ?", [blob, .integer(id)])
                 }
             } else {
-                try connection.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, series, changed) VALUES (?, ?, ?, ?, 1)",
-                                   key.parameters + [blob])
+                try connection.run(
+                    "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
+                    key.parameters + [.integer(key.window.end(plus: 0)), blob])
             }
         }
     }
