@@ -61,6 +61,10 @@ import Testing
             try await gateway.metric("citygate_readings_too_late_total") == 1
         }
         try await Task.sleep(for: .seconds(1))
+        // Said once, with the window, how many and the lateness (decided as the reading was recorded).
+        let line = gateway.process.log.split(separator: "\n").first { $0.contains("after their window's lateness") }
+        #expect(line?.contains("window=\(key)") == true && line?.contains("readings=1") == true && line?.contains("lateness_ms=20000") == true,
+                "\(line.map(String.init) ?? "no line")")
         let after = try await window()
         #expect(after.count == 1)
         #expect((after.first?["result"] as? NSNumber)?.doubleValue == 27.75, "the published window did not change")

@@ -18,9 +18,13 @@ final class ProcessingReport: Sendable {
     private let lateLines = LogRateLimiter(burst: 1)
     private let lateSinceLine = Mutex(0)
 
-    init(metrics: GatewayMetrics, logger: Logger) {
+    /// The configured lateness, for the too-late line (a change needs a restart).
+    let latenessMillis: Int64
+
+    init(metrics: GatewayMetrics, logger: Logger, latenessMillis: Int64) {
         self.metrics = metrics
         self.logger = logger
+        self.latenessMillis = latenessMillis
     }
 
     /// Metrics and log lines for a recorded batch.
@@ -110,6 +114,6 @@ final class ProcessingReport: Sendable {
         guard lateLines.admit("late") != nil else { return }
         lateSinceLine.withLock { $0 -= held }
         logger.warning("readings arrived after their window's lateness; stored, not aggregated", metadata: [
-            "window": "\(summary.lateWindow.map(WindowKey.make) ?? "-")", "readings": "\(held)"])
+            "window": "\(summary.lateWindow.map(WindowKey.make) ?? "-")", "readings": "\(held)", "lateness_ms": "\(latenessMillis)"])
     }
 }

@@ -63,7 +63,7 @@ final class IngestService: Service, @unchecked Sendable {
         logger = context.logger
         self.processorWake = processorWake
         recorder = BurstRecorder(context: context)
-        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger)
+        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger, latenessMillis: context.settings.current.latenessMillis)
         self.subscriptions = subscriptions
         broker = "\(options.host):\(options.port)"
         let duplicates = metrics.duplicates(stage: "redelivery")

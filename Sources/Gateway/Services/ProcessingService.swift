@@ -42,7 +42,7 @@ final class ProcessingService: Service, @unchecked Sendable {
         self.wake = wake
         self.batchSize = batchSize
         batchLimit = batchSize
-        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger)
+        reporter = ProcessingReport(metrics: context.metrics, logger: context.logger, latenessMillis: context.settings.current.latenessMillis)
         decodeGuard = context.decodeGuard
         faults = context.faults
     }
