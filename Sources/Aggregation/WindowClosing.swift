@@ -14,15 +14,10 @@ public struct WindowClosing: Sendable, Equatable {
         self.latenessMillis = latenessMillis
     }
 
-    /// Readings committed after this instant are too late for a window that
-    /// was closed before. Saturating: a window start comes from device time.
-    /// The store decides it as a reading is recorded, from `revisableMillis`.
-    public func lateCutoff(_ window: Window) -> EpochMillis {
-        window.end(plus: revisableMillis)
-    }
-
     /// Grace plus lateness: how long after its end a closed window may
-    /// still be revised (the store's `StoreBounds.revisableMillis`).
+    /// still be revised. A reading committed after `window.end(plus:)` this
+    /// is too late for a window closed before; the store decides that as the
+    /// reading is recorded, given this as `StoreBounds.revisableMillis`.
     /// Both are bounded at config load (a day, 30 days), so the sum fits.
     public var revisableMillis: Int64 { graceMillis + latenessMillis }
 

@@ -1,3 +1,4 @@
+import Aggregation
 import Codecs
 import Foundation
 import Hubs
@@ -163,7 +164,7 @@ public struct GatewayConfig: Sendable {
     /// lateness, which `--window` may change): its readings stay until then.
     public var storeBounds: StoreBounds {
         var bounds = self.bounds
-        bounds.revisableMillis = graceMillis + latenessMillis
+        bounds.revisableMillis = WindowClosing(graceMillis: graceMillis, latenessMillis: latenessMillis).revisableMillis
         return bounds
     }
 

@@ -74,15 +74,12 @@ final class AggregationService: Service, @unchecked Sendable {
             let record = closing.deviceAggregate(window.group, kind: kind, rollupGroup: rollupGroup, accumulator: window.accumulator)
             byEligibility[eligibleHubs(publishable: Publication.isPublishable(deviceWindowOf: kind), reason: "privacy"), default: []].append(record)
         }
-        let closed = windows.count
         for (eligible, records) in byEligibility {
             try store.saveAggregates(records, hubs: eligible, now: now)
         }
-        metrics.aggregatesClosed().increment(by: Int64(closed))
-        if closed > 0 {
-            logger.debug("windows closed", metadata: ["count": "\(closed)"])
-            for wake in deliveryWake { wake.wake() }
-        }
+        metrics.aggregatesClosed().increment(by: Int64(windows.count))
+        logger.debug("windows closed", metadata: ["count": "\(windows.count)"])
+        for wake in deliveryWake { wake.wake() }
         return windows.count
     }
 
