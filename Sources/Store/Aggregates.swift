@@ -11,8 +11,8 @@ extension GatewayStore {
             for record in records {
                 let id = try upsert(record, now: now)
                 try queue(aggregate: id.id, revision: id.revision, for: hubs, now: now)
-                if record.scope == .device { try markClosed(record.group, count: record.statistics.count) }
             }
+            try markClosed(records)
         }
     }
 

@@ -70,29 +70,31 @@ extension GatewayStore {
     /// A series' accumulator as stored, nil if it has none (for tests).
     public func accumulator(of group: WindowGroup) throws -> (accumulator: WindowAccumulator, changed: Bool, closed: Bool)? {
         try locked {
-            guard let row = try connection.query(WindowAccumulatorBatch.lookupQuery, Self.key(group).parameters).first,
-                  let series = try WindowSeriesCodec.decode(row[1].bytes ?? []).first(where: { $0.isSeries(group.metric, group.channel) }),
+            guard let row = try WindowAccumulatorBatch.storedRow(.init(group), on: connection),
+                  let series = row.series.first(where: { $0.isSeries(group.metric, group.channel) }),
                   let accumulator = series.accumulator else { return nil }
             return (accumulator, series.changed, series.closed)
         }
     }
 
-    /// Marks a series closed with the statistics of `count` readings (inside
-    /// the transaction that saves its aggregate). Readings taken after those
-    /// were read leave it changed, for the next revision; the row stays
-    /// changed while any of its series is.
-    func markClosed(_ group: WindowGroup, count: Int64) throws {
-        guard let row = try connection.query(WindowAccumulatorBatch.lookupQuery, Self.key(group).parameters).first, let id = row[0].int else { return }
-        var series = try WindowSeriesCodec.decode(row[1].bytes ?? [])
-        guard let index = series.firstIndex(where: { $0.isSeries(group.metric, group.channel) }) else { return }
-        series[index].closed = true
-        if series[index].accumulator?.count == count { series[index].changed = false }
-        try connection.run("UPDATE window_accumulators SET series = ?, changed = ? WHERE id = ?",
-                           [.blob(WindowSeriesCodec.encode(series)), .integer(series.contains(where: \.changed) ? 1 : 0), .integer(id)])
-    }
-
-    static func key(_ group: WindowGroup) -> WindowAccumulatorBatch.Key {
-        WindowAccumulatorBatch.Key(device: group.device, windowLength: group.windowLength, windowStart: group.windowStart)
+    /// Marks the series of `records` closed, each with the statistics of its
+    /// `count` readings (inside the transaction that saves their aggregates):
+    /// one read and one write per device window, however many of its series
+    /// closed. Readings taken after those were read leave a series changed,
+    /// for the next revision; a row stays changed while any series is.
+    func markClosed(_ records: [AggregateRecord]) throws {
+        var byWindow: [WindowAccumulatorBatch.Key: [AggregateRecord]] = [:]
+        for record in records where record.scope == .device { byWindow[.init(record.group), default: []].append(record) }
+        for (key, closing) in byWindow {
+            guard var row = try WindowAccumulatorBatch.storedRow(key, on: connection) else { continue }
+            for record in closing {
+                guard let index = row.series.firstIndex(where: { $0.isSeries(record.group.metric, record.group.channel) }) else { continue }
+                row.series[index].closed = true
+                if row.series[index].accumulator?.count == record.statistics.count { row.series[index].changed = false }
+            }
+            try connection.run("UPDATE window_accumulators SET series = ?, changed = ? WHERE id = ?",
+                               [.blob(WindowSeriesCodec.encode(row.series)), .integer(row.series.contains(where: \.changed) ? 1 : 0), .integer(row.id)])
+        }
     }
 
     /// A device aggregate's exact sum, as stored: sum_high·2³² + sum_low.

@@ -18,6 +18,17 @@ struct WindowAccumulatorBatch {
         var windowLength: Int64
         var windowStart: EpochMillis
 
+        init(device: DeviceID, windowLength: Int64, windowStart: EpochMillis) {
+            self.device = device
+            self.windowLength = windowLength
+            self.windowStart = windowStart
+        }
+
+        /// The device window a series' window belongs to.
+        init(_ group: WindowGroup) {
+            self.init(device: group.device, windowLength: group.windowLength, windowStart: group.windowStart)
+        }
+
         var window: Window { Window(start: windowStart, length: windowLength) }
         var parameters: [SQLiteValue] { [.text(device), .integer(windowLength), .integer(windowStart)] }
         func group(_ series: WindowSeries) -> WindowGroup {
@@ -100,10 +111,10 @@ struct WindowAccumulatorBatch {
     private mutating func load(_ key: Key) throws -> Row {
         if let known = rows[key] { return known }
         var row = Row()
-        if let stored = try connection.query(Self.lookupQuery, key.parameters).first {
-            row.id = stored[0].int
-            row.series = try WindowSeriesCodec.decode(stored[1].bytes ?? [])
-            row.storedChanged = stored[2].int == 1
+        if let stored = try Self.storedRow(key, on: connection) {
+            row.id = stored.id
+            row.series = stored.series
+            row.storedChanged = stored.changed
         }
         rows[key] = row
         order.append(key)
@@ -133,6 +144,12 @@ struct WindowAccumulatorBatch {
     }
 
     static let lookupQuery = "SELECT id, series, changed FROM window_accumulators WHERE device = ? AND window_ms = ? AND window_start_ms = ?"
+
+    /// A device window's row as stored (by its key index), nil if it has none.
+    static func storedRow(_ key: Key, on connection: SQLiteConnection) throws -> (id: Int64, series: [WindowSeries], changed: Bool)? {
+        guard let row = try connection.query(lookupQuery, key.parameters).first, let id = row[0].int else { return nil }
+        return (id, try WindowSeriesCodec.decode(row[1].bytes ?? []), row[2].int == 1)
+    }
 
     static let aggregateQuery = """
         SELECT count, min, max, sum_high, sum_low, last, last_time_ms FROM aggregates
