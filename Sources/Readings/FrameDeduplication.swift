@@ -7,7 +7,8 @@
 /// 2. The same LoRaWAN frame again, (device, fCnt) within the device's current
 ///    session and `frameWindowMillis` (ChirpStack copies with another
 ///    deduplicationId or tx info, chirpstack#533): kept as a `duplicateFrame`
-///    row without readings. A session starts with a join event, or when the
+///    row without readings. The session remembers its kept frames within
+///    the bounds `RecentFrames` states. A session starts with a join event, or when the
 ///    frame counter restarts below `sessionResetBelow` after a higher value
 ///    (battery swap, rejoin without a join event reaching the gateway).
 /// 3. Frames with no counter (some NB-IoT): (device, payload fingerprint)
@@ -27,22 +28,126 @@ public struct DeduplicationPolicy: Sendable, Equatable {
     }
 }
 
-/// A device's frame-counter session: the first uplink id of the session and
-/// the highest counter seen in it.
+/// A device's frame-counter session: the first uplink id of the session,
+/// the highest counter seen in it, and what it remembers of the frames it
+/// kept, so that a later copy is recognised from this one row.
 public struct DeviceSession: Sendable, Equatable {
     public var start: Int64
     public var lastFCnt: Int64?
+    public var recent: RecentFrames
 
-    public init(start: Int64, lastFCnt: Int64?) {
+    public init(start: Int64, lastFCnt: Int64?, recent: RecentFrames = RecentFrames()) {
         self.start = start
         self.lastFCnt = lastFCnt
+        self.recent = recent
     }
+}
+
+/// How a frame was kept, for the copies that follow it: a copy of a decoded
+/// frame, or of a quarantined one (with its counter), is a duplicate frame.
+public enum KeptFrame: Sendable {
+    case decoded
+    case quarantined
+}
+
+/// Which of the `span` counters up to a session's highest were kept: bit i
+/// stands for counter highest − i. (An anti-replay window, as IPsec keeps
+/// one: RFC 4303 §3.4.3.)
+public struct CounterWindow: Sendable, Equatable {
+    public static let span: Int64 = 256
+    static let wordCount = Int(span / 64)
+    /// Bit i of the window is bit i % 64 of word i / 64.
+    public private(set) var words: [UInt64]
+
+    public init() { words = Array(repeating: 0, count: Self.wordCount) }
+
+    /// The window from stored words (fewer than four: the rest are 0; more: ignored).
+    public init(words stored: [UInt64]) {
+        words = Array(stored.prefix(Self.wordCount)) + Array(repeating: 0, count: max(0, Self.wordCount - stored.count))
+    }
+
+    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
+
+    /// Whether the counter `offset` below the highest was kept; false outside the window.
+    public func contains(offset: Int64) -> Bool {
+        guard offset >= 0, offset < Self.span else { return false }
+        return words[Int(offset / 64)] & (1 << UInt64(offset % 64)) != 0
+    }
+
+    /// Marks the counter `offset` below the highest; outside the window nothing is kept.
+    public mutating func insert(offset: Int64) {
+        guard offset >= 0, offset < Self.span else { return }
+        words[Int(offset / 64)] |= 1 << UInt64(offset % 64)
+    }
+
+    public mutating func remove(offset: Int64) {
+        guard offset >= 0, offset < Self.span else { return }
+        words[Int(offset / 64)] &= ~(1 << UInt64(offset % 64))
+    }
+
+    /// The highest counter moved up by `distance`: every kept counter is that much further below it.
+    public mutating func advance(by distance: Int64) {
+        guard distance > 0 else { return }
+        guard distance < Self.span else { return words = Array(repeating: 0, count: Self.wordCount) }
+        let wordShift = Int(distance / 64), bitShift = UInt64(distance % 64)
+        var shifted = Array(repeating: UInt64(0), count: Self.wordCount)
+        for index in wordShift..<Self.wordCount {
+            let from = index - wordShift
+            shifted[index] = words[from] << bitShift
+            if bitShift > 0, from > 0 { shifted[index] |= words[from - 1] >> (64 - bitShift) }
+        }
+        words = shifted
+    }
+}
+
+/// A counterless frame kept recently: its payload fingerprint and when.
+public struct SeenFingerprint: Sendable, Equatable {
+    public var value: Int64
+    public var seenAt: EpochMillis
+
+    public init(value: Int64, seenAt: EpochMillis) {
+        self.value = value
+        self.seenAt = seenAt
+    }
+}
+
+/// What a session remembers of the frames it kept: which counters near its
+/// highest were kept decoded or quarantined, when it last kept one, and the
+/// fingerprints of the last few counterless frames. Kept in the session row
+/// (migration 12) instead of an index over every uplink, which cost a page
+/// per device per batch (Benchmarks/RESULTS.md, issue 17). Its bounds:
+/// - a copy more than `CounterWindow.span` counters behind the highest is
+///   taken as a new frame (a network server does not forward a frame that
+///   far behind unless the device's counters were reset, which starts a new
+///   session below `sessionResetBelow`);
+/// - a device silent for longer than the duplicate window forgets its
+///   counters: its next frames are compared with nothing older;
+/// - at most `fingerprintCapacity` counterless frames within the uncounted
+///   window (a registry `interval` shorter than the window is refused).
+public struct RecentFrames: Sendable, Equatable {
+    public static let fingerprintCapacity = 8
+    /// When the session last kept a frame with a counter (gateway clock).
+    public var lastKeptAt: EpochMillis
+    public var decoded: CounterWindow
+    public var quarantined: CounterWindow
+    /// Oldest first.
+    public var fingerprints: [SeenFingerprint]
+
+    public init(lastKeptAt: EpochMillis = 0, decoded: CounterWindow = CounterWindow(), quarantined: CounterWindow = CounterWindow(),
+                fingerprints: [SeenFingerprint] = []) {
+        self.lastKeptAt = lastKeptAt
+        self.decoded = decoded
+        self.quarantined = quarantined
+        self.fingerprints = fingerprints
+    }
+
+    func counters(_ kind: KeptFrame) -> CounterWindow { kind == .decoded ? decoded : quarantined }
 }
 
 /// The frame-dedup rules as pure functions over a device's session state.
 /// The store applies them inside its processing transaction (where the
-/// sessions and the frames already kept are), so they live in the core
-/// module, which the store may import, rather than in `Uplink`.
+/// sessions are), so they live in the core module, which the store may
+/// import, rather than in `Uplink`.
 public enum FrameDeduplication {
     /// Where a counted frame falls: the session it belongs to (its first
     /// uplink id) and the frames missing before it in that session.
@@ -69,29 +174,94 @@ public enum FrameDeduplication {
         let recordedStart = session?.start ?? 0
         guard let lastFCnt = session?.lastFCnt else { return Placement(sessionStart: recordedStart, gap: 0) }
         if fCnt < policy.sessionResetBelow, counter < lastFCnt { return Placement(sessionStart: id, gap: 0) }
-        // Same session, counter ahead by more than one: frames in between never came.
-        return Placement(sessionStart: recordedStart, gap: counter > lastFCnt + 1 ? counter - lastFCnt - 1 : 0)
+        // Same session, counter ahead by more than one: frames in between
+        // never came. (`lastFCnt` is read back from the database: compared
+        // and subtracted without trapping whatever it holds.)
+        guard lastFCnt < counter - 1 else { return Placement(sessionStart: recordedStart, gap: 0) }
+        let (distance, overflow) = counter.subtractingReportingOverflow(lastFCnt)
+        return Placement(sessionStart: recordedStart, gap: overflow ? counter : distance - 1)
     }
 
-    /// The session after a frame was kept: a new one when the placement
-    /// started one, else the recorded one with its highest counter.
-    public static func noting(fCnt: UInt32, in placement: Placement, session: DeviceSession?) -> DeviceSession {
+    /// Whether a frame with counter `fCnt`, placed in `placement`, is a copy
+    /// of one the session kept as `kind`: the same session, a counter the
+    /// session remembers, and the session kept a frame within the duplicate
+    /// window. (`lastFCnt` comes from the database: the offset is computed
+    /// without trapping whatever it holds.)
+    public static func isCopy(fCnt: UInt32, of kind: KeptFrame, in placement: Placement, session: DeviceSession?, now: EpochMillis,
+                              policy: DeduplicationPolicy) -> Bool {
+        guard let session, session.start == placement.sessionStart, let highest = session.lastFCnt,
+              session.recent.lastKeptAt > now - policy.frameWindowMillis else { return false }
+        let (offset, overflow) = highest.subtractingReportingOverflow(Int64(fCnt))
+        return !overflow && session.recent.counters(kind).contains(offset: offset)
+    }
+
+    /// The session after a frame was kept as `kind` at `now`: a new one when
+    /// the placement started one, else the recorded one with its highest
+    /// counter; either way the frame's counter is remembered. A session that
+    /// kept nothing within the duplicate window starts remembering afresh.
+    public static func noting(fCnt: UInt32, as kind: KeptFrame, in placement: Placement, session: DeviceSession?, now: EpochMillis,
+                              policy: DeduplicationPolicy) -> DeviceSession {
         let counter = Int64(fCnt)
-        guard let session, session.start == placement.sessionStart else { return DeviceSession(start: placement.sessionStart, lastFCnt: counter) }
-        return DeviceSession(start: session.start, lastFCnt: max(session.lastFCnt ?? 0, counter))
+        var noted: DeviceSession
+        if let session, session.start == placement.sessionStart {
+            noted = session
+            let highest = max(session.lastFCnt ?? counter, counter)
+            noted.lastFCnt = highest
+            if session.lastFCnt == nil || session.recent.lastKeptAt <= now - policy.frameWindowMillis {
+                noted.recent = RecentFrames(fingerprints: session.recent.fingerprints)
+            }
+            else if let last = session.lastFCnt, highest > last {
+                let (distance, overflow) = highest.subtractingReportingOverflow(last)
+                noted.recent.decoded.advance(by: overflow ? CounterWindow.span : distance)
+                noted.recent.quarantined.advance(by: overflow ? CounterWindow.span : distance)
+            }
+        }
+        else {
+            noted = DeviceSession(start: placement.sessionStart, lastFCnt: counter, recent: RecentFrames(fingerprints: session?.recent.fingerprints ?? []))
+        }
+        let offset = (noted.lastFCnt ?? counter) - counter
+        switch kind {
+        case .decoded: noted.recent.decoded.insert(offset: offset)
+        case .quarantined: noted.recent.quarantined.insert(offset: offset)
+        }
+        noted.recent.lastKeptAt = max(noted.recent.lastKeptAt, now)
+        return noted
     }
 
-    /// A LoRaWAN frame's identity: (device, fCnt).
-    public static func frameKey(device: DeviceID, fCnt: UInt32) -> String { "\(device)/\(fCnt)" }
+    /// A quarantined frame requeued for decoding (uplink `id`): its counter
+    /// no longer marks a quarantined copy, so if it fails again it is
+    /// quarantined again rather than taken for a copy of itself.
+    public static func forgetting(quarantined fCnt: UInt32, id: Int64, session: DeviceSession) -> DeviceSession {
+        guard id >= session.start, let highest = session.lastFCnt else { return session }
+        let (offset, overflow) = highest.subtractingReportingOverflow(Int64(fCnt))
+        guard !overflow else { return session }
+        var changed = session
+        changed.recent.quarantined.remove(offset: offset)
+        return changed
+    }
 
-    /// A counterless frame's identity: (device, payload fingerprint).
-    public static func frameKey(device: DeviceID, fingerprint: Int64) -> String { "\(device)/#\(fingerprint)" }
+    /// Whether a counterless frame with this payload fingerprint was kept
+    /// within the uncounted window.
+    public static func isCopy(fingerprint: Int64, session: DeviceSession?, now: EpochMillis, policy: DeduplicationPolicy) -> Bool {
+        session?.recent.fingerprints.contains { $0.value == fingerprint && $0.seenAt > now - policy.uncountedWindowMillis } ?? false
+    }
+
+    /// The session after a counterless frame was kept: its fingerprint
+    /// remembered, those outside the window and the oldest beyond the
+    /// capacity forgotten. A device with no session gets one (start 0, no counter).
+    public static func noting(fingerprint: Int64, session: DeviceSession?, now: EpochMillis, policy: DeduplicationPolicy) -> DeviceSession {
+        var noted = session ?? DeviceSession(start: 0, lastFCnt: nil)
+        var kept = noted.recent.fingerprints.filter { $0.seenAt > now - policy.uncountedWindowMillis }
+        kept.append(SeenFingerprint(value: fingerprint, seenAt: now))
+        noted.recent.fingerprints = Array(kept.suffix(RecentFrames.fingerprintCapacity))
+        return noted
+    }
 }
 
 /// 64-bit FNV-1a, the one hash the store keeps on disk: the redelivery hint
 /// over topic and message (`uplinks.message_hash`) and the fingerprint of a
-/// counterless payload (in `uplinks.frame_key`). Changing it would make
-/// stored hashes miss, so there is exactly one.
+/// counterless payload (in `device_sessions.recent_frames`). Changing it
+/// would make stored hashes miss, so there is exactly one.
 public struct FNV1a: Sendable {
     @usableFromInline var state: UInt64 = 0xcbf2_9ce4_8422_2325
 

@@ -5,7 +5,8 @@ import Readings
 /// memory as the batch's frames and joins go by, and written back once when
 /// the batch ends (at most one lookup and one upsert per device a batch,
 /// instead of one of each per uplink). The rules that change a session are
-/// `FrameDeduplication`'s.
+/// `FrameDeduplication`'s; the session row also remembers the frames it
+/// kept (`RecentFrames`), which is how a copy is recognised.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
     /// Every device looked up so far; nil: the table has no row for it.
@@ -19,22 +20,25 @@ struct DeviceSessionBatch {
     /// The device's session as of the frames recorded so far; nil if it has none.
     mutating func current(_ device: DeviceID) throws -> DeviceSession? {
         if let known = sessions[device] { return known }
-        let row = try connection.query("SELECT session_start_id, last_fcnt FROM device_sessions WHERE device = ?", [.text(device)]).first
-        let session = row.map { DeviceSession(start: $0[0].int ?? 0, lastFCnt: $0[1].int) }
+        let row = try connection.query("SELECT session_start_id, last_fcnt, recent_frames FROM device_sessions WHERE device = ?", [.text(device)]).first
+        let session = try row.map { row in
+            DeviceSession(start: row[0].int ?? 0, lastFCnt: row[1].int, recent: try row[2].bytes.map(RecentFramesCodec.decode) ?? RecentFrames())
+        }
         sessions[device] = .some(session)
         return session
     }
 
-    /// Records a frame's counter in the session the placement found.
-    mutating func note(_ device: DeviceID, fCnt: UInt32, placement: FrameDeduplication.Placement) throws {
-        sessions[device] = FrameDeduplication.noting(fCnt: fCnt, in: placement, session: try current(device))
+    /// Replaces the device's session (a frame kept, a copy forgotten).
+    mutating func set(_ device: DeviceID, _ session: DeviceSession) {
+        sessions[device] = session
         changed.insert(device)
     }
 
-    /// A join: the session starts at uplink `id`, with no counter yet.
-    mutating func startSession(_ device: DeviceID, at id: Int64) {
-        sessions[device] = DeviceSession(start: id, lastFCnt: nil)
-        changed.insert(device)
+    /// A join: the session starts at uplink `id`, with no counter yet (the
+    /// fingerprints of counterless frames are not the session's: they stay).
+    mutating func startSession(_ device: DeviceID, at id: Int64) throws {
+        let fingerprints = try current(device)?.recent.fingerprints ?? []
+        set(device, DeviceSession(start: id, lastFCnt: nil, recent: RecentFrames(fingerprints: fingerprints)))
     }
 
     /// Writes the changed sessions back (before the batch commits).
@@ -43,10 +47,12 @@ struct DeviceSessionBatch {
             guard let session = sessions[device] ?? nil else { continue }
             try connection.run(
                 """
-                INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES (?, ?, ?)
-                ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt
+                INSERT INTO device_sessions (device, session_start_id, last_fcnt, recent_frames) VALUES (?, ?, ?, ?)
+                ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt,
+                    recent_frames = excluded.recent_frames
                 """,
-                [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null])
+                [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
+                 .blob(RecentFramesCodec.encode(session.recent))])
         }
     }
 }

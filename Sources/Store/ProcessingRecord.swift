@@ -19,8 +19,9 @@ public struct RecordSummary: Sendable, Equatable {
 
 /// Recording what the processing stage made of a batch of raw uplinks:
 /// readings, quarantine rows, duplicate frames, events, in one transaction.
-/// Whether a frame is a second copy is decided here, where the frames
-/// already kept are, by `FrameDeduplication`'s rules.
+/// Whether a frame is a second copy is decided here, by
+/// `FrameDeduplication`'s rules over the device's session row, which
+/// remembers the frames the session kept.
 extension GatewayStore {
     /// Records a batch in one transaction. A decoded frame whose (device,
     /// fCnt) was already seen in the device's current session is recorded
@@ -51,10 +52,10 @@ extension GatewayStore {
         let id = item.uplinkID
         switch item.outcome {
         case let .decoded(facts, readings):
-            let (frameKey, duplicate, gap) = try frameIdentity(id: id, facts: facts, now: now, sessions: &sessions)
+            let (duplicate, gap) = try isDuplicateFrame(id: id, facts: facts, now: now, sessions: &sessions)
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
-            try setFacts(id, facts, state: .decoded, frameKey: frameKey)
+            try setFacts(id, facts, state: .decoded)
             try noteActivity(facts.device, uplink: id)
             summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
@@ -64,17 +65,24 @@ extension GatewayStore {
             // Only within the device's session: after a rejoin or battery swap
             // the same counter is a new frame (and a quarantined frame's
             // counter, from the network server, still marks the session).
-            if let facts, let fCnt = facts.fCnt {
-                let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: try sessions.current(facts.device), policy: deduplication)
-                if try isQuarantinedCopy(id, device: facts.device, fCnt: fCnt, sessionStart: placement.sessionStart, now: now) {
+            // A device nobody registered keeps no session (random DevEUIs
+            // must not grow the table): its copies are found among its
+            // quarantine samples.
+            if let facts, let fCnt = facts.fCnt, reason == .unknownDevice,
+               try isUnregisteredCopy(id, device: facts.device, fCnt: fCnt, now: now) {
+                return try recordDuplicateFrame(id, facts, into: &summary)
+            }
+            if let facts, let fCnt = facts.fCnt, reason != .unknownDevice {
+                let session = try sessions.current(facts.device)
+                let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: session, policy: deduplication)
+                if FrameDeduplication.isCopy(fCnt: fCnt, of: .quarantined, in: placement, session: session, now: now, policy: deduplication) {
                     return try recordDuplicateFrame(id, facts, into: &summary)
                 }
-                // Not for devices nobody registered: random DevEUIs must not grow the table.
-                if reason != .unknownDevice { try sessions.note(facts.device, fCnt: fCnt, placement: placement) }
+                sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
+                                                                     policy: deduplication))
             }
             if let facts {
-                // A frame key with its counter, so a later copy finds it (`isQuarantinedCopy`).
-                try setFacts(id, facts, state: .quarantined, frameKey: facts.fCnt.map { FrameDeduplication.frameKey(device: facts.device, fCnt: $0) })
+                try setFacts(id, facts, state: .quarantined)
             }
             else {
                 try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?",
@@ -93,51 +101,52 @@ extension GatewayStore {
             if registered, let device { try noteActivity(device, uplink: id) }
             if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
-                sessions.startSession(device, at: id)
+                try sessions.startSession(device, at: id)
             }
             summary.events += 1
         case let .ignored(facts, _):
-            try setFacts(id, facts, state: .ignored, frameKey: nil)
+            try setFacts(id, facts, state: .ignored)
             try noteActivity(facts.device, uplink: id)
             summary.ignored += 1
         }
     }
 
-    /// The frame's identity (its `frame_key`) and whether the store has seen
-    /// it already: (device, fCnt) in the device's session within the
-    /// duplicate window, or for frames without a counter (device, payload
-    /// fingerprint) within the uncounted window. Also the counter gap.
-    private func frameIdentity(id: Int64, facts: FrameFacts, now: EpochMillis, sessions: inout DeviceSessionBatch)
-        throws -> (key: String?, duplicate: Bool, gap: Int64) {
+    /// Whether the session has kept this frame already, (device, fCnt) in
+    /// the device's session within the duplicate window, or for frames
+    /// without a counter (device, payload fingerprint) within the uncounted
+    /// window; and the counter gap. A frame that is not a copy is remembered.
+    private func isDuplicateFrame(id: Int64, facts: FrameFacts, now: EpochMillis, sessions: inout DeviceSessionBatch)
+        throws -> (duplicate: Bool, gap: Int64) {
+        let session = try sessions.current(facts.device)
         if let fCnt = facts.fCnt {
-            let key = FrameDeduplication.frameKey(device: facts.device, fCnt: fCnt)
-            let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: try sessions.current(facts.device), policy: deduplication)
-            if try isKeptCopy(id, key: key, state: .decoded, sessionStart: placement.sessionStart, after: now - frameDuplicateWindow) {
-                return (key, true, 0)
+            let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: session, policy: deduplication)
+            if FrameDeduplication.isCopy(fCnt: fCnt, of: .decoded, in: placement, session: session, now: now, policy: deduplication) {
+                return (true, 0)
             }
-            try sessions.note(facts.device, fCnt: fCnt, placement: placement)
-            return (key, false, placement.gap)
+            sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .decoded, in: placement, session: session, now: now,
+                                                                 policy: deduplication))
+            return (false, placement.gap)
         }
-        guard let fingerprint = facts.payloadFingerprint else { return (nil, false, 0) }
-        let key = FrameDeduplication.frameKey(device: facts.device, fingerprint: fingerprint)
-        return (key, try isKeptCopy(id, key: key, state: .decoded, sessionStart: 0, after: now - deduplication.uncountedWindowMillis), 0)
+        guard let fingerprint = facts.payloadFingerprint else { return (false, 0) }
+        if FrameDeduplication.isCopy(fingerprint: fingerprint, session: session, now: now, policy: deduplication) { return (true, 0) }
+        sessions.set(facts.device, FrameDeduplication.noting(fingerprint: fingerprint, session: session, now: now, policy: deduplication))
+        return (false, 0)
     }
 
-    /// The same (device, counter) quarantined before in this session, within the duplicate window.
-    private func isQuarantinedCopy(_ id: Int64, device: DeviceID, fCnt: UInt32, sessionStart: Int64, now: EpochMillis) throws -> Bool {
-        try isKeptCopy(id, key: FrameDeduplication.frameKey(device: device, fCnt: fCnt), state: .quarantined, sessionStart: sessionStart,
-                       after: now - frameDuplicateWindow)
+    /// Whether a frame of a device nobody registered, with this counter, was
+    /// quarantined before within the duplicate window. Looked up among the
+    /// device's quarantine samples (`quarantine_by_source`): at most
+    /// `floodSamples` an hour, so the lookup stays bounded under a flood, and
+    /// a copy of a frame the flood only counted is counted with it.
+    private func isUnregisteredCopy(_ id: Int64, device: DeviceID, fCnt: UInt32, now: EpochMillis) throws -> Bool {
+        try connection.scalar(Self.unregisteredCopies, [.text(device), .text(QuarantineReason.unknownDevice.rawValue),
+                                                        .integer(now - frameDuplicateWindow), .integer(Int64(fCnt)), .integer(id)]) ?? 0 > 0
     }
 
-    /// Whether another uplink with this frame key, in this state, was
-    /// recorded since `sessionStart` and received after `after`. Decoded
-    /// frames and quarantined frames with a counter carry a frame key; the
-    /// one index on it (`uplinks_by_frame`) serves both checks.
-    private func isKeptCopy(_ id: Int64, key: String, state: UplinkState, sessionStart: Int64, after: EpochMillis) throws -> Bool {
-        try connection.scalar(Self.keptCopies, [.text(key), .integer(state.rawValue), .integer(sessionStart), .integer(id), .integer(after)]) ?? 0 > 0
-    }
-
-    static let keptCopies = "SELECT count(*) FROM uplinks WHERE frame_key = ? AND state = ? AND id >= ? AND id <> ? AND received_ms > ?"
+    static let unregisteredCopies = """
+        SELECT count(*) FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id
+        WHERE q.source = ? AND q.category = ? AND q.last_seen_ms > ? AND u.fcnt = ? AND u.id <> ?
+        """
 
     /// One more uplink of `device`, arrived when uplink `uplink` did.
     private func noteActivity(_ device: DeviceID, uplink: Int64) throws {
@@ -150,7 +159,7 @@ extension GatewayStore {
 
     /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
     private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
-        try setFacts(id, facts, state: .duplicateFrame, frameKey: nil)
+        try setFacts(id, facts, state: .duplicateFrame)
         try noteActivity(facts.device, uplink: id)
         try bump("frames_duplicate")
         summary.duplicateFrames.append(id)

@@ -188,7 +188,7 @@ extension GatewayStore {
 
     /// Records the envelope facts of a processed uplink on its row (and what
     /// a codec rule made of a device no registry lists).
-    func setFacts(_ id: Int64, _ facts: FrameFacts, state: UplinkState, frameKey: String?) throws {
+    func setFacts(_ id: Int64, _ facts: FrameFacts, state: UplinkState) throws {
         if let kind = facts.ruleKind {
             try connection.run(
                 """
@@ -198,9 +198,9 @@ extension GatewayStore {
                 """, [.text(facts.device), .text(kind.rawValue), .optional(facts.ruleZone)])
         }
         try connection.run(
-            "UPDATE uplinks SET state = ?, envelope = ?, device = ?, fcnt = ?, fport = ?, network_ms = ?, frame_key = ? WHERE id = ?",
+            "UPDATE uplinks SET state = ?, envelope = ?, device = ?, fcnt = ?, fport = ?, network_ms = ? WHERE id = ?",
             [.integer(state.rawValue), .text(facts.envelope), .text(facts.device),
              facts.fCnt.map { .integer(Int64($0)) } ?? .null, facts.fPort.map { .integer(Int64($0)) } ?? .null,
-             facts.networkTime.map { .integer($0) } ?? .null, .optional(frameKey), .integer(id)])
+             facts.networkTime.map { .integer($0) } ?? .null, .integer(id)])
     }
 }

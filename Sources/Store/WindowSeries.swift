@@ -39,11 +39,11 @@ enum WindowSeriesCodec {
             bytes += name
             for value in [Int64(item.channel ?? -1), accumulator.count, accumulator.min, accumulator.max,
                           Int64(truncatingIfNeeded: accumulator.sum >> 64)] {
-                append(UInt64(bitPattern: value), to: &bytes)
+                bytes.appendWord(UInt64(bitPattern: value))
             }
-            append(UInt64(truncatingIfNeeded: accumulator.sum), to: &bytes)
-            append(UInt64(bitPattern: accumulator.last), to: &bytes)
-            append(UInt64(bitPattern: accumulator.lastTime), to: &bytes)
+            bytes.appendWord(UInt64(truncatingIfNeeded: accumulator.sum))
+            bytes.appendWord(UInt64(bitPattern: accumulator.last))
+            bytes.appendWord(UInt64(bitPattern: accumulator.lastTime))
             bytes.append((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
         }
         return bytes
@@ -51,37 +51,21 @@ enum WindowSeriesCodec {
 
     static func decode(_ bytes: [UInt8]) throws -> [WindowSeries] {
         var series: [WindowSeries] = []
-        var at = 0
-        func word() throws -> UInt64 {
-            guard at <= bytes.count - 8 else { throw damaged }
-            var value: UInt64 = 0
-            for shift in 0..<8 { value |= UInt64(bytes[at + shift]) << (8 * shift) }
-            at += 8
-            return value
-        }
-        while at < bytes.count {
-            let length = Int(bytes[at])
-            at += 1
-            guard at <= bytes.count - length else { throw damaged }
-            let name = String(decoding: bytes[at..<(at + length)], as: UTF8.self)
-            at += length
+        var reader = BlobReader(bytes, damaged: damaged)
+        while !reader.isAtEnd {
+            let name = String(decoding: try reader.bytes(Int(try reader.byte())), as: UTF8.self)
             let metric = try Metric.stored(.text(name))
-            let channel = Int64(bitPattern: try word())
-            let count = Int64(bitPattern: try word()), minimum = Int64(bitPattern: try word()), maximum = Int64(bitPattern: try word())
-            let sum = (Int128(Int64(bitPattern: try word())) << 64) | Int128(try word())
-            let last = Int64(bitPattern: try word()), lastTime = Int64(bitPattern: try word())
-            guard at < bytes.count, count > 0 else { throw damaged }
-            let flags = bytes[at]
-            at += 1
+            let channel = Int64(bitPattern: try reader.word())
+            let count = Int64(bitPattern: try reader.word()), minimum = Int64(bitPattern: try reader.word()), maximum = Int64(bitPattern: try reader.word())
+            let sum = (Int128(Int64(bitPattern: try reader.word())) << 64) | Int128(try reader.word())
+            let last = Int64(bitPattern: try reader.word()), lastTime = Int64(bitPattern: try reader.word())
+            let flags = try reader.byte()
+            guard count > 0 else { throw damaged }
             series.append(WindowSeries(metric: metric, channel: channel < 0 ? nil : Int(truncatingIfNeeded: channel),
                                        accumulator: WindowAccumulator(count: count, min: minimum, max: maximum, sum: sum, last: last, lastTime: lastTime),
                                        changed: flags & 1 != 0, closed: flags & 2 != 0))
         }
         return series
-    }
-
-    private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        for shift in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * shift))) }
     }
 
     private static let damaged = StoreDataError(message: "a damaged window accumulator in the database")

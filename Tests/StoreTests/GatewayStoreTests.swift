@@ -19,7 +19,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(store.schemaVersion == Schema.version)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == Schema.version && Schema.version == 11)
+        #expect(again.schemaVersion == Schema.version && Schema.version == 12)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {
@@ -74,14 +74,16 @@ import Testing
         #expect(try store.connection.scalar("SELECT uplink_id FROM recent_packets WHERE packet_id = 5") == id)
     }
 
-    /// Migration 10: quarantined frames carry their frame key, so a copy of
-    /// a frame quarantined before the upgrade is still found as a copy.
+    /// Migrations 10 and 12: quarantined frames carry their frame key, and
+    /// migration 12 turns the kept frames into the session's memory, so a
+    /// copy of a frame quarantined before the upgrade is still found as a copy.
     @Test func aQuarantinedFrameFromBeforeTheUpgradeStillHasItsCopiesFound() throws {
         let directory = try EarlierSchema.directory("store")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/v9.sqlite"
         try EarlierSchema.database(at: path, version: 9) { old in
             try old.run("INSERT INTO uplinks (id, received_ms, topic, message_hash, state, device, fcnt) VALUES (1, 1000, 't', 1, 2, 'd1', 7)")
+            try old.run("INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES ('d1', 1, 7)")
         }
         let store = try GatewayStore(path: path)
         #expect(try store.connection.scalar("SELECT count(*) FROM uplinks WHERE frame_key = 'd1/7' AND state = 2") == 1)

@@ -24,6 +24,8 @@ import Testing
             // Migration 11: no index over every reading but the one by uplink.
             #expect(!indexes.contains("readings_by_window") && !indexes.contains("readings_by_device_window"))
             #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'readings_unaggregated'") == 0)
+            // Migration 12: copies are found through the session row, not an index over every uplink.
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'uplinks_by_frame'") == 0)
         }
     }
 
@@ -45,18 +47,6 @@ import Testing
         #expect(lookup.contains { $0.contains("USING INDEX window_accumulators_by_window (device=? AND window_ms=? AND window_start_ms=?)") }, "\(lookup)")
         let aggregate = try plan(WindowAccumulatorBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
         #expect(aggregate.contains { $0.contains("USING INDEX aggregates_by_series") }, "\(aggregate)")
-    }
-
-    /// Frame deduplication looks earlier copies up by frame key: an index
-    /// seek, never a scan of the uplinks (run for every decoded frame).
-    @Test func aFramesEarlierCopiesAreFoundThroughTheFrameIndex() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-plan-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try GatewayStore(path: directory + "/db.sqlite")
-        let plan = try store.connection.query("EXPLAIN QUERY PLAN " + GatewayStore.keptCopies,
-                                              [.text("d/1"), .integer(1), .integer(0), .integer(5), .integer(0)]).compactMap { $0[3].string }
-        #expect(plan.contains { $0.contains("USING INDEX uplinks_by_frame (frame_key=? AND state=?") }, "\(plan)")
-        #expect(!plan.contains { $0.hasPrefix("SCAN uplinks") }, "\(plan)")
     }
 
     @Test func refusesADatabaseFromANewerCitygate() throws {
