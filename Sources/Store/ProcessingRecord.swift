@@ -31,12 +31,15 @@ extension GatewayStore {
     }
 
     /// `record` inside a transaction the caller holds (see `commitAndRecord`).
-    func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis) throws -> RecordSummary {
+    /// `rowsWritten`: the uplink rows were inserted as their outcomes leave
+    /// them (`UplinkRowFacts`), so only a duplicate frame changes its row.
+    func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, rowsWritten: Bool = false) throws -> RecordSummary {
         var summary = RecordSummary()
         var sessions = DeviceSessionBatch(connection: connection)
         var windows = WindowAccumulatorBatch(connection: connection, revisableMillis: revisableMillis, now: now)
         for item in batch {
-            try record(item, now: now, sessions: &sessions, windows: &windows, into: &summary)
+            try record(item, now: now, rowWritten: rowsWritten, sessions: &sessions, windows: &windows, into: &summary)
+            if let facts = item.outcome.facts { try noteRuleDevice(facts) }
         }
         try sessions.write()
         try windows.write()
@@ -47,15 +50,15 @@ extension GatewayStore {
         return summary
     }
 
-    private func record(_ item: ProcessedUplink, now: EpochMillis, sessions: inout DeviceSessionBatch, windows: inout WindowAccumulatorBatch,
-                        into summary: inout RecordSummary) throws {
+    private func record(_ item: ProcessedUplink, now: EpochMillis, rowWritten: Bool, sessions: inout DeviceSessionBatch,
+                        windows: inout WindowAccumulatorBatch, into summary: inout RecordSummary) throws {
         let id = item.uplinkID
+        if !rowWritten { try setFacts(id, UplinkRowFacts(item.outcome)) }
         switch item.outcome {
         case let .decoded(facts, readings):
             let (duplicate, gap) = try isDuplicateFrame(id: id, facts: facts, now: now, sessions: &sessions)
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
-            try setFacts(id, facts, state: .decoded)
             try noteActivity(facts.device, uplink: id)
             summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
@@ -81,13 +84,6 @@ extension GatewayStore {
                 sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
                                                                      policy: deduplication))
             }
-            if let facts {
-                try setFacts(id, facts, state: .quarantined)
-            }
-            else {
-                try connection.run("UPDATE uplinks SET state = ?, device = ? WHERE id = ?",
-                                   [.integer(UplinkState.quarantined.rawValue), .optional(device), .integer(id)])
-            }
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
             // Unknown devices are not tracked (random ids must not grow the
             // table); the quarantine shows them.
@@ -96,8 +92,6 @@ extension GatewayStore {
         case let .event(type, device, readings, registered):
             summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
-            try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ? WHERE id = ?",
-                               [.integer(UplinkState.event.rawValue), .text("event:" + type), .optional(device), .integer(id)])
             if registered, let device { try noteActivity(device, uplink: id) }
             if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
@@ -105,7 +99,6 @@ extension GatewayStore {
             }
             summary.events += 1
         case let .ignored(facts, _):
-            try setFacts(id, facts, state: .ignored)
             try noteActivity(facts.device, uplink: id)
             summary.ignored += 1
         }
@@ -159,7 +152,7 @@ extension GatewayStore {
 
     /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
     private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
-        try setFacts(id, facts, state: .duplicateFrame)
+        try setFacts(id, UplinkRowFacts(facts, state: .duplicateFrame))
         try noteActivity(facts.device, uplink: id)
         try bump("frames_duplicate")
         summary.duplicateFrames.append(id)
