@@ -1,17 +1,24 @@
 import Readings
 
-/// The sessions of the devices one processing batch touches, inside that
-/// batch's transaction: each read from `device_sessions` once, changed in
-/// memory as the batch's frames and joins go by, and written back once when
-/// the batch ends (at most one lookup and one upsert per device a batch,
-/// instead of one of each per uplink). The rules that change a session are
-/// `FrameDeduplication`'s; the session row also remembers the frames it
-/// kept (`RecentFrames`), which is how a copy is recognised.
+/// The rows of the devices one processing batch touches, inside that
+/// batch's transaction. A device's row in `device_sessions` holds its
+/// frame-counter session, what the session remembers of the frames it kept
+/// (`RecentFrames`, how a copy is recognised), and its activity (uplinks
+/// recorded, the last arrival: what the silent-device check and `status`
+/// read). Each row is read once, changed in memory as the batch's frames
+/// and joins go by, and written back once when the batch ends: at most one
+/// lookup and one upsert per device a batch, instead of one of each per
+/// uplink, and one row (one page) per device rather than one in each of
+/// two tables, which with 100,000 devices sending was a page each per
+/// uplink (Benchmarks/RESULTS.md, issue 17). The rules that change a
+/// session are `FrameDeduplication`'s.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
     /// Every device looked up so far; nil: the table has no row for it.
     private var sessions: [DeviceID: DeviceSession?] = [:]
     private var changed: Set<DeviceID> = []
+    /// Per device: uplinks recorded in this batch and the latest arrival among them.
+    private var activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
 
     init(connection: SQLiteConnection) {
         self.connection = connection
@@ -41,18 +48,43 @@ struct DeviceSessionBatch {
         set(device, DeviceSession(start: id, lastFCnt: nil, recent: RecentFrames(fingerprints: fingerprints)))
     }
 
-    /// Writes the changed sessions back (before the batch commits).
+    /// One more uplink of `device`, arrived when uplink `uplink` did (its row is in this transaction).
+    mutating func noteActivity(_ device: DeviceID, uplink: Int64) throws {
+        let arrived = try connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(uplink)]) ?? 0
+        let noted = activity[device]
+        activity[device] = ((noted?.uplinks ?? 0) + 1, max(noted?.lastSeen ?? arrived, arrived))
+    }
+
+    /// Writes the changed rows back (before the batch commits): a changed
+    /// session whole, with the batch's activity added; a row whose session
+    /// did not change, only its activity (its session columns may not have
+    /// been read).
     func write() throws {
-        for device in changed.sorted() {
-            guard let session = sessions[device] ?? nil else { continue }
-            try connection.run(
-                """
-                INSERT INTO device_sessions (device, session_start_id, last_fcnt, recent_frames) VALUES (?, ?, ?, ?)
-                ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt,
-                    recent_frames = excluded.recent_frames
-                """,
-                [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
-                 .blob(RecentFramesCodec.encode(session.recent))])
+        for device in changed.union(activity.keys).sorted() {
+            let uplinks = activity[device]?.uplinks ?? 0, lastSeen: SQLiteValue = activity[device].map { .integer($0.lastSeen) } ?? .null
+            if changed.contains(device), let session = sessions[device] ?? nil {
+                try connection.run(
+                    """
+                    INSERT INTO device_sessions (device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt,
+                        recent_frames = excluded.recent_frames, \(Self.addActivity)
+                    """,
+                    [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
+                     .blob(RecentFramesCodec.encode(session.recent)), .integer(uplinks), lastSeen])
+            }
+            else if uplinks > 0 {
+                try connection.run(
+                    """
+                    INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 0, ?, ?)
+                    ON CONFLICT(device) DO UPDATE SET \(Self.addActivity)
+                    """, [.text(device), .integer(uplinks), lastSeen])
+            }
         }
     }
+
+    /// The upsert's activity: uplinks added, the later of the two arrivals (either may be NULL).
+    private static let addActivity = """
+        uplinks = uplinks + excluded.uplinks, \
+        last_seen_ms = max(coalesce(last_seen_ms, excluded.last_seen_ms), coalesce(excluded.last_seen_ms, last_seen_ms))
+        """
 }

@@ -58,8 +58,8 @@ extension GatewayStore {
         case let .decoded(facts, readings):
             let (duplicate, gap) = try isDuplicateFrame(id: id, facts: facts, now: now, sessions: &sessions)
             if gap > 0 { summary.frameGaps[id] = gap }
-            if duplicate { return try recordDuplicateFrame(id, facts, into: &summary) }
-            try noteActivity(facts.device, uplink: id)
+            if duplicate { return try recordDuplicateFrame(id, facts, sessions: &sessions, into: &summary) }
+            try sessions.noteActivity(facts.device, uplink: id)
             summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
@@ -73,13 +73,13 @@ extension GatewayStore {
             // quarantine samples.
             if let facts, let fCnt = facts.fCnt, reason == .unknownDevice,
                try isUnregisteredCopy(id, device: facts.device, fCnt: fCnt, now: now) {
-                return try recordDuplicateFrame(id, facts, into: &summary)
+                return try recordDuplicateFrame(id, facts, registered: false, sessions: &sessions, into: &summary)
             }
             if let facts, let fCnt = facts.fCnt, reason != .unknownDevice {
                 let session = try sessions.current(facts.device)
                 let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: session, policy: deduplication)
                 if FrameDeduplication.isCopy(fCnt: fCnt, of: .quarantined, in: placement, session: session, now: now, policy: deduplication) {
-                    return try recordDuplicateFrame(id, facts, into: &summary)
+                    return try recordDuplicateFrame(id, facts, sessions: &sessions, into: &summary)
                 }
                 sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
                                                                      policy: deduplication))
@@ -87,19 +87,19 @@ extension GatewayStore {
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
             // Unknown devices are not tracked (random ids must not grow the
             // table); the quarantine shows them.
-            if let device, reason != .unknownDevice { try noteActivity(device, uplink: id) }
+            if let device, reason != .unknownDevice { try sessions.noteActivity(device, uplink: id) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
             summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
             summary.readingsStored += readings.count
-            if registered, let device { try noteActivity(device, uplink: id) }
+            if registered, let device { try sessions.noteActivity(device, uplink: id) }
             if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
                 try sessions.startSession(device, at: id)
             }
             summary.events += 1
         case let .ignored(facts, _):
-            try noteActivity(facts.device, uplink: id)
+            try sessions.noteActivity(facts.device, uplink: id)
             summary.ignored += 1
         }
     }
@@ -141,19 +141,12 @@ extension GatewayStore {
         WHERE q.source = ? AND q.category = ? AND q.last_seen_ms > ? AND u.fcnt = ? AND u.id <> ?
         """
 
-    /// One more uplink of `device`, arrived when uplink `uplink` did.
-    private func noteActivity(_ device: DeviceID, uplink: Int64) throws {
-        try connection.run(
-            """
-            INSERT INTO device_activity (device, uplinks, last_seen_ms) SELECT ?1, 1, received_ms FROM uplinks WHERE id = ?2
-            ON CONFLICT(device) DO UPDATE SET uplinks = uplinks + 1, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
-            """, [.text(device), .integer(uplink)])
-    }
-
     /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
-    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, into summary: inout RecordSummary) throws {
+    /// A device nobody registered is not tracked (random ids must not grow the table).
+    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, registered: Bool = true, sessions: inout DeviceSessionBatch,
+                                      into summary: inout RecordSummary) throws {
         try setFacts(id, UplinkRowFacts(facts, state: .duplicateFrame))
-        try noteActivity(facts.device, uplink: id)
+        if registered { try sessions.noteActivity(facts.device, uplink: id) }
         try bump("frames_duplicate")
         summary.duplicateFrames.append(id)
     }

@@ -2,8 +2,8 @@ import Readings
 
 extension Schema {
     /// Migration 12: a device's session row remembers the frames it kept
-    /// (`RecentFrames`, see `RecentFramesCodec`), and `uplinks_by_frame`
-    /// goes. That index was keyed by device, so each batch wrote a page of
+    /// (`RecentFrames`, see `RecentFramesCodec`) and holds its activity
+    /// (`device_activity` goes into it), and `uplinks_by_frame` goes. That index was keyed by device, so each batch wrote a page of
     /// it per device it touched: about 1.5 KiB per uplink with 100 devices,
     /// a page per uplink with 100,000 (Benchmarks/RESULTS.md, issue 17).
     /// `uplinks.frame_key` stays for the rows that have it; new rows leave it
@@ -17,7 +17,18 @@ extension Schema {
     /// the latest such frame's arrival, so a device silent for longer than
     /// the duplicate window remembers nothing, as the index's time bound had it.
     static func migrateToRecentFrames(_ connection: SQLiteConnection) throws {
-        try connection.execute("ALTER TABLE device_sessions ADD COLUMN recent_frames BLOB;  -- RecentFramesCodec")
+        // A device's activity joins its session in the same row (see
+        // `DeviceSessionBatch`): a device that has activity but no session
+        // gets session 0 with no counter, which places frames as no row did.
+        try connection.execute("""
+            ALTER TABLE device_sessions ADD COLUMN recent_frames BLOB;                   -- RecentFramesCodec
+            ALTER TABLE device_sessions ADD COLUMN uplinks INTEGER NOT NULL DEFAULT 0;   -- uplinks recorded
+            ALTER TABLE device_sessions ADD COLUMN last_seen_ms INTEGER;                 -- the last one's arrival
+            INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms)
+                SELECT device, 0, uplinks, last_seen_ms FROM device_activity WHERE true
+                ON CONFLICT(device) DO UPDATE SET uplinks = excluded.uplinks, last_seen_ms = excluded.last_seen_ms;
+            DROP TABLE device_activity;
+            """)
         var sessions: [DeviceID: DeviceSession] = [:]
         for row in try connection.query("SELECT device, session_start_id, last_fcnt FROM device_sessions") {
             guard let device = row[0].string else { continue }

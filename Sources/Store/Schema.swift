@@ -110,8 +110,9 @@ enum Schema {
         """),
         // 11: each window keeps running accumulators; see `migrateToWindowAccumulators`.
         .check(migrateToWindowAccumulators),
-        // 12: a device's session row remembers the frames it kept, and
-        // `uplinks_by_frame` goes; see `migrateToRecentFrames`.
+        // 12: a device's session row remembers the frames it kept and holds
+        // its activity; `uplinks_by_frame` and `device_activity` go; see
+        // `migrateToRecentFrames`.
         .check(migrateToRecentFrames),
     ]
 

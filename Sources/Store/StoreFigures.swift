@@ -23,11 +23,11 @@ public struct StoreStatistics: Sendable, Equatable {
 /// Read-only figures over every ledger (counters, counts, per-device activity).
 extension GatewayStore {
     /// Per device: uplinks recorded and when the last one arrived (kept as
-    /// they are recorded, see `noteActivity`; one row per device).
+    /// they are recorded, see `DeviceSessionBatch.noteActivity`; one row per device).
     public func deviceActivity() throws -> [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] {
         try locked {
             var result: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
-            for row in try connection.query("SELECT device, uplinks, last_seen_ms FROM device_activity") {
+            for row in try connection.query("SELECT device, uplinks, last_seen_ms FROM device_sessions WHERE last_seen_ms IS NOT NULL") {
                 if let device = row[0].string { result[device] = (row[1].int ?? 0, row[2].int ?? 0) }
             }
             return result

@@ -99,8 +99,13 @@ import Testing
                             [.integer(id), .integer(id), .integer(state), .text(device), fCnt.map { .integer($0) } ?? .null, key.map { .text($0) } ?? .null])
             }
             try old.run("INSERT INTO device_sessions (device, session_start_id, last_fcnt) VALUES ('a', 3, 2), ('b', 0, 300)")
+            try old.run("INSERT INTO device_activity (device, uplinks, last_seen_ms) VALUES ('a', 4, 10000), ('z', 9, 7000)")
         }
         let store = try GatewayStore(path: path)
+        // Activity moved into the session rows, a device without a session included.
+        let activity = try store.deviceActivity()
+        #expect(activity.count == 2 && activity["a"]?.uplinks == 4 && activity["z"]?.uplinks == 9 && activity["z"]?.lastSeen == 7_000)
+        #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'device_activity'") == 0)
         let ids = try commit(store, 7, at: 12_000)
         func decoded(_ index: Int, _ device: String, _ fCnt: UInt32?, fingerprint: Int64? = nil) -> ProcessedUplink {
             ProcessedUplink(uplinkID: ids[index], outcome: .decoded(FrameFacts(envelope: "e", device: device, fCnt: fCnt, fPort: 1, networkTime: nil,
@@ -117,5 +122,6 @@ import Testing
         ], now: 12_000)
         #expect(summary.duplicateFrames == [ids[0], ids[3], ids[4], ids[5]])
         #expect(summary.quarantined == 1)
+        #expect(try store.deviceActivity()["a"]?.uplinks == 6 && store.deviceActivity()["a"]?.lastSeen == 12_000)
     }
 }
