@@ -7,7 +7,9 @@
 # 15,000 uplinks (see Sources/Gateway/Ops/PathBenchmark.swift). Repeatable to a
 # few per cent where the load test's CPU figures swing by a quarter, so each
 # lever of issue 17 is measured here, builds interleaved.
-# Usage: [ROUNDS=3] [QOS=1] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
+# DEVICES (100 by default) sets the fleet: with 100000, each uplink comes from
+# a device of its own, as in registry-scale.sh's third step.
+# Usage: [ROUNDS=3] [QOS=1] [DEVICES=100] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
@@ -15,9 +17,10 @@ source scripts/lib.sh
 build_release
 work="$(mktemp -d /tmp/citygate-pathcost.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
+devices="${DEVICES:-100}"
+"$bin/citygate-sim" registry --devices "$devices" >"$work/devices.toml"
 printf '[gateway]\ndevice_registry = "devices.toml"\n' >"$work/citygate.toml"
-"$bin/citygate-sim" capture --count "$count" --devices 100 --seed 2 --output "$work/messages.txt"
+"$bin/citygate-sim" capture --count "$count" --devices "$devices" --seed 2 --output "$work/messages.txt"
 bins="${CITYGATE_BINS:-$bin/citygate}"
 for round in $(seq 1 "${ROUNDS:-3}"); do
     for gateway in $bins; do
