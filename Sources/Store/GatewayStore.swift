@@ -10,7 +10,8 @@ import Synchronization
 /// `citygate status` can read while the daemon writes.
 ///
 /// Each ledger has a file of its own: `UplinkLog` (ingest), `ProcessingRecord`
-/// (what processing made of an uplink), `DeviceSessions`, `ReadingWindows` (with `WindowAccumulatorBatch`),
+/// (what processing made of an uplink, with `UplinkRowFacts`), `DeviceSessions` (a device's session,
+/// the frames it kept, `RecentFramesCodec`, and its activity), `ReadingWindows` (with `WindowAccumulatorBatch`),
 /// `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
 /// the schema is in `Schema`, test and benchmark hooks in `StoreTestHooks`.
 ///
