@@ -129,9 +129,10 @@ extension GatewayStore {
 
     /// Inside the writer's transaction: the redelivery check, then the uplink
     /// and its bytes. With the outcome decoded in the burst, the row is
-    /// written as processing leaves it (`UplinkRowFacts`), not pending and
-    /// updated a moment later: one statement and no `uplinks_pending` entry
-    /// less per uplink. `record` changes it only for a duplicate frame.
+    /// written as processing leaves it (`UplinkRowFacts`) rather than pending
+    /// and updated a moment later: one statement fewer per uplink, and no
+    /// `uplinks_pending` entry added and removed. `record` changes the row
+    /// only for a duplicate frame.
     private func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil) throws -> IngestResult {
         let hash = arrived.messageHash
         if let delivery = arrived.delivery,
@@ -193,8 +194,7 @@ extension GatewayStore {
         }
     }
 
-    /// Records what processing made of an uplink on its row (and what a
-    /// codec rule made of a device no registry lists).
+    /// Records what processing made of an uplink on its row.
     func setFacts(_ id: Int64, _ facts: UplinkRowFacts) throws {
         try connection.run("UPDATE uplinks SET state = ?, envelope = ?, device = ?, fcnt = ?, fport = ?, network_ms = ? WHERE id = ?",
                            facts.columns + [.integer(id)])
