@@ -66,8 +66,6 @@ public struct CounterWindow: Sendable, Equatable {
         words = Array(stored.prefix(Self.wordCount)) + Array(repeating: 0, count: max(0, Self.wordCount - stored.count))
     }
 
-    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
-
     /// Whether the counter `offset` below the highest was kept; false outside the window.
     public func contains(offset: Int64) -> Bool {
         guard offset >= 0, offset < Self.span else { return false }
@@ -142,6 +140,25 @@ public struct RecentFrames: Sendable, Equatable {
     }
 
     func counters(_ kind: KeptFrame) -> CounterWindow { kind == .decoded ? decoded : quarantined }
+
+    /// Whether the session kept a frame with a counter within `window` before `now`.
+    func isCurrent(at now: EpochMillis, window: Int64) -> Bool { lastKeptAt > now - window }
+
+    /// The counter `offset` below the highest was kept as `kind` at `time`.
+    public mutating func remember(_ kind: KeptFrame, offset: Int64, at time: EpochMillis) {
+        switch kind {
+        case .decoded: decoded.insert(offset: offset)
+        case .quarantined: quarantined.insert(offset: offset)
+        }
+        lastKeptAt = max(lastKeptAt, time)
+    }
+
+    /// A counterless frame was kept at `time`: its fingerprint is the newest,
+    /// the oldest beyond the capacity forgotten.
+    public mutating func remember(fingerprint: Int64, at time: EpochMillis) {
+        fingerprints.append(SeenFingerprint(value: fingerprint, seenAt: time))
+        fingerprints.removeFirst(max(0, fingerprints.count - Self.fingerprintCapacity))
+    }
 }
 
 /// The frame-dedup rules as pure functions over a device's session state.
@@ -190,7 +207,7 @@ public enum FrameDeduplication {
     public static func isCopy(fCnt: UInt32, of kind: KeptFrame, in placement: Placement, session: DeviceSession?, now: EpochMillis,
                               policy: DeduplicationPolicy) -> Bool {
         guard let session, session.start == placement.sessionStart, let highest = session.lastFCnt,
-              session.recent.lastKeptAt > now - policy.frameWindowMillis else { return false }
+              session.recent.isCurrent(at: now, window: policy.frameWindowMillis) else { return false }
         let (offset, overflow) = highest.subtractingReportingOverflow(Int64(fCnt))
         return !overflow && session.recent.counters(kind).contains(offset: offset)
     }
@@ -207,7 +224,7 @@ public enum FrameDeduplication {
             noted = session
             let highest = max(session.lastFCnt ?? counter, counter)
             noted.lastFCnt = highest
-            if session.lastFCnt == nil || session.recent.lastKeptAt <= now - policy.frameWindowMillis {
+            if session.lastFCnt == nil || !session.recent.isCurrent(at: now, window: policy.frameWindowMillis) {
                 noted.recent = RecentFrames(fingerprints: session.recent.fingerprints)
             }
             else if let last = session.lastFCnt, highest > last {
@@ -219,12 +236,7 @@ public enum FrameDeduplication {
         else {
             noted = DeviceSession(start: placement.sessionStart, lastFCnt: counter, recent: RecentFrames(fingerprints: session?.recent.fingerprints ?? []))
         }
-        let offset = (noted.lastFCnt ?? counter) - counter
-        switch kind {
-        case .decoded: noted.recent.decoded.insert(offset: offset)
-        case .quarantined: noted.recent.quarantined.insert(offset: offset)
-        }
-        noted.recent.lastKeptAt = max(noted.recent.lastKeptAt, now)
+        noted.recent.remember(kind, offset: (noted.lastFCnt ?? counter) - counter, at: now)
         return noted
     }
 
@@ -251,9 +263,8 @@ public enum FrameDeduplication {
     /// capacity forgotten. A device with no session gets one (start 0, no counter).
     public static func noting(fingerprint: Int64, session: DeviceSession?, now: EpochMillis, policy: DeduplicationPolicy) -> DeviceSession {
         var noted = session ?? DeviceSession(start: 0, lastFCnt: nil)
-        var kept = noted.recent.fingerprints.filter { $0.seenAt > now - policy.uncountedWindowMillis }
-        kept.append(SeenFingerprint(value: fingerprint, seenAt: now))
-        noted.recent.fingerprints = Array(kept.suffix(RecentFrames.fingerprintCapacity))
+        noted.recent.fingerprints.removeAll { $0.seenAt <= now - policy.uncountedWindowMillis }
+        noted.recent.remember(fingerprint: fingerprint, at: now)
         return noted
     }
 }

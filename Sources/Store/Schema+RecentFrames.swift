@@ -49,8 +49,7 @@ extension Schema {
                     // A counterless frame: (device, payload fingerprint), decoded ones only.
                     guard state == UplinkState.decoded.rawValue, let fingerprint = Int64(key[key.index(after: marker)...]) else { continue }
                     var session = sessions[device] ?? DeviceSession(start: 0, lastFCnt: nil)
-                    session.recent.fingerprints = Array((session.recent.fingerprints + [SeenFingerprint(value: fingerprint, seenAt: received)])
-                        .suffix(RecentFrames.fingerprintCapacity))
+                    session.recent.remember(fingerprint: fingerprint, at: received)
                     sessions[device] = session
                     touched.insert(device)
                     continue
@@ -59,9 +58,7 @@ extension Schema {
                       state == UplinkState.decoded.rawValue || state == UplinkState.quarantined.rawValue else { continue }
                 let (offset, overflow) = highest.subtractingReportingOverflow(fCnt)
                 guard !overflow, offset >= 0, offset < CounterWindow.span else { continue }
-                if state == UplinkState.decoded.rawValue { session.recent.decoded.insert(offset: offset) }
-                else { session.recent.quarantined.insert(offset: offset) }
-                session.recent.lastKeptAt = max(session.recent.lastKeptAt, received)
+                session.recent.remember(state == UplinkState.decoded.rawValue ? .decoded : .quarantined, offset: offset, at: received)
                 sessions[device] = session
                 touched.insert(device)
             }
