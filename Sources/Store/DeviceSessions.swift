@@ -48,9 +48,8 @@ struct DeviceSessionBatch {
         set(device, DeviceSession(start: id, lastFCnt: nil, recent: RecentFrames(fingerprints: fingerprints)))
     }
 
-    /// One more uplink of `device`, arrived when uplink `uplink` did (its row is in this transaction).
-    mutating func noteActivity(_ device: DeviceID, uplink: Int64) throws {
-        let arrived = try connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(uplink)]) ?? 0
+    /// One more uplink of `device`, committed at `arrived`.
+    mutating func noteActivity(_ device: DeviceID, arrived: EpochMillis) {
         let noted = activity[device]
         activity[device] = ((noted?.uplinks ?? 0) + 1, max(noted?.lastSeen ?? arrived, arrived))
     }

@@ -31,14 +31,18 @@ extension GatewayStore {
     }
 
     /// `record` inside a transaction the caller holds (see `commitAndRecord`).
-    /// `rowsWritten`: the uplink rows were inserted as their outcomes leave
-    /// them (`UplinkRowFacts`), so only a duplicate frame changes its row.
-    func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, rowsWritten: Bool = false) throws -> RecordSummary {
+    /// `inserted`: the uplinks this transaction inserted, with their arrival.
+    /// Their rows were written as their outcomes leave them (`UplinkRowFacts`),
+    /// so only a duplicate frame changes its row, and their arrival needs no read.
+    func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, inserted: [Int64: EpochMillis] = [:]) throws -> RecordSummary {
         var summary = RecordSummary()
         var sessions = DeviceSessionBatch(connection: connection)
         var windows = WindowAccumulatorBatch(connection: connection, revisableMillis: revisableMillis, now: now)
         for item in batch {
-            try record(item, now: now, rowWritten: rowsWritten, sessions: &sessions, windows: &windows, into: &summary)
+            let arrived = try inserted[item.uplinkID]
+                ?? connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(item.uplinkID)]) ?? 0
+            try record(item, now: now, arrived: arrived, rowWritten: inserted[item.uplinkID] != nil, sessions: &sessions, windows: &windows,
+                       into: &summary)
             if let facts = item.outcome.facts { try noteRuleDevice(facts) }
         }
         try sessions.write()
@@ -50,7 +54,8 @@ extension GatewayStore {
         return summary
     }
 
-    private func record(_ item: ProcessedUplink, now: EpochMillis, rowWritten: Bool, sessions: inout DeviceSessionBatch,
+    /// One uplink of the batch, which arrived (was committed) at `arrived`.
+    private func record(_ item: ProcessedUplink, now: EpochMillis, arrived: EpochMillis, rowWritten: Bool, sessions: inout DeviceSessionBatch,
                         windows: inout WindowAccumulatorBatch, into summary: inout RecordSummary) throws {
         let id = item.uplinkID
         if !rowWritten { try setFacts(id, UplinkRowFacts(item.outcome)) }
@@ -58,9 +63,9 @@ extension GatewayStore {
         case let .decoded(facts, readings):
             let (duplicate, gap) = try isDuplicateFrame(id: id, facts: facts, now: now, sessions: &sessions)
             if gap > 0 { summary.frameGaps[id] = gap }
-            if duplicate { return try recordDuplicateFrame(id, facts, sessions: &sessions, into: &summary) }
-            try sessions.noteActivity(facts.device, uplink: id)
-            summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
+            if duplicate { return try recordDuplicateFrame(id, facts, arrived: arrived, sessions: &sessions, into: &summary) }
+            sessions.noteActivity(facts.device, arrived: arrived)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, windows: &windows)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
             // A second network-server copy of a frame already quarantined (same
@@ -73,13 +78,13 @@ extension GatewayStore {
             // quarantine samples.
             if let facts, let fCnt = facts.fCnt, reason == .unknownDevice,
                try isUnregisteredCopy(id, device: facts.device, fCnt: fCnt, now: now) {
-                return try recordDuplicateFrame(id, facts, registered: false, sessions: &sessions, into: &summary)
+                return try recordDuplicateFrame(id, facts, arrived: arrived, registered: false, sessions: &sessions, into: &summary)
             }
             if let facts, let fCnt = facts.fCnt, reason != .unknownDevice {
                 let session = try sessions.current(facts.device)
                 let placement = FrameDeduplication.place(fCnt: fCnt, id: id, session: session, policy: deduplication)
                 if FrameDeduplication.isCopy(fCnt: fCnt, of: .quarantined, in: placement, session: session, now: now, policy: deduplication) {
-                    return try recordDuplicateFrame(id, facts, sessions: &sessions, into: &summary)
+                    return try recordDuplicateFrame(id, facts, arrived: arrived, sessions: &sessions, into: &summary)
                 }
                 sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
                                                                      policy: deduplication))
@@ -87,19 +92,19 @@ extension GatewayStore {
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
             // Unknown devices are not tracked (random ids must not grow the
             // table); the quarantine shows them.
-            if let device, reason != .unknownDevice { try sessions.noteActivity(device, uplink: id) }
+            if let device, reason != .unknownDevice { sessions.noteActivity(device, arrived: arrived) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
-            summary.readingsTooLate += try insert(readings, uplinkID: id, windows: &windows)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, windows: &windows)
             summary.readingsStored += readings.count
-            if registered, let device { try sessions.noteActivity(device, uplink: id) }
+            if registered, let device { sessions.noteActivity(device, arrived: arrived) }
             if type == "join", registered, let device {
                 // A join starts a new session: frame counters begin again.
                 try sessions.startSession(device, at: id)
             }
             summary.events += 1
         case let .ignored(facts, _):
-            try sessions.noteActivity(facts.device, uplink: id)
+            sessions.noteActivity(facts.device, arrived: arrived)
             summary.ignored += 1
         }
     }
@@ -143,10 +148,10 @@ extension GatewayStore {
 
     /// A second copy of a frame already kept (decoded or quarantined): its facts, no readings, counted.
     /// A device nobody registered is not tracked (random ids must not grow the table).
-    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, registered: Bool = true, sessions: inout DeviceSessionBatch,
+    private func recordDuplicateFrame(_ id: Int64, _ facts: FrameFacts, arrived: EpochMillis, registered: Bool = true, sessions: inout DeviceSessionBatch,
                                       into summary: inout RecordSummary) throws {
         try setFacts(id, UplinkRowFacts(facts, state: .duplicateFrame))
-        if registered { try sessions.noteActivity(facts.device, uplink: id) }
+        if registered { sessions.noteActivity(facts.device, arrived: arrived) }
         try bump("frames_duplicate")
         summary.duplicateFrames.append(id)
     }

@@ -27,11 +27,11 @@ public struct ClosableWindow: Sendable, Equatable {
 extension GatewayStore {
     /// Stores an uplink's readings and takes each into its window (see
     /// above); returns how many were too late.
-    func insert(_ readings: [ReadingRow], uplinkID id: Int64, windows: inout WindowAccumulatorBatch) throws -> Int {
+    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, windows: inout WindowAccumulatorBatch) throws -> Int {
         var late = 0
         for row in readings {
             let r = row.reading
-            let taken = try windows.take(row, uplink: id)
+            let taken = try windows.take(row, arrived: arrived)
             if !taken { late += 1 }
             try connection.run(
                 """

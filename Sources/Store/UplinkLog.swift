@@ -115,15 +115,17 @@ extension GatewayStore {
         precondition(messages.count == outcomes.count, "one outcome (or nil) per message")
         return try transaction {
             var recorded: [ProcessedUplink] = []
+            var inserted: [Int64: EpochMillis] = [:]
             recorded.reserveCapacity(messages.count)
             let results = try zip(messages, outcomes).map { message, outcome in
                 let result = try insertUplink(message, outcome: message.oversized == nil ? outcome : nil)
                 if case let .stored(id) = result, message.oversized == nil, let outcome {
                     recorded.append(ProcessedUplink(uplinkID: id, outcome: outcome))
+                    inserted[id] = message.receivedAt
                 }
                 return result
             }
-            return (results, try recordInTransaction(recorded, now: now, rowsWritten: true))
+            return (results, try recordInTransaction(recorded, now: now, inserted: inserted))
         }
     }
 

@@ -46,7 +46,6 @@ struct WindowAccumulatorBatch {
 
     private var rows: [Key: Row] = [:]
     private var order: [Key] = []
-    private var receivedAt: [Int64: EpochMillis] = [:]
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
@@ -56,9 +55,9 @@ struct WindowAccumulatorBatch {
         self.now = now
     }
 
-    /// Takes a reading of uplink `uplink` into its window. False: the
-    /// reading is too late and stays out of it.
-    mutating func take(_ reading: ReadingRow, uplink: Int64) throws -> Bool {
+    /// Takes a reading of an uplink committed at `arrived` into its window.
+    /// False: the reading is too late and stays out of it.
+    mutating func take(_ reading: ReadingRow, arrived: EpochMillis) throws -> Bool {
         let r = reading.reading
         let key = Key(device: r.device, windowLength: reading.windowLength, windowStart: reading.windowStart)
         var row = try load(key)
@@ -70,7 +69,7 @@ struct WindowAccumulatorBatch {
             index = row.series.count - 1
         }
         var series = row.series[index]
-        if series.closed, try series.accumulator == nil || received(uplink) > key.window.end(plus: revisableMillis) {
+        if series.closed, series.accumulator == nil || arrived > key.window.end(plus: revisableMillis) {
             rows[key] = row
             lateWindow = key.group(series)
             return false
@@ -155,12 +154,4 @@ struct WindowAccumulatorBatch {
         SELECT count, min, max, sum_high, sum_low, last, last_time_ms FROM aggregates
         WHERE source = ? AND metric = ? AND window_ms = ? AND window_start_ms = ? AND channel IS ? AND scope = 'device'
         """
-
-    /// When the uplink was committed (its row is in this transaction or before).
-    private mutating func received(_ uplink: Int64) throws -> EpochMillis {
-        if let known = receivedAt[uplink] { return known }
-        let time = try connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(uplink)]) ?? 0
-        receivedAt[uplink] = time
-        return time
-    }
 }
