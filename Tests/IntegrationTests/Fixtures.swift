@@ -171,12 +171,22 @@ enum TestEnvironment {
 
     /// GET over HTTP with curl-free Foundation (blocking, small bodies).
     static func get(_ url: String) async -> (status: Int, body: Data)? {
+        try? await getExplained(url).get()
+    }
+
+    /// The same GET, with why it failed: the error of its last attempt.
+    static func getExplained(_ url: String, attempts: Int = 2) async -> Result<(status: Int, body: Data), HTTPGetError> {
         #if canImport(FoundationNetworking)
-        return await FoundationHTTP.get(url)
+        return await FoundationHTTP.get(url, attempts: attempts)
         #else
-        return nil
+        return .failure(HTTPGetError(reason: "no FoundationNetworking"))
         #endif
     }
+}
+
+struct HTTPGetError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }
 
 #if canImport(FoundationNetworking)
@@ -186,19 +196,27 @@ enum FoundationHTTP {
     /// keep-alive connection can be closed by the gateway's 30 s idle timeout
     /// just as a test reuses it. A CI run lost a /metrics poll 30 s into a
     /// test whose gateway had been idle since start-up, most likely so. A
-    /// failure is tried once more, on a new connection.
-    static func get(_ url: String) async -> (status: Int, body: Data)? {
-        guard let target = URL(string: url) else { return nil }
+    /// failure is tried again, each time on a new connection.
+    static func get(_ url: String, attempts: Int) async -> Result<(status: Int, body: Data), HTTPGetError> {
+        guard let target = URL(string: url) else { return .failure(HTTPGetError(reason: "not a URL: \(url)")) }
         var request = URLRequest(url: target, timeoutInterval: 10)
         request.httpMethod = "GET"
         request.setValue("close", forHTTPHeaderField: "Connection")
-        for attempt in 0..<2 {
-            if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
-            if let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse {
-                return (http.statusCode, data)
+        var reason = "not tried"
+        for attempt in 0..<max(1, attempts) {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 * attempt)) }
+            do {
+                let (data, response) = try await URLSession.shared.data(for: request)
+                guard let http = response as? HTTPURLResponse else {
+                    reason = "attempt \(attempt + 1): not an HTTP response"
+                    continue
+                }
+                return .success((http.statusCode, data))
+            } catch {
+                reason = "attempt \(attempt + 1): \(error)"
             }
         }
-        return nil
+        return .failure(HTTPGetError(reason: reason))
     }
 }
 #endif

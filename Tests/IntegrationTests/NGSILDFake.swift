@@ -32,9 +32,19 @@ final class NGSILDFake: @unchecked Sendable {
 
     /// Everything received so far (see server.py: upserts, answers, history, entities, tokensIssued).
     func received() async throws -> [String: Any] {
-        guard let response = await TestEnvironment.get(baseURL + "/_fake/received"), response.status == 200,
-              let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-            throw FixtureError("GET /_fake/received failed")
+        // Five tries: a CI run lost this poll once, at once and for a reason
+        // it did not keep, while the machine started Chromium beside it.
+        let response: (status: Int, body: Data)
+        switch await TestEnvironment.getExplained(baseURL + "/_fake/received", attempts: 5) {
+        case .success(let answer): response = answer
+        case .failure(let error):
+            throw FixtureError("GET /_fake/received failed (\(error)); the fake's log ends: \(process.log.suffix(1500))")
+        }
+        guard response.status == 200 else {
+            throw FixtureError("GET /_fake/received answered \(response.status): \(String(decoding: response.body.prefix(500), as: UTF8.self))")
+        }
+        guard let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw FixtureError("GET /_fake/received: not a JSON object: \(String(decoding: response.body.prefix(500), as: UTF8.self))")
         }
         return object
     }
