@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Each ledger has a file of its own: `UplinkLog` (ingest), `ProcessingRecord`
 /// (what processing made of an uplink, with `UplinkRowFacts`), `DeviceSessions` (a device's session,
-/// the frames it kept, `RecentFramesCodec`, and its activity), `ReadingWindows` (with `WindowAccumulatorBatch`),
+/// the frames it kept, `RecentFramesCodec`, and its activity), `UplinkReadings`, `ReadingWindows` (with `WindowAccumulatorBatch`),
 /// `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
 /// the schema is in `Schema`, test and benchmark hooks in `StoreTestHooks`.
 ///

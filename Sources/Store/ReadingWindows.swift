@@ -9,7 +9,8 @@ public struct ClosableWindow: Sendable, Equatable {
 
 /// Readings and the windows they fall in.
 ///
-/// A reading is one row of `readings`, found by its uplink only. Each window
+/// An uplink's readings are one row of `uplink_readings` (`UplinkReadingsText`;
+/// the `readings` view shows them a row each), found by its uplink only. Each window
 /// of each series keeps a running accumulator (count, min, max, exact sum,
 /// last), one row of `window_accumulators` per device window holding all its
 /// series (`WindowSeriesCodec`), updated once per recorded batch in the
@@ -25,25 +26,6 @@ public struct ClosableWindow: Sendable, Equatable {
 /// other reading has `aggregated = 0` and is in its window's accumulator.
 /// (Rows from before migration 11 may say 1 for the same.)
 extension GatewayStore {
-    /// Stores an uplink's readings and takes each into its window (see
-    /// above); returns how many were too late.
-    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, windows: inout WindowAccumulatorBatch) throws -> Int {
-        var late = 0
-        for row in readings {
-            let r = row.reading
-            let taken = try windows.take(row, arrived: arrived)
-            if !taken { late += 1 }
-            try connection.run(
-                """
-                INSERT INTO readings (uplink_id, device, metric, channel, time_ms, value, window_ms, window_start_ms, aggregated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.integer(id), .text(r.device), .text(r.metric.name), .channel(r.channel),
-                 .integer(r.time), .integer(r.value), .integer(row.windowLength), .integer(row.windowStart), .integer(taken ? 0 : 2)])
-        }
-        return late
-    }
-
     /// Series ready to close (changed, their window's end plus grace at or
     /// before `now`), oldest window first, from at most `limit` device windows.
     public func closableWindows(graceMillis: Int64, now: EpochMillis, limit: Int = 1000) throws -> [ClosableWindow] {

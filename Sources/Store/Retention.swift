@@ -7,7 +7,8 @@ import Readings
 /// 1. the raw bytes of decoded uplinks (and duplicates, events, MAC-only
 ///    frames) whose readings are all aggregated: the uplink row stays, with
 ///    its metadata, as the parent of its readings;
-/// 2. readings whose window is aggregated and delivered to every hub;
+/// 2. readings whose window is aggregated and delivered to every hub (an
+///    uplink's readings are one row: they go together, once each may);
 /// 3. uplink rows with no raw bytes and no readings left, once older than
 ///    the duplicate window (they are how a redelivery is recognised);
 /// 4. aggregates delivered to every hub, with their ledger rows.
@@ -132,20 +133,27 @@ extension GatewayStore {
                                           WHERE r.uplink_id = u.id AND r.aggregated <> 2 AND w.changed = 1)
                         ORDER BY m.uplink_id LIMIT ?2)
                     """, [.integer(rawCutoff), .integer(Int64(batch)), .integer(rawLastID)])
-                summary.readingsDeleted = try connection.run(
+                // An uplink's readings go together (one row), once every one
+                // of them may: a reading keeps its uplink's others.
+                let prunableReadings = try connection.query(
                     """
-                    DELETE FROM readings WHERE id IN (
-                        SELECT r.id FROM readings r
-                        WHERE r.id <= ?5 AND r.time_ms < ?1
-                          AND r.window_start_ms + r.window_ms + ?3 <= ?4
-                          AND (r.aggregated = 2 OR NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.readingsWindow) AND w.changed = 1))
-                          AND NOT EXISTS (
-                            SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
-                            WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
-                              AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)
-                        ORDER BY r.id LIMIT ?2)
+                    SELECT u.uplink_id, json_array_length(u.readings) FROM uplink_readings u
+                    WHERE u.uplink_id <= ?5
+                      AND NOT EXISTS (
+                        SELECT 1 FROM readings r WHERE r.uplink_id = u.uplink_id
+                          AND (r.time_ms >= ?1 OR r.window_start_ms + r.window_ms + ?3 > ?4
+                               OR (r.aggregated <> 2 AND EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.readingsWindow) AND w.changed = 1))
+                               OR EXISTS (
+                                 SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
+                                 WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
+                                   AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)))
+                    ORDER BY u.uplink_id LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now),
-                          .integer(try lastID(in: "readings", time: "time_ms", before: readingCutoff))])
+                          .integer(try lastID(in: "uplinks", time: "received_ms", before: readingCutoff))])
+                for row in prunableReadings {
+                    try connection.run("DELETE FROM uplink_readings WHERE uplink_id = ?", [row[0]])
+                    summary.readingsDeleted += Int(row[1].int ?? 0)
+                }
                 summary.quarantinedDeleted = try pruneQuarantine(before: aggressive ? now : now - bounds.quarantineRetentionMillis, limit: batch)
                 // Bare quarantined rows (pruned, or a flood's counted ones)
                 // go under pressure even within the duplicate window: a
@@ -156,7 +164,7 @@ extension GatewayStore {
                     WHERE u.id <= ?4 AND ((u.received_ms < ?1 AND u.state IN (1, 3, 4, 5))
                            OR (u.state = 2 AND (?3 OR u.received_ms < ?1) AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.uplink_id = u.id)))
                       AND NOT EXISTS (SELECT 1 FROM uplink_messages m WHERE m.uplink_id = u.id)
-                      AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.uplink_id = u.id)
+                      AND NOT EXISTS (SELECT 1 FROM uplink_readings r WHERE r.uplink_id = u.id)
                     ORDER BY u.id LIMIT ?2
                     """, [.integer(uplinkCutoff), .integer(Int64(batch)), .integer(aggressive ? 1 : 0),
                           .integer(aggressive ? Int64.max : try lastID(in: "uplinks", time: "received_ms", before: uplinkCutoff))])

@@ -114,6 +114,9 @@ enum Schema {
         // its activity; `uplinks_by_frame` and `device_activity` go; see
         // `migrateToRecentFrames`.
         .check(migrateToRecentFrames),
+        // 13: an uplink's readings are one row of `uplink_readings`, and
+        // `readings` a view over them; see `uplinkReadings`.
+        .sql(uplinkReadings),
     ]
 
     static var version: Int { migrations.count }

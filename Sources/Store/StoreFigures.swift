@@ -43,7 +43,7 @@ extension GatewayStore {
             s.uplinksStored = (try connection.scalar("SELECT count(*) FROM uplinks WHERE state <> ?", [.integer(UplinkState.duplicateFrame.rawValue)]) ?? 0)
                 + (counters["pruned_stored_uplinks"] ?? 0)
             s.uplinksPending = try connection.scalar("SELECT count(*) FROM uplinks WHERE state = 0") ?? 0
-            s.readingsStored = try connection.scalar("SELECT count(*) FROM readings") ?? 0
+            s.readingsStored = try connection.scalar("SELECT coalesce(sum(json_array_length(readings)), 0) FROM uplink_readings") ?? 0
             s.duplicates = (counters["uplinks_duplicate"] ?? 0) + (counters["frames_duplicate"] ?? 0)
             // A flood's samples stand for `count` uplinks each.
             s.quarantined = try connection.scalar("SELECT coalesce(sum(count), 0) FROM quarantine") ?? 0

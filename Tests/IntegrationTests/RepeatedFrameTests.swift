@@ -49,7 +49,7 @@ import Testing
         }
         #expect(try await gateway.metric("citygate_uplinks_duplicate_total{stage=\"redelivery\"}") == 0)
         #expect(try rows.strings("SELECT state FROM uplinks ORDER BY id") == ["1", "3", "1"], "decoded, duplicate frame, decoded")
-        let readings = try rows.strings("SELECT metric || '=' || value FROM readings WHERE device = '\(Self.imei)' ORDER BY id")
+        let readings = try rows.strings("SELECT metric || '=' || value FROM readings WHERE device = '\(Self.imei)' ORDER BY uplink_id, position")
         #expect(readings.count == 6 && Array(readings[..<3]) == Array(readings[3...]), "twice the readings: \(readings)")
         FaultMatrix.record("identical NB-IoT frames 2 s and 12 s apart", sent: 3, acknowledged: 3,
                            stored: Int(try rows.strings("SELECT count(*) FROM uplinks").first ?? "") ?? 0, storedTwice: 0, up: gateway.process.isRunning,

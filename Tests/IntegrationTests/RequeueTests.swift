@@ -45,7 +45,7 @@ import Testing
         #expect(done.status == 0)
         #expect(done.output.contains("requeued 1 uplink(s); no daemon running, decoded 1 pending uplink(s) here; 0 quarantined now"), "\(done.output)")
         let rows = try SQLiteRows(path: gateway.database)
-        #expect(try rows.strings("SELECT metric || '=' || value FROM readings WHERE device = '\(newDevice)' ORDER BY id")
+        #expect(try rows.strings("SELECT metric || '=' || value FROM readings WHERE device = '\(newDevice)' ORDER BY uplink_id, position")
                 == ["temperature=2260", "relative_humidity=4100", "light=39", "motion=6", "co2=776"])
         // A reason that is not a quarantine reason is refused, not matched against nothing.
         let typo = try await citygate(["requeue", "--config", fixed + "/citygate.toml", "--database", gateway.database, "--reason", "unknown-device"],

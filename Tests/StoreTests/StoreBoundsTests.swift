@@ -26,6 +26,9 @@ import Testing
             #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'readings_unaggregated'") == 0)
             // Migration 12: copies are found through the session row, not an index over every uplink.
             #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'uplinks_by_frame'") == 0)
+            // Migration 13: an uplink's readings are one row; `readings` is a view over them.
+            #expect(try store.connection.query("SELECT type FROM sqlite_master WHERE name = 'readings'").compactMap(\.[0].string) == ["view"])
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'readings_by_uplink'") == 0)
         }
     }
 
