@@ -11,34 +11,64 @@ import Readings
 /// `sqlite3`, retention and tests alike. Values are the integers stored
 /// before (counts of the metric's canonical step), written exactly.
 enum UplinkReadingsText {
+    /// Written as bytes with the digits made here: through `String` pieces
+    /// it took about 2 µs per uplink, as much as the insert it replaced.
     static func encode(_ readings: [ReadingRow], aggregated: (Int) -> Int, device: DeviceID) -> String {
-        var text = "["
-        text.reserveCapacity(readings.count * 64)
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(readings.count * 72)
         for (index, row) in readings.enumerated() {
             let r = row.reading
-            if index > 0 { text += "," }
-            text += "["
-            JSONText.string(r.metric.name).write(to: &text)
-            text += ","
-            text += r.channel.map { String($0) } ?? "null"
-            append(r.time, to: &text)
-            append(r.value, to: &text)
-            append(row.windowLength, to: &text)
-            append(row.windowStart, to: &text)
-            append(Int64(aggregated(index)), to: &text)
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "["))
+            appendString(r.metric.name, to: &bytes)
+            bytes.append(UInt8(ascii: ","))
+            if let channel = r.channel { appendDecimal(Int64(channel), to: &bytes) } else { bytes += "null".utf8 }
+            appendField(r.time, to: &bytes)
+            appendField(r.value, to: &bytes)
+            appendField(row.windowLength, to: &bytes)
+            appendField(row.windowStart, to: &bytes)
+            appendField(Int64(aggregated(index)), to: &bytes)
             if r.device != device {
-                text += ","
-                JSONText.string(r.device).write(to: &text)
+                bytes.append(UInt8(ascii: ","))
+                appendString(r.device, to: &bytes)
             }
-            text += "]"
+            bytes.append(UInt8(ascii: "]"))
         }
-        text += "]"
-        return text
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func append(_ value: Int64, to text: inout String) {
-        text += ","
-        text += String(value)
+    /// A JSON string: metric names need no escaping and are copied; anything
+    /// else goes through `JSONText`'s escaping.
+    private static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x80 }) {
+            bytes.append(UInt8(ascii: "\""))
+            bytes += text.utf8
+            bytes.append(UInt8(ascii: "\""))
+        } else {
+            bytes += JSONText.string(text).serialized().utf8
+        }
+    }
+
+    private static func appendField(_ value: Int64, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: ","))
+        appendDecimal(value, to: &bytes)
+    }
+
+    /// The decimal digits of `value` (Int64.min included: by its magnitude).
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes, filled from the end
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
+                magnitude /= 10
+            } while magnitude > 0
+            bytes += buffer[(24 - count)...]
+        }
     }
 }
 
