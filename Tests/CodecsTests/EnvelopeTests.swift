@@ -175,6 +175,12 @@ import Testing
         (#"{"deviceInfo":{"devEui":"0101010101010101"},"rxInfo":[1]}"#, "invalid_envelope"),
         (#"{"a":"\u12"}"#, "malformed_json"),
         (#"{"a":01}"#, "malformed_json"),
+        // The string scan: a raw control character, an unterminated string, an escape cut off.
+        ("{\"a\":\"x\ny\"}", "malformed_json"),
+        ("{\"a\":\"x\u{1F}\"}", "malformed_json"),
+        (#"{"a":"abc"#, "malformed_json"),
+        (#"{"a":"abc\"#, "malformed_json"),
+        (#"{"a":"\u00e"#, "malformed_json"),
         ("[]", "malformed_json"),
         ("", "malformed_json"),
     ])

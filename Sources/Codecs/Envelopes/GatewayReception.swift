@@ -6,12 +6,13 @@ extension JSONScanner {
         guard isArray() else { throw .invalidField(field, "expected an array") }
         var gateways = 0
         var best: Int?
+        let rssiField = field + ".rssi"  // once, not per gateway: it is built before it is needed
         try array { (s) throws(EnvelopeError) in
             gateways += 1
             guard s.isObject() else { throw .invalidField("\(field)[\(gateways - 1)]", "expected an object") }
             try s.object { (s, key) throws(EnvelopeError) in
-                guard key.equals("rssi"), let rssi = try s.integer("\(field).rssi") else { return try s.skipValue() }
-                guard let value = Int(exactly: rssi) else { throw .invalidField("\(field).rssi", "out of range") }
+                guard key.equals("rssi"), let rssi = try s.integer(rssiField) else { return try s.skipValue() }
+                guard let value = Int(exactly: rssi) else { throw .invalidField(rssiField, "out of range") }
                 best = max(best ?? value, value)
             }
         }
