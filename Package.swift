@@ -45,6 +45,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
 
         // Which build this is: the version, and the git commit and date a
         // plugin writes before each build.
@@ -60,7 +63,7 @@ let package = Package(
 
         // Stages that do I/O.
         .target(name: "MQTT", dependencies: ["CMosquitto"]),
-        .target(name: "Store", dependencies: ["Readings", "CSQLite"]),
+        .target(name: "Store", dependencies: ["Readings", "CSQLite", "CLZ4"]),
         .target(
             name: "Hubs",
             dependencies: ["Readings", "TOML", .product(name: "Logging", package: "swift-log"),

@@ -40,6 +40,9 @@ public final class GatewayStore: @unchecked Sendable {
     var revisableMillis: Int64 { revisableStorage.load(ordering: .relaxed) }
     let revisableStorage = Atomic<Int64>(0)
 
+    /// How raw messages are stored (see `RawMessageCompression`).
+    let rawCompression = RawMessageCompression()
+
     /// Deduplication rules (see `DeduplicationPolicy`).
     public let deduplication: DeduplicationPolicy
     var frameDuplicateWindow: Int64 { deduplication.frameWindowMillis }
@@ -73,6 +76,7 @@ public final class GatewayStore: @unchecked Sendable {
         // (figures in Benchmarks/RESULTS.md, second load-test round).
         try connection.execute("PRAGMA cache_size=-4096")
         try Schema.migrate(connection)
+        try loadRawDictionary()
     }
 
     /// Opens an existing database read-only (for `citygate status` beside a

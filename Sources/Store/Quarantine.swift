@@ -96,11 +96,12 @@ extension GatewayStore {
         try locked {
             try connection.query(
                 """
-                SELECT q.uplink_id, q.category, q.reason, m.message FROM quarantine q JOIN uplink_messages m ON m.uplink_id = q.uplink_id
+                SELECT q.uplink_id, q.category, q.reason, m.message, m.dictionary FROM quarantine q JOIN uplink_messages m ON m.uplink_id = q.uplink_id
                 ORDER BY q.id DESC LIMIT ?
                 """,
                 [.integer(Int64(limit))]
-            ).map { (uplinkID: $0[0].int ?? 0, category: $0[1].string ?? "", reason: $0[2].string ?? "", message: $0[3].bytes ?? []) }
+            ).map { (uplinkID: $0[0].int ?? 0, category: $0[1].string ?? "", reason: $0[2].string ?? "",
+                     message: try rawCompression.message($0[3].bytes ?? [], dictionary: $0[4].int, on: connection)) }
         }
     }
 }

@@ -92,7 +92,8 @@ extension GatewayStore {
     /// redelivery (see `BrokerDelivery`) within the duplicate window is not
     /// written again, only counted.
     public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) throws -> IngestResult {
-        try transaction { try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery)) }
+        defer { makeRawDictionaryIfDue(now: receivedAt) }
+        return try transaction { try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery)) }
     }
 
     /// A read burst of MQTT messages in one transaction (one WAL commit
@@ -100,7 +101,8 @@ extension GatewayStore {
     /// check as `commitUplink` (a copy inside the burst is a duplicate too).
     /// All or nothing: an error leaves none of them committed.
     public func commitUplinks(_ messages: [ArrivedMessage]) throws -> [IngestResult] {
-        try transaction { try messages.map { try insertUplink($0) } }
+        defer { makeRawDictionaryIfDue(now: messages.last?.receivedAt ?? 0) }
+        return try transaction { try messages.map { try insertUplink($0) } }
     }
 
     /// A read burst committed and recorded in one transaction: each message
@@ -113,6 +115,7 @@ extension GatewayStore {
     public func commitAndRecord(_ messages: [ArrivedMessage], outcomes: [ProcessedOutcome?], now: EpochMillis)
         throws -> (results: [IngestResult], summary: RecordSummary) {
         precondition(messages.count == outcomes.count, "one outcome (or nil) per message")
+        defer { makeRawDictionaryIfDue(now: now) }
         return try transaction {
             var recorded: [ProcessedUplink] = []
             var inserted: [Int64: EpochMillis] = [:]
@@ -140,13 +143,15 @@ extension GatewayStore {
         if let delivery = arrived.delivery,
            let row = try connection.query(
                """
-               SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
+               SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message, m.dictionary FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
                LEFT JOIN uplink_messages m ON m.uplink_id = u.id WHERE r.packet_id = ?
                """, [.integer(Int64(delivery.packetID))]).first,
            row[2].int == hash, row[1].string == arrived.topic,
            let received = row[3].int, received > arrived.receivedAt - frameDuplicateWindow, received < delivery.connectedAt,
            // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
-           (row[4].bytes ?? []) == arrived.message || (row[4].bytes ?? []).isEmpty {
+           // Stored bytes that no longer decode match nothing: the message is stored
+           // again (its frame counter still finds the copy), and ingest goes on.
+           row[4].bytes.map({ $0.isEmpty || (try? rawCompression.message($0, dictionary: row[5].int, on: connection)) == arrived.message }) ?? true {
             try bump("uplinks_duplicate")
             return .duplicate(of: row[0].int ?? 0)
         }
@@ -161,7 +166,9 @@ extension GatewayStore {
             [.integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null]
                 + facts.columns)
         let id = connection.lastInsertRowID
-        try connection.run("INSERT INTO uplink_messages (uplink_id, message) VALUES (?, ?)", [.integer(id), .blob(arrived.message)])
+        let stored = rawCompression.stored(arrived.message)
+        try connection.run("INSERT INTO uplink_messages (uplink_id, message, dictionary) VALUES (?, ?, ?)",
+                           [.integer(id), .blob(stored.bytes), stored.dictionary.map { .integer($0) } ?? .null])
         if let delivery = arrived.delivery {
             try connection.run("INSERT OR REPLACE INTO recent_packets (packet_id, uplink_id) VALUES (?, ?)",
                                [.integer(Int64(delivery.packetID)), .integer(id)])
@@ -188,11 +195,12 @@ extension GatewayStore {
         try locked {
             try connection.query(
                 """
-                SELECT u.id, u.received_ms, u.topic, m.message FROM uplinks u JOIN uplink_messages m ON m.uplink_id = u.id
+                SELECT u.id, u.received_ms, u.topic, m.message, m.dictionary FROM uplinks u JOIN uplink_messages m ON m.uplink_id = u.id
                 WHERE u.state = 0 AND u.id > ? ORDER BY u.id LIMIT ?
                 """,
                 [.integer(lastID), .integer(Int64(limit))]
-            ).map { RawUplink(id: $0[0].int ?? 0, receivedAt: $0[1].int ?? 0, topic: $0[2].string ?? "", message: $0[3].bytes ?? []) }
+            ).map { RawUplink(id: $0[0].int ?? 0, receivedAt: $0[1].int ?? 0, topic: $0[2].string ?? "",
+                              message: try rawCompression.message($0[3].bytes ?? [], dictionary: $0[4].int, on: connection)) }
         }
     }
 

@@ -68,11 +68,21 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/full.sqlite")
         try store.apply(StoreBounds(maxSizeBytes: 2 << 20))
-        let payload = [UInt8](repeating: 0xAB, count: 2000)
+        // Bytes of their own that do not compress (migration 14 stores a
+        // message compressed when that saves bytes): each takes its 2,000 bytes.
+        func payload(_ index: Int) -> [UInt8] {
+            var seed = 0x2545_F491_4F6C_DD1D ^ UInt64(bitPattern: Int64(index))
+            return (0..<2000).map { _ -> UInt8 in
+                seed ^= seed << 13
+                seed ^= seed >> 7
+                seed ^= seed << 17
+                return UInt8(truncatingIfNeeded: seed)
+            }
+        }
         var committed: [Int64] = []
         func commit(_ index: Int) throws {
             let delivery = BrokerDelivery(packetID: index % 65_535 + 1, connectedAt: 0)
-            if case let .stored(id) = try store.commitUplink(topic: "t/\(index)", message: payload, receivedAt: Int64(index), delivery: delivery) {
+            if case let .stored(id) = try store.commitUplink(topic: "t/\(index)", message: payload(index), receivedAt: Int64(index), delivery: delivery) {
                 committed.append(id)
             }
         }
@@ -90,16 +100,16 @@ import Testing
         }
         #expect(committed.count > 500)
         // Undecoded uplinks are never pruned; decoded ones give up their raw bytes, oldest first.
-        guard case let .stored(undecoded) = try store.commitUplink(topic: "t/pending", message: payload, receivedAt: 1) else { return }
+        guard case let .stored(undecoded) = try store.commitUplink(topic: "t/pending", message: payload(-1), receivedAt: 1) else { return }
         let summary = try store.prune(now: 10_000_000, bounds: StoreBounds(), aggressive: true, batch: 100_000)
         #expect(summary.rawBytesStripped == committed.count)
         #expect(try store.pendingUplinks(limit: 10).map(\.id) == [undecoded])
-        #expect(try store.pendingUplinks(limit: 10).first?.message == payload)
+        #expect(try store.pendingUplinks(limit: 10).first?.message == payload(-1))
         let afterPrune = try store.usage()
         #expect(afterPrune.fractionOfBound < 0.5, "\(afterPrune)")
-        #expect(throws: Never.self) { try store.commitUplink(topic: "t/after", message: payload, receivedAt: 20_000) }
+        #expect(throws: Never.self) { try store.commitUplink(topic: "t/after", message: payload(-2), receivedAt: 20_000) }
         // A redelivery of a pruned message is still recognised as a duplicate (hash match).
-        let again = try store.commitUplink(topic: "t/0", message: payload, receivedAt: 20_001, delivery: BrokerDelivery(packetID: 1, connectedAt: 20_000))
+        let again = try store.commitUplink(topic: "t/0", message: payload(0), receivedAt: 20_001, delivery: BrokerDelivery(packetID: 1, connectedAt: 20_000))
         #expect(again == .duplicate(of: committed[0]))
         // Past the bound and the reserve, SQLite refuses: SQLITE_FULL, reported as such.
         var full: SQLiteError?
