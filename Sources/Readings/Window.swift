@@ -10,14 +10,21 @@ public struct Window: Sendable, Hashable {
 
     /// The window of `length` that holds `time`. Windows are aligned to the
     /// Unix epoch, so a 15-minute window starts at :00, :15, :30, :45.
+    /// Saturating at the ends of Int64, as `end(plus:)` is: a time comes from
+    /// a device (the device-time check keeps such times out before here).
     public static func containing(_ time: EpochMillis, length: Int64) -> Window {
         precondition(length > 0, "window length is validated at config load")
-        var start = time - time % length
-        if time % length < 0 { start -= length }
+        let remainder = time % length
+        var start = time - remainder  // same sign as time, never past it
+        if remainder < 0 {
+            let (earlier, overflow) = start.subtractingReportingOverflow(length)
+            start = overflow ? .min : earlier
+        }
         return Window(start: start, length: length)
     }
 
-    public var end: EpochMillis { start + length }
+    /// The window's end (saturating: see `containing`).
+    public var end: EpochMillis { end(plus: 0) }
 
     /// The instant `after` past the window's end, saturating: a window start
     /// comes from device time. (A reading committed after end + grace +

@@ -14,6 +14,20 @@ import Testing
         #expect(Window.isoDuration(3_600_000) == "PT1H")
     }
 
+    /// At the ends of Int64 a window saturates instead of trapping (a time
+    /// comes from a device; the device-time check keeps such times out first).
+    @Test func theEndsOfInt64SaturateRatherThanTrap() {
+        let low = Window.containing(.min, length: 7)
+        #expect(low.start == .min && low.end == .min + 7)
+        let high = Window.containing(.max, length: 7)
+        #expect(high.start == .max - .max % 7 && high.end == .max)
+        #expect(Window.containing(.min + 1, length: 3_600_000).start == .min)
+        for time: Int64 in [0, 1, 3_599_999, 3_600_000, -1, -3_600_000, -3_600_001] {
+            let window = Window.containing(time, length: 3_600_000)
+            #expect(window.start % 3_600_000 == 0 && window.start <= time && time < window.end, "\(time)")
+        }
+    }
+
     @Test func statisticsAreExact() throws {
         let stats = try #require(WindowStatistics.of([(1, 2135), (2, 2140), (3, 2100)]))
         #expect(stats.count == 3 && stats.min == 2100 && stats.max == 2140 && stats.last == 2100)
