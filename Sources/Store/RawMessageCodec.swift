@@ -181,13 +181,13 @@ extension GatewayStore {
         }
     }
 
-    /// The newest dictionary, if any, as the store opens.
+    /// The newest dictionary, if any, as the store opens. One that cannot
+    /// be used (damaged) does not stop the store: new messages are stored as
+    /// they came until a new dictionary is made, and a block that needs the
+    /// damaged one is an error when read.
     func loadRawDictionary() throws {
         guard let row = try connection.query("SELECT id, bytes FROM raw_dictionaries ORDER BY id DESC LIMIT 1").first,
-              let id = row[0].int, let bytes = row[1].bytes else { return }
-        guard let dictionary = RawMessageDictionary(id: id, bytes: bytes) else {
-            throw StoreDataError(message: "raw message dictionary \(id) is damaged")
-        }
+              let id = row[0].int, let bytes = row[1].bytes, let dictionary = RawMessageDictionary(id: id, bytes: bytes) else { return }
         rawCompression.remember(dictionary)
         rawCompression.current = dictionary
     }

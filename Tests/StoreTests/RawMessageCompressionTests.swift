@@ -65,6 +65,25 @@ import Testing
         #expect(pending.count == 301 && pending.allSatisfy { sent[$0.id] == $0.message })
     }
 
+    /// A damaged dictionary does not stop the store opening: new messages
+    /// are stored as they came, then against a new dictionary; a block that
+    /// needs the damaged one is an error when read, never a trap.
+    @Test func aDamagedDictionaryDoesNotStopTheStore() throws {
+        let directory = try EarlierSchema.directory("raw-damaged-dictionary")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/raw.sqlite"
+        do {
+            let store = try GatewayStore(path: path)
+            for index in 0..<100 { _ = try store.commitUplink(topic: "t", message: Self.message(index), receivedAt: Int64(index)) }
+            try store.connection.run("UPDATE raw_dictionaries SET bytes = zeroblob(70000)")
+        }
+        let store = try GatewayStore(path: path)
+        #expect(throws: StoreDataError.self) { try store.pendingUplinks(limit: 1000) }
+        for index in 100..<200 { _ = try store.commitUplink(topic: "t", message: Self.message(index), receivedAt: Int64(index)) }
+        #expect(try store.connection.scalar("SELECT count(*) FROM raw_dictionaries") == 2)
+        #expect(try store.connection.scalar("SELECT count(*) FROM uplink_messages WHERE dictionary = 2") ?? 0 > 0)
+    }
+
     /// A broker's redelivery of a message stored compressed is recognised
     /// by its bytes, as one stored as it came is.
     @Test func aRedeliveryOfACompressedMessageIsRecognised() throws {
