@@ -20,6 +20,8 @@ final class AggregationService: Service, @unchecked Sendable {
     let closing: WindowClosing
     let publication: Publication
     let zoneRollups: Bool
+    /// Holds a zone window back while its members are still closing (a backlog).
+    var settling = RollupSettling()
     let tick: Duration
     let metrics: GatewayMetrics
     let logger: Logger
@@ -51,27 +53,37 @@ final class AggregationService: Service, @unchecked Sendable {
         }
     }
 
-    /// Closes every closable window, then computes the roll-ups they touched,
-    /// so a zone is rolled up once with all its members rather than once per batch.
+    /// Closes every closable window, then computes the roll-ups whose
+    /// members have settled (`RollupSettling`), so a zone is rolled up once
+    /// with all its members rather than once per batch or per pass.
     func closeAll() {
         do {
-            while try closeWindows() > 0 {}
+            var changed: Set<ZoneWindow> = []
+            while true {
+                let closed = try closeWindows()
+                guard closed.count > 0 else { break }
+                changed.formUnion(closed.zones)
+            }
+            settling.startPass(changed: changed)
             while try rollUpZones() > 0 {}
         } catch {
             logger.error("cannot aggregate", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Closes up to one batch of windows; returns how many groups it looked at.
-    func closeWindows() throws -> Int {
+    /// Closes up to one batch of windows; returns how many groups it looked
+    /// at and the zone windows whose members it closed.
+    func closeWindows() throws -> (count: Int, zones: Set<ZoneWindow>) {
         let now = GatewayClock.now()
         let windows = try store.closableWindows(graceMillis: closing.graceMillis, now: now)
-        guard !windows.isEmpty else { return 0 }
+        guard !windows.isEmpty else { return (0, []) }
+        var zones: Set<ZoneWindow> = []
         var byEligibility: [[String]: [AggregateRecord]] = [:]
         let registry = self.registry
         for window in windows {
             let (kind, rollupGroup) = try describe(window.group.device, registry: registry)
             let record = closing.deviceAggregate(window.group, kind: kind, rollupGroup: rollupGroup, accumulator: window.accumulator)
+            if let zone = RollupSettling.zoneWindow(of: record) { zones.insert(zone) }
             byEligibility[eligibleHubs(publishable: Publication.isPublishable(deviceWindowOf: kind), reason: "privacy"), default: []].append(record)
         }
         for (eligible, records) in byEligibility {
@@ -80,13 +92,14 @@ final class AggregationService: Service, @unchecked Sendable {
         metrics.aggregatesClosed().increment(by: Int64(windows.count))
         logger.debug("windows closed", metadata: ["count": "\(windows.count)"])
         for wake in deliveryWake { wake.wake() }
-        return windows.count
+        return (windows.count, zones)
     }
 
     /// Computes (or revises) the roll-up of every zone window whose members
-    /// changed since (`rollup_pending` in the store); returns how many.
+    /// changed since (`rollup_pending` in the store) and have settled in this
+    /// pass; returns how many.
     func rollUpZones() throws -> Int {
-        let pending = try store.pendingRollups()
+        let pending = try store.pendingRollups().filter { settling.isSettled($0) }
         guard !pending.isEmpty else { return 0 }
         let now = GatewayClock.now()
         var byEligibility: [[String]: [AggregateRecord]] = [:]
