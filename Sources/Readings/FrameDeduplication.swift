@@ -269,10 +269,11 @@ public enum FrameDeduplication {
     }
 }
 
-/// 64-bit FNV-1a, the one hash the store keeps on disk: the redelivery hint
-/// over topic and message (`uplinks.message_hash`) and the fingerprint of a
-/// counterless payload (in `device_sessions.recent_frames`). Changing it
-/// would make stored hashes miss, so there is exactly one.
+/// 64-bit FNV-1a: the fingerprint of a counterless payload, kept on disk in
+/// `device_sessions.recent_frames`. Changing it would make stored
+/// fingerprints miss. (It was the redelivery hint over whole messages too,
+/// until `MessageHash` took that over in migration 15: a payload is a few
+/// bytes, a message a kilobyte.)
 public struct FNV1a: Sendable {
     @usableFromInline var state: UInt64 = 0xcbf2_9ce4_8422_2325
 

@@ -129,6 +129,9 @@ enum Schema {
         );
         ALTER TABLE uplink_messages ADD COLUMN dictionary INTEGER REFERENCES raw_dictionaries(id);  -- NULL: as it came; else an LZ4 block (RawMessageCodec)
         """),
+        // 15: the redelivery hint is `MessageHash`, eight bytes a step, not
+        // FNV-1a; see `rehashRecentMessages`.
+        .check(rehashRecentMessages),
     ]
 
     static var version: Int { migrations.count }

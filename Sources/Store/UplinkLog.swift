@@ -21,7 +21,7 @@ public struct ArrivedMessage: Sendable {
     /// only its first bytes, and it is quarantined as it is committed.
     public var oversized: OversizedMessage?
 
-    /// FNV-1a over topic and bytes (`GatewayStore.messageHash`), made once:
+    /// The hash of topic and bytes (`GatewayStore.messageHash`), made once:
     /// the redelivery check and the decoder guard both use it.
     public let messageHash: Int64
 
@@ -179,14 +179,10 @@ extension GatewayStore {
         return .stored(id)
     }
 
-    /// FNV-1a over topic, a zero byte and the message. Only a hint: a match
-    /// is confirmed by comparing the stored bytes (or, when they were pruned, it is all there is).
+    /// `MessageHash` over topic and message. Only a hint: a match is
+    /// confirmed by comparing the stored bytes (or, when they were pruned, it is all there is).
     public static func messageHash(topic: String, message: [UInt8]) -> Int64 {
-        var hash = FNV1a()
-        hash.add(topic.utf8)
-        hash.add(CollectionOfOne(0))
-        hash.add(message)
-        return hash.value
+        MessageHash.of(topic: topic, message: message)
     }
 
     /// Committed uplinks not processed yet, oldest first; with `after`, only

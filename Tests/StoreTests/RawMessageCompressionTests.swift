@@ -106,6 +106,58 @@ import Testing
                 != .duplicate(of: id))
     }
 
+    /// Migration 15: a database from before it holds FNV-1a hashes. The
+    /// rows a redelivery is checked against (one per packet identifier) are
+    /// hashed again from their bytes, stored as they came or compressed, so
+    /// messages committed before the upgrade and resent after it are still
+    /// recognised as the broker's redeliveries.
+    @Test func aRedeliveryOfAMessageHashedBeforeMigration15IsRecognised() throws {
+        let directory = try EarlierSchema.directory("raw-rehash")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/raw.sqlite"
+        func fnv1a(_ topic: String, _ message: [UInt8]) -> Int64 {
+            var hash = FNV1a()
+            hash.add(topic.utf8)
+            hash.add(CollectionOfOne(0))
+            hash.add(message)
+            return hash.value
+        }
+        var ids: [Int: Int64] = [:]
+        let messages = (0..<100).map(Self.message)  // each with an id of its own, as sent
+        do {
+            // Committed by this release (the first 64 as they came, the rest
+            // compressed), then turned back into what version 14 left: FNV-1a.
+            let store = try GatewayStore(path: path)
+            for index in 0..<100 {
+                guard case let .stored(id) = try store.commitUplink(topic: "t/\(index % 3)", message: messages[index], receivedAt: 1_000 + Int64(index),
+                                                                    delivery: BrokerDelivery(packetID: index + 1, connectedAt: 0)) else { return }
+                ids[index] = id
+                try store.connection.run("UPDATE uplinks SET message_hash = ? WHERE id = ?", [.integer(fnv1a("t/\(index % 3)", messages[index])), .integer(id)])
+            }
+            // One row's bytes were pruned by the size bound: nothing to hash again.
+            try store.connection.run("UPDATE uplink_messages SET message = x'' WHERE uplink_id = ?", [.integer(ids[5]!)])
+            try store.connection.execute("PRAGMA user_version = 14")
+        }
+        let store = try GatewayStore(path: path)
+        #expect(store.schemaVersion == 15)
+        // Both forms are among the rows hashed again.
+        #expect(try store.connection.scalar("SELECT count(*) FROM uplink_messages WHERE dictionary IS NOT NULL") ?? 0 > 0)
+        #expect(try store.connection.scalar("SELECT count(*) FROM uplink_messages WHERE dictionary IS NULL") ?? 0 > 1)
+        for index in 0..<100 where index != 5 {
+            let resent = try store.commitUplink(topic: "t/\(index % 3)", message: messages[index], receivedAt: 3_000,
+                                                delivery: BrokerDelivery(packetID: index + 1, connectedAt: 2_000))
+            #expect(resent == .duplicate(of: ids[index]!), "message \(index)")
+            #expect(fnv1a("t/\(index % 3)", messages[index]) != GatewayStore.messageHash(topic: "t/\(index % 3)", message: messages[index]))
+        }
+        // The pruned row keeps its old hash, so its message is taken as new
+        // (its frame counter would find the copy during processing).
+        guard case .stored = try store.commitUplink(topic: "t/2", message: messages[5], receivedAt: 3_000,
+                                                    delivery: BrokerDelivery(packetID: 6, connectedAt: 2_000)) else {
+            Issue.record("a pruned row matched on a hash it could not have")
+            return
+        }
+    }
+
     /// Every cut of a valid block, and random blocks, decode to an error or
     /// to exactly the length they state: never a trap, never past the buffer.
     @Test func aDamagedBlockIsAnErrorNeverATrap() throws {
