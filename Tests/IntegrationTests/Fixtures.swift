@@ -1,5 +1,6 @@
 import Foundation
 import Readings
+import Synchronization
 import Testing
 
 /// A child process for a test, with its output in a file, stopped when the
@@ -118,12 +119,21 @@ enum TestEnvironment {
         return path
     }
 
-    /// A port on 127.0.0.1 that was free a moment ago.
+    /// A port on 127.0.0.1 that was free a moment ago, and never handed out
+    /// before in this test run. The tests run side by side in one process:
+    /// the kernel may give a closed port out again, and a CI run once had an
+    /// NGSI-LD fake and another test's gateway given the same one (the
+    /// gateway's HTTP endpoint answered the hub's upserts with 404).
     static func freePort() -> Int {
-        guard let (fd, port) = boundSocket(listening: false) else { return 0 }
-        close(fd)
-        return port
+        for _ in 0..<100 {
+            guard let (fd, port) = boundSocket(listening: false) else { return 0 }
+            close(fd)
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        return 0
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// A TCP socket bound to a free port on 127.0.0.1 (listening, if asked),
     /// and that port; nil if the system refused. The caller closes it.

@@ -28,6 +28,12 @@ final class NGSILDFake: @unchecked Sendable {
         guard await TestEnvironment.waitForPort(port, timeout: .seconds(20)) else {
             throw FixtureError("the fake NGSI-LD broker did not start: \(process.log)")
         }
+        // Something answering on the port is not proof that it is this fake
+        // (see `freePort`): it must answer its own request.
+        guard case .success(let answer) = await TestEnvironment.getExplained(baseURL + "/_fake/received", attempts: 5), answer.status == 200,
+              (try? JSONSerialization.jsonObject(with: answer.body)) is [String: Any] else {
+            throw FixtureError("port \(port) answers, but not as the fake NGSI-LD broker; its log: \(process.log)")
+        }
     }
 
     /// Everything received so far (see server.py: upserts, answers, history, entities, tokensIssued).
