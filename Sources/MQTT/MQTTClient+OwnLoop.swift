@@ -85,7 +85,7 @@ extension MQTTClient {
                 withheld = 0
             }
             if mosquitto_socket(handle) >= 0 && mosquitto_want_write(handle) {
-                _ = mosquitto_loop_write(handle, 1)
+                writeCorked(mosquitto_socket(handle))
             }
             if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
             if stopping() && (mosquitto_socket(handle) < 0 || !mosquitto_want_write(handle)) {
@@ -96,6 +96,25 @@ extension MQTTClient {
                 }
                 return
             }
+        }
+    }
+
+    /// Writes what libmosquitto queued (after a burst: one PUBACK per QoS 1
+    /// message) with the socket corked, so the kernel sends them as one
+    /// segment when it is uncorked instead of one segment per 4-byte PUBACK.
+    /// libmosquitto still makes a `write` call per packet, but on loopback
+    /// each segment sent also runs the broker's side of TCP in this thread;
+    /// corked, that happens once per burst (Benchmarks/RESULTS.md, issue 17).
+    /// Uncorking pushes whatever is left at once, so nothing waits for the
+    /// kernel's 200 ms cork limit.
+    func writeCorked(_ socket: Int32) {
+        var on: Int32 = 1, off: Int32 = 0
+        let corked = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
+        _ = mosquitto_loop_write(handle, 1)
+        // The write may have closed the connection (libmosquitto then closes
+        // the socket); uncork only the socket that is still ours.
+        if corked, mosquitto_socket(handle) == socket {
+            _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
         }
     }
 
