@@ -91,17 +91,34 @@ public struct ChirpStackEnvelope: EnvelopeParser {
             gatewayCount: gateways, bestRSSI: bestRSSI))
     }
 
-    /// The device and event type named by a default-template topic.
+    /// The device and event type named by a default-template topic: the
+    /// levels after `device` and `event` (the last of each). One walk over
+    /// the topic's bytes; a `String` is made only for the two levels kept.
     static func topicParts(_ topic: String) -> (device: String?, event: String) {
-        var device: String?
-        var event = "up"
-        var previous: Substring?
-        for segment in TopicLevels(topic) {
-            if let previous, TopicLevels.level(previous, is: "device") { device = String(segment) }
-            if let previous, TopicLevels.level(previous, is: "event") { event = String(segment) }
-            previous = segment
+        var topic = topic
+        return topic.withUTF8 { bytes in
+            var device: String?
+            var event = "up"
+            var previous: Range<Int>?
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: "/") { end += 1 }
+                if let previous {
+                    let level = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                    if Self.isLevel(bytes, previous, "device") { device = String(decoding: level, as: UTF8.self) }
+                    if Self.isLevel(bytes, previous, "event") { event = String(decoding: level, as: UTF8.self) }
+                }
+                previous = start..<end
+                start = end + 1
+            }
+            return (device, event)
         }
-        return (device, event)
+    }
+
+    /// Whether the level at `range` of the topic is `text`, byte for byte.
+    private static func isLevel(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
+        text.withUTF8Buffer { UnsafeBufferPointer(rebasing: bytes[range]).elementsEqual($0) }
     }
 
     static func isHexEUI(_ text: String) -> Bool {
