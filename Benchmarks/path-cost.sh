@@ -8,8 +8,10 @@
 # few per cent where the load test's CPU figures swing by a quarter, so each
 # lever of issue 17 is measured here, builds interleaved.
 # DEVICES (100 by default) sets the fleet: with 100000, each uplink comes from
-# a device of its own, as in registry-scale.sh's third step.
-# Usage: [ROUNDS=3] [QOS=1] [DEVICES=100] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
+# a device of its own, as in registry-scale.sh's third step. BURST (400 by
+# default) sets the messages per ingest commit: the load test's read bursts
+# are 30-220 (Benchmarks/RESULTS.md, sixth step).
+# Usage: [ROUNDS=3] [QOS=1] [DEVICES=100] [BURST=400] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
@@ -27,6 +29,6 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
         rm -rf "$work/state"; mkdir -p "$work/state"
         echo "round $round, $gateway (QoS ${QOS:-1}):"
         "$gateway" benchmark-path --config "$work/citygate.toml" --database "$work/state/citygate.sqlite" \
-            --messages "$work/messages.txt" --qos "${QOS:-1}" | sed 's/^/    /'
+            --messages "$work/messages.txt" --qos "${QOS:-1}" --burst "${BURST:-400}" | sed 's/^/    /'
     done
 done
