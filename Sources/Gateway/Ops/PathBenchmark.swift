@@ -63,7 +63,6 @@ public enum PathBenchmark {
         for start in stride(from: 0, to: messages.count, by: max(1, burst)) {
             let now = GatewayClock.now()
             let slice = messages[start..<min(messages.count, start + burst)]
-            var arrivedCount = 0
             try measure(&figures.ingestCPU, &figures.ingestWritten, &figures.ingestRead) {
                 // Made inside the measure, as the MQTT callback makes them in
                 // `run`: each hashes its topic and bytes (`MessageHash`).
@@ -71,14 +70,13 @@ public enum PathBenchmark {
                     ArrivedMessage(topic: item.topic, message: item.message, receivedAt: now,
                                    delivery: qos > 0 ? BrokerDelivery(packetID: (start + offset) % 65_535 + 1, connectedAt: connectedAt) : nil)
                 }
-                arrivedCount = arrived.count
                 _ = try recorder.commit(arrived)
             }
             try measure(&figures.processingCPU, &figures.processingWritten, &figures.processingRead) {
                 while try processing.processBatch() > 0 {}
             }
-            figures.uplinks += arrivedCount
-            sinceCheckpoint += arrivedCount
+            figures.uplinks += slice.count
+            sinceCheckpoint += slice.count
             if sinceCheckpoint >= checkpointEvery {
                 sinceCheckpoint = 0
                 try measure(&figures.checkpointCPU, &figures.checkpointWritten, &figures.checkpointRead) { try store.checkpoint() }
