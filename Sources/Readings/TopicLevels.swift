@@ -36,3 +36,33 @@ public struct TopicLevels: Sequence, IteratorProtocol {
         text.withUTF8Buffer { level.utf8.elementsEqual($0) }
     }
 }
+
+/// The levels of a topic as byte ranges of its UTF-8, split at each `/`
+/// byte as `TopicLevels` splits them, for the per-uplink matchers (topic
+/// filters, envelope topics) that compare levels where they lie in the
+/// buffer instead of making a `Substring` of each. Inlinable: it runs a few
+/// times per uplink, across modules.
+public struct TopicLevelRanges: Sequence, IteratorProtocol {
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+    /// Where the next level starts; nil after the last.
+    @usableFromInline var start: Int?
+
+    @inlinable public init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        start = 0
+    }
+
+    /// The next level's range (empty between two `/`, or after a trailing one).
+    @inlinable public mutating func next() -> Range<Int>? {
+        guard let from = start else { return nil }
+        var end = from
+        while end < bytes.count && bytes[end] != UInt8(ascii: "/") { end += 1 }
+        start = end < bytes.count ? end + 1 : nil
+        return from..<end
+    }
+
+    /// Whether the level at `range` is `text`, byte for byte.
+    @inlinable public func level(_ range: Range<Int>, is text: some Collection<UInt8>) -> Bool {
+        range.count == text.count && UnsafeBufferPointer(rebasing: bytes[range]).elementsEqual(text)
+    }
+}

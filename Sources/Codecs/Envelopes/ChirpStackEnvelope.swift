@@ -100,25 +100,17 @@ public struct ChirpStackEnvelope: EnvelopeParser {
             var device: String?
             var event = "up"
             var previous: Range<Int>?
-            var start = 0
-            while start <= bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: "/") { end += 1 }
+            let levels = TopicLevelRanges(bytes)
+            for range in levels {
                 if let previous {
-                    let level = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                    if Self.isLevel(bytes, previous, "device") { device = String(decoding: level, as: UTF8.self) }
-                    if Self.isLevel(bytes, previous, "event") { event = String(decoding: level, as: UTF8.self) }
+                    let level = UnsafeBufferPointer(rebasing: bytes[range])
+                    if levels.level(previous, is: "device".utf8) { device = String(decoding: level, as: UTF8.self) }
+                    if levels.level(previous, is: "event".utf8) { event = String(decoding: level, as: UTF8.self) }
                 }
-                previous = start..<end
-                start = end + 1
+                previous = range
             }
             return (device, event)
         }
-    }
-
-    /// Whether the level at `range` of the topic is `text`, byte for byte.
-    private static func isLevel(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
-        text.withUTF8Buffer { UnsafeBufferPointer(rebasing: bytes[range]).elementsEqual($0) }
     }
 
     static func isHexEUI(_ text: String) -> Bool {
