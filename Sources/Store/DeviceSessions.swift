@@ -10,29 +10,43 @@ import Readings
 /// lookup and one upsert per device a batch, instead of one of each per
 /// uplink, and one row (one page) per device rather than one in each of
 /// two tables, which with 100,000 devices sending was a page each per
-/// uplink (Benchmarks/RESULTS.md, issue 17). The rules that change a
-/// session are `FrameDeduplication`'s.
+/// uplink (Benchmarks/RESULTS.md, issue 17). A row a recent batch read or
+/// wrote is not read again: `StoredRowCache` has its copy. The rules that
+/// change a session are `FrameDeduplication`'s.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
+    private let cache: StoredRowCache
     /// Every device looked up so far; nil: the table has no row for it.
     private var sessions: [DeviceID: DeviceSession?] = [:]
     private var changed: Set<DeviceID> = []
     /// Per device: uplinks recorded in this batch and the latest arrival among them.
     private var activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
 
-    init(connection: SQLiteConnection) {
+    /// Checks the cache (see `StoredRowCache.validate`): call inside the batch's transaction.
+    init(connection: SQLiteConnection, cache: StoredRowCache) throws {
         self.connection = connection
+        self.cache = cache
+        try cache.validate(on: connection)
     }
 
     /// The device's session as of the frames recorded so far; nil if it has none.
     mutating func current(_ device: DeviceID) throws -> DeviceSession? {
         if let known = sessions[device] { return known }
-        let row = try connection.query("SELECT session_start_id, last_fcnt, recent_frames FROM device_sessions WHERE device = ?", [.text(device)]).first
-        let session = try row.map { row in
-            DeviceSession(start: row[0].int ?? 0, lastFCnt: row[1].int, recent: try row[2].bytes.map(RecentFramesCodec.decode) ?? RecentFrames())
+        if let copy = cache.session(device) {
+            sessions[device] = .some(copy)
+            return copy
         }
+        let session = try Self.storedSession(device, on: connection)
         sessions[device] = .some(session)
         return session
+    }
+
+    /// The device's session as its row holds it; nil if it has no row.
+    static func storedSession(_ device: DeviceID, on connection: SQLiteConnection) throws -> DeviceSession? {
+        let row = try connection.query("SELECT session_start_id, last_fcnt, recent_frames FROM device_sessions WHERE device = ?", [.text(device)]).first
+        return try row.map { row in
+            DeviceSession(start: row[0].int ?? 0, lastFCnt: row[1].int, recent: try row[2].bytes.map(RecentFramesCodec.decode) ?? RecentFrames())
+        }
     }
 
     /// Replaces the device's session (a frame kept, a copy forgotten).
@@ -57,8 +71,10 @@ struct DeviceSessionBatch {
     /// Writes the changed rows back (before the batch commits): a changed
     /// session whole, with the batch's activity added; a row whose session
     /// did not change, only its activity (its session columns may not have
-    /// been read).
+    /// been read). Every session the batch knows is staged for the cache:
+    /// read or written, it is what the row's session columns hold.
     func write() throws {
+        for case let (device, session?) in sessions { cache.stage(device, session) }
         for device in changed.union(activity.keys).sorted() {
             let uplinks = activity[device]?.uplinks ?? 0, lastSeen: SQLiteValue = activity[device].map { .integer($0.lastSeen) } ?? .null
             if changed.contains(device), let session = sessions[device] ?? nil {

@@ -11,8 +11,8 @@ import Synchronization
 ///
 /// Each ledger has a file of its own: `UplinkLog` (ingest), `ProcessingRecord`
 /// (what processing made of an uplink, with `UplinkRowFacts`), `DeviceSessions` (a device's session,
-/// the frames it kept, `RecentFramesCodec`, and its activity), `UplinkReadings`, `ReadingWindows` (with `WindowAccumulatorBatch`),
-/// `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
+/// the frames it kept, `RecentFramesCodec`, and its activity), `UplinkReadings`, `ReadingWindows` (with `WindowAccumulatorBatch`;
+/// `StoredRowCache` keeps copies of recent session and accumulator rows), `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
 /// the schema is in `Schema`, test and benchmark hooks in `StoreTestHooks`.
 ///
 /// Durability with `synchronous=NORMAL` (the default): a committed uplink
@@ -42,6 +42,9 @@ public final class GatewayStore: @unchecked Sendable {
 
     /// How raw messages are stored (see `RawMessageCompression`).
     let rawCompression = RawMessageCompression()
+
+    /// Copies of recently used session and accumulator rows (see `StoredRowCache`).
+    let rowCache = StoredRowCache(capacity: 10_000)
 
     /// Deduplication rules (see `DeduplicationPolicy`).
     public let deduplication: DeduplicationPolicy
@@ -118,9 +121,20 @@ public final class GatewayStore: @unchecked Sendable {
         }
     }
 
-    /// `body` in one transaction, holding the writer.
+    /// `body` in one transaction, holding the writer. The row copies it
+    /// staged (`StoredRowCache`) are kept if it commits, dropped if not.
     func transaction<T: Sendable>(_ body: () throws -> T) throws -> T {
-        try locked { try connection.transaction(body) }
+        try locked {
+            rowCache.discardStaged()
+            do {
+                let result = try connection.transaction(body)
+                rowCache.commitStaged()
+                return result
+            } catch {
+                rowCache.discardStaged()
+                throw error
+            }
+        }
     }
 
     public var schemaVersion: Int {

@@ -64,10 +64,12 @@ extension GatewayStore {
     /// one read and one write per device window, however many of its series
     /// closed. Readings taken after those were read leave a series changed,
     /// for the next revision; a row stays changed while any series is.
+    /// Each row's copy in `rowCache` goes: the next batch reads the row.
     func markClosed(_ records: [AggregateRecord]) throws {
         var byWindow: [WindowAccumulatorBatch.Key: [AggregateRecord]] = [:]
         for record in records where record.scope == .device { byWindow[.init(record.group), default: []].append(record) }
         for (key, closing) in byWindow {
+            rowCache.evictAccumulatorRow(key)
             guard var row = try WindowAccumulatorBatch.storedRow(key, on: connection) else { continue }
             for record in closing {
                 guard let index = row.series.firstIndex(where: { $0.isSeries(record.group.metric, record.group.channel) }) else { continue }

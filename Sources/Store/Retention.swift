@@ -213,11 +213,13 @@ extension GatewayStore {
         let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
         let before = min(now, oldestPending ?? now)
         let (bound, overflow) = before.subtractingReportingOverflow(revisable)
-        return try connection.run(
+        let deleted = try connection.run(
             """
             DELETE FROM window_accumulators WHERE id IN (
                 SELECT id FROM window_accumulators WHERE changed = 0 AND window_end_ms < ?1 LIMIT ?2)
             """, [.integer(overflow ? .min : bound), .integer(Int64(limit))])
+        if deleted > 0 { rowCache.evictAccumulatorRows() }
+        return deleted
     }
 
     /// Joins a reading (`r`) to its window's accumulator (`w`).

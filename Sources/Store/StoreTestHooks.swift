@@ -118,3 +118,34 @@ public enum WriterHoldBenchmark {
         return results
     }
 }
+
+/// What `StoredRowCache` holds against the rows themselves (for tests).
+public struct RowCacheCheck: Sendable {
+    /// Session and accumulator rows copied.
+    public var copies: Int
+    /// Lookups answered from a copy, and lookups that read the row.
+    public var hits: Int
+    public var misses: Int
+    /// Each copy that differs from its row as read now.
+    public var mismatches: [String]
+}
+
+extension GatewayStore {
+    /// Reads the row of every copy in the cache and says which differ.
+    public func checkRowCache() throws -> RowCacheCheck {
+        try locked {
+            let (sessions, accumulators) = rowCache.copies
+            var mismatches: [String] = []
+            for (device, copy) in sessions {
+                let stored = try DeviceSessionBatch.storedSession(device, on: connection)
+                if stored != copy { mismatches.append("session of \(device): copy \(copy), row \(String(describing: stored))") }
+            }
+            for (key, copy) in accumulators {
+                let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
+                    .map { StoredRowCache.AccumulatorRow(id: $0.id, series: $0.series, changed: $0.changed) }
+                if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
+            }
+            return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses, mismatches: mismatches)
+        }
+    }
+}

@@ -3,9 +3,11 @@ import Readings
 /// The device windows one recorded batch touches, inside that batch's
 /// transaction: each row of `window_accumulators` read once (by its key
 /// index), the batch's readings folded into its series in memory, and
-/// written back once when the batch ends. Like `DeviceSessionBatch`.
+/// written back once when the batch ends. Like `DeviceSessionBatch`, a row
+/// a recent batch read or wrote is taken from `StoredRowCache`.
 struct WindowAccumulatorBatch {
     private let connection: SQLiteConnection
+    private let cache: StoredRowCache
     /// Grace plus lateness: how long after its end a closed window may still take a reading.
     private let revisableMillis: Int64
     /// The batch's commit time: a window that ends after it cannot have a
@@ -49,8 +51,11 @@ struct WindowAccumulatorBatch {
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
-    init(connection: SQLiteConnection, revisableMillis: Int64, now: EpochMillis) {
+    /// Checks the cache (see `StoredRowCache.validate`): call inside the batch's transaction.
+    init(connection: SQLiteConnection, cache: StoredRowCache, revisableMillis: Int64, now: EpochMillis) throws {
         self.connection = connection
+        self.cache = cache
+        try cache.validate(on: connection)
         self.revisableMillis = revisableMillis
         self.now = now
     }
@@ -86,7 +91,9 @@ struct WindowAccumulatorBatch {
         return true
     }
 
-    /// Writes the windows that took readings back (before the batch commits).
+    /// Writes the windows that took readings back (before the batch commits),
+    /// and stages each for the cache as written. (A row that took none may
+    /// hold, in memory, a series its row does not: it is not staged.)
     func write() throws {
         for key in order {
             guard let row = rows[key], row.taken else { continue }
@@ -103,6 +110,7 @@ struct WindowAccumulatorBatch {
                     "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
                     key.parameters + [.integer(key.window.end(plus: 0)), blob])
             }
+            cache.stage(key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true))
         }
     }
 
@@ -110,7 +118,11 @@ struct WindowAccumulatorBatch {
     private mutating func load(_ key: Key) throws -> Row {
         if let known = rows[key] { return known }
         var row = Row()
-        if let stored = try Self.storedRow(key, on: connection) {
+        if let copy = cache.accumulatorRow(key) {
+            row.id = copy.id
+            row.series = copy.series
+            row.storedChanged = copy.changed
+        } else if let stored = try Self.storedRow(key, on: connection) {
             row.id = stored.id
             row.series = stored.series
             row.storedChanged = stored.changed

@@ -217,6 +217,8 @@ import Testing
         // The same with an aggregate that has no sum: too late, and the window stays as published.
         try store.connection.run("UPDATE aggregates SET sum_high = NULL, sum_low = NULL")
         try store.connection.run("DELETE FROM window_accumulators")
+        // Deleted behind the store's back, on its own connection: its copies of the rows go too (`StoredRowCache`).
+        store.rowCache.removeAll()
         _ = try store.requeueQuarantined(reason: nil, device: nil)
         guard case let .stored(other) = try store.commitUplink(topic: "t", message: [8], receivedAt: 6_000) else { return }
         let again = try store.record([ProcessedUplink(uplinkID: other, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 4, fPort: 1, networkTime: nil),

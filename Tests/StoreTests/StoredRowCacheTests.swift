@@ -1,0 +1,178 @@
+import Foundation
+import Readings
+import Testing
+@testable import Store
+
+/// `StoredRowCache` keeps copies of session and accumulator rows so a batch
+/// need not read them again. A copy that differs from its row would make
+/// deduplication drop or double an uplink without a sound, so: a store with
+/// copies must record exactly what a store without them records, through
+/// every path that changes those rows, and a copy must never outlive a
+/// rollback or a commit by another connection.
+@Suite struct StoredRowCacheTests {
+    static let window: Int64 = 60_000
+
+    struct Rollback: Error {}
+
+    /// A frame of `device` with counter `fCnt` (nil: counterless, known by `fingerprint`).
+    static func facts(_ device: DeviceID, _ fCnt: UInt32?, fingerprint: Int64? = nil) -> FrameFacts {
+        FrameFacts(envelope: "chirpstack", device: device, fCnt: fCnt, fPort: 1, networkTime: nil, payloadFingerprint: fingerprint)
+    }
+
+    static func commit(_ store: GatewayStore, _ messages: [String], at time: EpochMillis) throws -> [Int64] {
+        try store.commitUplinks(messages.map { ArrivedMessage(topic: "t", message: Array($0.utf8), receivedAt: time) })
+            .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
+    }
+
+    static func decoded(_ id: Int64, _ device: DeviceID, _ fCnt: UInt32, value: Int64 = 1, windowStart: EpochMillis = 0) -> ProcessedUplink {
+        let reading = Reading(uplinkID: id, device: device, metric: .temperature, channel: nil, time: windowStart, value: value)
+        return ProcessedUplink(uplinkID: id, outcome: .decoded(facts(device, fCnt), [ReadingRow(reading: reading, windowLength: window, windowStart: windowStart)]))
+    }
+
+    /// Every session and accumulator row, as stored, in key order.
+    static func rows(_ store: GatewayStore) throws -> [[SQLiteValue]] {
+        try store.locked {
+            try store.connection.query("SELECT device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms FROM device_sessions ORDER BY device")
+                + store.connection.query("SELECT device, window_ms, window_start_ms, series, changed FROM window_accumulators ORDER BY device, window_ms, window_start_ms")
+                + store.connection.query("SELECT window_key, count, min, max, sum_high, sum_low, last, revision FROM aggregates ORDER BY window_key")
+        }
+    }
+
+    /// A seeded random run of 400 steps, recorded into a store with copies
+    /// and into one without (capacity 0): frames of six devices whose
+    /// counters repeat, jump and go back; counterless frames known by
+    /// fingerprint; joins; frames quarantined, requeued and decoded;
+    /// readings in the current window and the one before (some too late);
+    /// windows closed (which evicts copies) and accumulators pruned; now and
+    /// then a batch rolled back. Every summary is the same in both, after
+    /// every step each copy is its row, and the two databases end alike.
+    @Test func aStoreWithCopiesRecordsWhatAStoreWithoutThemRecords() throws {
+        let policy = DeduplicationPolicy(frameWindowMillis: 600_000)
+        let (cached, cachedDirectory) = try GatewayStoreTests.temporaryStore(deduplication: policy)
+        let (plain, plainDirectory) = try GatewayStoreTests.temporaryStore(deduplication: policy)
+        defer {
+            try? FileManager.default.removeItem(atPath: cachedDirectory)
+            try? FileManager.default.removeItem(atPath: plainDirectory)
+        }
+        plain.rowCache.capacity = 0
+        let bounds = StoreBounds(revisableMillis: 20_000)
+        try cached.apply(bounds)
+        try plain.apply(bounds)
+
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        var now: EpochMillis = 1_000
+        var message = 0
+        var rolledBack = 0
+        for step in 0..<400 {
+            now += Int64(next(4_000))
+            let devices = (0...next(10)).map { _ in "d\(next(6))" }
+            let names = devices.map { _ in message += 1; return "m\(message)" }
+            let ids = try Self.commit(cached, names, at: now)
+            #expect(try Self.commit(plain, names, at: now) == ids)
+            let currentWindow = now - now % Self.window
+            let batch = zip(ids, devices).map { id, device -> ProcessedUplink in
+                let fCnt = UInt32(next(48))
+                let windowStart = next(4) == 0 ? currentWindow - Self.window : currentWindow
+                switch next(12) {
+                case 0:
+                    return ProcessedUplink(uplinkID: id, outcome: .quarantined(device: device, facts: Self.facts(device, fCnt), reason: .implausible, detail: "x"))
+                case 1:
+                    return ProcessedUplink(uplinkID: id, outcome: .event(type: "join", device: device, readings: []))
+                case 2:
+                    return ProcessedUplink(uplinkID: id, outcome: .decoded(Self.facts(device, nil, fingerprint: Int64(next(4))), []))
+                case 3:
+                    return ProcessedUplink(uplinkID: id, outcome: .ignored(Self.facts(device, fCnt), reason: "port"))
+                default:
+                    return Self.decoded(id, device, fCnt, value: Int64(next(1_000)) - 500, windowStart: windowStart)
+                }
+            }
+            if next(25) == 0 {
+                for store in [cached, plain] {
+                    #expect(throws: Rollback.self) {
+                        try store.transaction { () throws -> Void in
+                            _ = try store.recordInTransaction(batch, now: now)
+                            throw Rollback()
+                        }
+                    }
+                }
+                rolledBack += 1
+            }
+            #expect(try cached.record(batch, now: now) == plain.record(batch, now: now), "step \(step)")
+            if next(8) == 0 {
+                #expect(try WindowAccumulatorTests.closeAll(cached, now: now) == WindowAccumulatorTests.closeAll(plain, now: now), "step \(step)")
+                #expect(try cached.prune(now: now, bounds: bounds, aggressive: false) == plain.prune(now: now, bounds: bounds, aggressive: false))
+            }
+            if next(15) == 0 {
+                #expect(try cached.requeueQuarantined(reason: nil, device: nil) == plain.requeueQuarantined(reason: nil, device: nil))
+            }
+            let check = try cached.checkRowCache()
+            #expect(check.mismatches.isEmpty, "step \(step): \(check.mismatches.prefix(3))")
+        }
+        #expect(try Self.rows(cached) == Self.rows(plain))
+        let check = try cached.checkRowCache()
+        #expect(check.copies > 0 && check.hits > 1_000, "copies \(check.copies), hits \(check.hits), misses \(check.misses)")
+        #expect(try plain.checkRowCache().hits == 0)
+        #expect(rolledBack > 5)
+    }
+
+    /// A batch that rolls back (here by an error inside its transaction; a
+    /// full disk at COMMIT does the same) leaves no copy: the frame it would
+    /// have kept is still new.
+    @Test func aRolledBackBatchLeavesNoCopy() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try Self.commit(store, ["a", "b"], at: 1_000)
+        _ = try store.record([Self.decoded(ids[0], "d1", 1)], now: 1_000)
+        #expect(throws: Rollback.self) {
+            try store.transaction { () throws -> Void in
+                _ = try store.recordInTransaction([Self.decoded(ids[1], "d1", 2)], now: 1_000)
+                throw Rollback()
+            }
+        }
+        #expect(try store.checkRowCache().mismatches.isEmpty)
+        #expect(try store.record([Self.decoded(ids[1], "d1", 2)], now: 1_000).duplicateFrames.isEmpty, "the rolled-back frame was never kept")
+        #expect(try store.checkRowCache().hits > 0)
+    }
+
+    /// Another connection (a second process on the same file) keeps a frame:
+    /// the store's copy of that device's session goes, and a copy of the frame
+    /// is found from the row.
+    @Test func aCommitByAnotherConnectionDropsTheCopies() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let other = try GatewayStore(path: store.path)
+        func keep(_ on: GatewayStore, _ name: String, _ fCnt: UInt32) throws -> RecordSummary {
+            let id = try Self.commit(on, [name], at: 1_000)[0]
+            return try on.record([Self.decoded(id, "d1", fCnt)], now: 1_000)
+        }
+        #expect(try keep(store, "a", 5).duplicateFrames.isEmpty)
+        #expect(try keep(store, "b", 6).duplicateFrames.isEmpty)
+        #expect(try store.checkRowCache().hits > 0, "the second frame found the session's copy")
+        #expect(try keep(other, "c", 7).duplicateFrames.isEmpty)
+        #expect(try keep(store, "d", 7).duplicateFrames.count == 1, "a copy of the frame the other connection kept")
+        #expect(try store.checkRowCache().mismatches.isEmpty)
+    }
+
+    /// Copies never pass the capacity: a fleet larger than it is read from
+    /// its rows, and what is kept is still exact.
+    @Test func copiesStayWithinTheCapacity() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        store.rowCache.capacity = 8
+        for round in 0..<3 {
+            let devices = (0..<20).map { "d\($0)" }
+            let ids = try Self.commit(store, devices.map { "\($0)-\(round)" }, at: 1_000)
+            for chunk in stride(from: 0, to: devices.count, by: 5) {
+                let batch = (chunk..<chunk + 5).map { Self.decoded(ids[$0], devices[$0], UInt32(round)) }
+                #expect(try store.record(batch, now: 1_000).duplicateFrames.isEmpty)
+                let check = try store.checkRowCache()
+                let (sessions, accumulators) = store.rowCache.copies
+                #expect(sessions.count <= 8 && accumulators.count <= 8 && check.copies > 0 && check.mismatches.isEmpty)
+            }
+        }
+    }
+}
