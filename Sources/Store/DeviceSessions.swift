@@ -22,11 +22,11 @@ struct DeviceSessionBatch {
     /// Per device: uplinks recorded in this batch and the latest arrival among them.
     private var activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
 
-    /// Checks the cache (see `StoredRowCache.validate`): call inside the batch's transaction.
-    init(connection: SQLiteConnection, cache: StoredRowCache) throws {
+    /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
+    init(connection: SQLiteConnection, cache: StoredRowCache) {
         self.connection = connection
         self.cache = cache
-        try cache.validate(on: connection)
+        assert(cache.isValidated, "a batch outside GatewayStore.transaction")
     }
 
     /// The device's session as of the frames recorded so far; nil if it has none.

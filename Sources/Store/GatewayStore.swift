@@ -125,9 +125,11 @@ public final class GatewayStore: @unchecked Sendable {
     /// staged (`StoredRowCache`) are kept if it commits, dropped if not.
     func transaction<T: Sendable>(_ body: () throws -> T) throws -> T {
         try locked {
-            rowCache.discardStaged()
             do {
-                let result = try connection.transaction(body)
+                let result = try connection.transaction { () throws -> T in
+                    try rowCache.begin(on: connection)
+                    return try body()
+                }
                 rowCache.commitStaged()
                 return result
             } catch {

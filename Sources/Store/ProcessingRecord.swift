@@ -36,8 +36,8 @@ extension GatewayStore {
     /// so only a duplicate frame changes its row, and their arrival needs no read.
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, inserted: [Int64: EpochMillis] = [:]) throws -> RecordSummary {
         var summary = RecordSummary()
-        var sessions = try DeviceSessionBatch(connection: connection, cache: rowCache)
-        var windows = try WindowAccumulatorBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis, now: now)
+        var sessions = DeviceSessionBatch(connection: connection, cache: rowCache)
+        var windows = WindowAccumulatorBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis, now: now)
         for item in batch {
             let arrived = try inserted[item.uplinkID]
                 ?? connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(item.uplinkID)]) ?? 0

@@ -72,7 +72,7 @@ extension GatewayStore {
                 ).compactMap { $0[0].int }
                 // Its session forgets the frame was quarantined: if it fails
                 // again it is quarantined again, not taken for a copy of itself.
-                var sessions = try DeviceSessionBatch(connection: connection, cache: rowCache)
+                var sessions = DeviceSessionBatch(connection: connection, cache: rowCache)
                 for id in ids {
                     try connection.run("DELETE FROM quarantine WHERE uplink_id = ?", [.integer(id)])
                     let row = try connection.query("UPDATE uplinks SET state = 0 WHERE id = ? RETURNING device, fcnt", [.integer(id)]).first

@@ -131,9 +131,11 @@ public struct RowCacheCheck: Sendable {
 }
 
 extension GatewayStore {
-    /// Reads the row of every copy in the cache and says which differ.
+    /// Reads the row of every copy in the cache and says which differ. In a
+    /// transaction, as a batch would: its beginning drops copies that another
+    /// connection's commit made stale.
     public func checkRowCache() throws -> RowCacheCheck {
-        try locked {
+        try transaction {
             let (sessions, accumulators) = rowCache.copies
             var mismatches: [String] = []
             for (device, copy) in sessions {
@@ -144,6 +146,12 @@ extension GatewayStore {
                 let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
                     .map { StoredRowCache.AccumulatorRow(id: $0.id, series: $0.series, changed: $0.changed) }
                 if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
+            }
+            // An identifier whose row is an earlier connection's must be in the set.
+            for row in try connection.query("SELECT r.packet_id, u.received_ms FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id") {
+                guard let packetID = row[0].int.map(Int.init(truncatingIfNeeded:)), let received = row[1].int,
+                      let (connectedAt, holds) = rowCache.earlierPacket(packetID), received < connectedAt, !holds else { continue }
+                mismatches.append("packet \(packetID): its row (received \(received)) is older than the connection (\(connectedAt)), not in the set")
             }
             return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses, mismatches: mismatches)
         }

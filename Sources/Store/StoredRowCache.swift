@@ -2,7 +2,9 @@ import Readings
 
 /// Copies of the `device_sessions` and `window_accumulators` rows that recent
 /// batches read or wrote, so the next batch that touches the same device or
-/// device window need not read its row again.
+/// device window need not read its row again; and which packet identifiers
+/// of `recent_packets` an earlier connection used, so a QoS 1 message under
+/// any other identifier skips the redelivery lookup.
 ///
 /// Why: the QoS 1 load test commits bursts of 32–117 uplinks, about one per
 /// device, so each uplink's batch read its device's session row and its
@@ -24,8 +26,11 @@ import Readings
 /// - A commit by any other connection (another process, `citygate requeue`,
 ///   a test) drops every copy: SQLite's `PRAGMA data_version` changes for
 ///   this connection exactly when another connection committed, and it is
-///   checked inside each batch's write transaction (`BEGIN IMMEDIATE`), when
-///   no other writer can commit.
+///   checked as each write transaction begins (inside `BEGIN IMMEDIATE`,
+///   when no other writer can commit; `begin`). A checkpoint does not change
+///   it unless it truncates or restarts the WAL, which this store's do not.
+/// - The identifier set follows the same rules: an identifier leaves it
+///   only once a commit stored a message of the set's connection under it.
 /// - At most `capacity` copies of each kind: past that the copies are
 ///   dropped and start again (100,000 devices must not grow the process by
 ///   their rows).
@@ -40,8 +45,8 @@ final class StoredRowCache {
         var changed: Bool
     }
 
-    /// Copies kept of each kind; 0 keeps none (each batch reads its rows,
-    /// as before the cache: the tests compare the two).
+    /// Copies kept of each kind; 0 keeps none and looks every redelivery up
+    /// (each batch reads its rows, as before the cache: the tests compare the two).
     var capacity: Int
     private var sessions: [DeviceID: DeviceSession] = [:]
     private var accumulators: [WindowAccumulatorBatch.Key: AccumulatorRow] = [:]
@@ -49,23 +54,65 @@ final class StoredRowCache {
     private var stagedAccumulators: [WindowAccumulatorBatch.Key: AccumulatorRow] = [:]
     /// `PRAGMA data_version` when the copies were last known good.
     private var dataVersion: Int64?
+    /// Set by `begin`, cleared when the transaction ends: batches check it.
+    private(set) var isValidated = false
+
+    /// The packet identifiers whose `recent_packets` row may hold a message
+    /// of an earlier connection than `packetsConnection`: only for those can
+    /// a message be a redelivery (see `BrokerDelivery`), so only those need
+    /// the redelivery lookup. Filled from the table when a connection's
+    /// first message comes; an identifier leaves once this connection has
+    /// stored a message under it (its row is then this connection's).
+    private var earlierPackets = PacketIdentifierSet()
+    private var packetsConnection: EpochMillis?
+    /// Identifiers this transaction stored messages under, with their connection.
+    private var stagedPackets: [(packetID: Int, connectedAt: EpochMillis)] = []
 
     /// How many lookups found a copy, and how many did not (for tests and benchmarks).
     private(set) var hits = 0
     private(set) var misses = 0
+    /// How many redelivery lookups the identifier set spared (for tests and benchmarks).
+    private(set) var lookupsSkipped = 0
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    /// Drops every copy if another connection committed since the last
-    /// check. Call inside the write transaction, before the first lookup.
-    func validate(on connection: SQLiteConnection) throws {
+    /// A write transaction began (`GatewayStore.transaction`, inside its
+    /// `BEGIN IMMEDIATE`): drops every copy if another connection committed
+    /// since the last one.
+    func begin(on connection: SQLiteConnection) throws {
+        discardStaged()
         let version = try connection.scalar("PRAGMA data_version")
         if version != dataVersion {
             if dataVersion != nil { removeAll() }
             dataVersion = version
         }
+        isValidated = true
+    }
+
+    /// Whether a message with this delivery may be a redelivery, that is
+    /// whether its packet identifier's row may be an earlier connection's.
+    /// False is certain; true asks for the lookup.
+    func mayBeRedelivery(_ delivery: BrokerDelivery, on connection: SQLiteConnection) throws -> Bool {
+        guard capacity > 0, PacketIdentifierSet.holds(delivery.packetID) else { return true }
+        if packetsConnection != delivery.connectedAt {
+            earlierPackets = PacketIdentifierSet()
+            // A row under a number MQTT never uses is never asked for through the set.
+            for row in try connection.query("SELECT packet_id FROM recent_packets") {
+                if let id = row[0].int.map(Int.init(truncatingIfNeeded:)), PacketIdentifierSet.holds(id) { earlierPackets.insert(id) }
+            }
+            packetsConnection = delivery.connectedAt
+        }
+        let earlier = earlierPackets.contains(delivery.packetID)
+        if !earlier { lookupsSkipped += 1 }
+        return earlier
+    }
+
+    /// A message of this delivery was stored: once the transaction commits,
+    /// its identifier's row is its connection's.
+    func stageStored(_ delivery: BrokerDelivery) {
+        stagedPackets.append((delivery.packetID, delivery.connectedAt))
     }
 
     func session(_ device: DeviceID) -> DeviceSession? {
@@ -96,6 +143,9 @@ final class StoredRowCache {
     func commitStaged() {
         Self.keep(stagedSessions, in: &sessions, capacity: capacity)
         Self.keep(stagedAccumulators, in: &accumulators, capacity: capacity)
+        // A message stored for an earlier connection than the set's (a burst
+        // that spanned a reconnect) leaves an earlier connection's row: it stays.
+        for (packetID, connectedAt) in stagedPackets where connectedAt == packetsConnection { earlierPackets.remove(packetID) }
         discardStaged()
     }
 
@@ -112,6 +162,8 @@ final class StoredRowCache {
     func discardStaged() {
         if !stagedSessions.isEmpty { stagedSessions.removeAll(keepingCapacity: true) }
         if !stagedAccumulators.isEmpty { stagedAccumulators.removeAll(keepingCapacity: true) }
+        if !stagedPackets.isEmpty { stagedPackets.removeAll(keepingCapacity: true) }
+        isValidated = false
     }
 
     /// A device window's row was changed or deleted outside a batch.
@@ -129,11 +181,31 @@ final class StoredRowCache {
     func removeAll() {
         sessions.removeAll()
         accumulators.removeAll()
-        discardStaged()
+        packetsConnection = nil
+        stagedSessions.removeAll()
+        stagedAccumulators.removeAll()
+        stagedPackets.removeAll()
+    }
+
+    /// The connection the identifier set is for, and whether it holds an identifier (for tests).
+    func earlierPacket(_ packetID: Int) -> (connectedAt: EpochMillis, holds: Bool)? {
+        guard PacketIdentifierSet.holds(packetID) else { return nil }
+        return packetsConnection.map { ($0, earlierPackets.contains(packetID)) }
     }
 
     /// Every copy, for the test that compares them with the rows.
     var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: AccumulatorRow]) {
         (sessions, accumulators)
     }
+}
+
+/// A set of MQTT packet identifiers (1–65,535), one bit each: 8 KiB.
+struct PacketIdentifierSet {
+    private var words = [UInt64](repeating: 0, count: 1024)
+
+    static func holds(_ packetID: Int) -> Bool { packetID > 0 && packetID <= 65_535 }
+
+    func contains(_ packetID: Int) -> Bool { words[packetID >> 6] & (1 << UInt64(packetID & 63)) != 0 }
+    mutating func insert(_ packetID: Int) { words[packetID >> 6] |= 1 << UInt64(packetID & 63) }
+    mutating func remove(_ packetID: Int) { words[packetID >> 6] &= ~(1 << UInt64(packetID & 63)) }
 }

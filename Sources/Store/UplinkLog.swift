@@ -138,9 +138,10 @@ extension GatewayStore {
     /// and updated a moment later: one statement fewer per uplink, and no
     /// `uplinks_pending` entry added and removed. `record` changes the row
     /// only for a duplicate frame.
-    private func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil) throws -> IngestResult {
+    func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil) throws -> IngestResult {
         let hash = arrived.messageHash
-        if let delivery = arrived.delivery,
+        // Only an identifier whose row may be an earlier connection's is looked up (`StoredRowCache`).
+        if let delivery = arrived.delivery, try rowCache.mayBeRedelivery(delivery, on: connection),
            let row = try connection.query(
                """
                SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message, m.dictionary FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
@@ -172,6 +173,7 @@ extension GatewayStore {
         if let delivery = arrived.delivery {
             try connection.run("INSERT OR REPLACE INTO recent_packets (packet_id, uplink_id) VALUES (?, ?)",
                                [.integer(Int64(delivery.packetID)), .integer(id)])
+            rowCache.stageStored(delivery)
         }
         if let oversized = arrived.oversized {
             try insertQuarantine(id, device: nil, reason: .oversized, detail: oversized.detail, now: arrived.receivedAt)

@@ -51,11 +51,11 @@ struct WindowAccumulatorBatch {
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
-    /// Checks the cache (see `StoredRowCache.validate`): call inside the batch's transaction.
-    init(connection: SQLiteConnection, cache: StoredRowCache, revisableMillis: Int64, now: EpochMillis) throws {
+    /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
+    init(connection: SQLiteConnection, cache: StoredRowCache, revisableMillis: Int64, now: EpochMillis) {
         self.connection = connection
         self.cache = cache
-        try cache.validate(on: connection)
+        assert(cache.isValidated, "a batch outside GatewayStore.transaction")
         self.revisableMillis = revisableMillis
         self.now = now
     }

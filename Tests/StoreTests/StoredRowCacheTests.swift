@@ -119,6 +119,77 @@ import Testing
         #expect(rolledBack > 5)
     }
 
+    /// A seeded random run of QoS 1 messages over five connections, with
+    /// few packet identifiers and few distinct messages (so identifiers are
+    /// reused within a connection and across them, and the same bytes come
+    /// under another identifier), redeliveries of earlier connections'
+    /// messages, bursts that span a reconnect, rolled-back bursts, and a
+    /// second connection to the file committing now and then: a store that
+    /// skips the lookup for identifiers no earlier connection used gives
+    /// every message the result a store that looks each one up gives.
+    @Test func redeliveryLookupsAreSkippedOnlyWhereNoRedeliveryCanBe() throws {
+        let (skipping, skippingDirectory) = try GatewayStoreTests.temporaryStore()
+        let (plain, plainDirectory) = try GatewayStoreTests.temporaryStore()
+        defer {
+            try? FileManager.default.removeItem(atPath: skippingDirectory)
+            try? FileManager.default.removeItem(atPath: plainDirectory)
+        }
+        plain.rowCache.capacity = 0
+        let others = [try GatewayStore(path: skipping.path), try GatewayStore(path: plain.path)]
+        var state: UInt64 = 0x5851_F42D_4C95_7F2D
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        var sent: [(message: String, packetID: Int)] = []
+        var connectedAt: EpochMillis = 1_000, now: EpochMillis = 1_000
+        var duplicates = 0
+        for step in 0..<600 {
+            now += 1
+            if next(120) == 0 { now += 1; connectedAt = now }  // a reconnect, after the last message came
+            var burst: [ArrivedMessage] = []
+            for _ in 0...next(6) {
+                if next(5) == 0, let earlier = sent.isEmpty ? nil : sent[sent.count - 1 - Int(next(UInt64(min(sent.count, 8))))] {
+                    // The broker resends an unacknowledged message (a recent one): same bytes, same identifier.
+                    burst.append(ArrivedMessage(topic: "t", message: Array(earlier.message.utf8), receivedAt: now,
+                                                delivery: BrokerDelivery(packetID: earlier.packetID, connectedAt: connectedAt)))
+                } else {
+                    let message = "m\(next(10))", packetID = Int(next(12)) + 1
+                    sent.append((message, packetID))
+                    burst.append(ArrivedMessage(topic: "t", message: Array(message.utf8), receivedAt: now,
+                                                delivery: BrokerDelivery(packetID: packetID, connectedAt: connectedAt)))
+                }
+                if next(40) == 0 { now += 1; connectedAt = now }  // a reconnect inside the burst
+            }
+            if next(30) == 0 {
+                for store in [skipping, plain] {
+                    #expect(throws: Rollback.self) {
+                        try store.transaction { () throws -> Void in
+                            for message in burst { _ = try store.insertUplink(message) }
+                            throw Rollback()
+                        }
+                    }
+                }
+            }
+            let results = try skipping.commitUplinks(burst)
+            #expect(try plain.commitUplinks(burst) == results, "step \(step)")
+            duplicates += results.filter { if case .duplicate = $0 { true } else { false } }.count
+            if next(50) == 0 {
+                // Another connection to the same file (another process) commits a message
+                // from before this MQTT connection: the broker may send it again.
+                let text = "o\(step)", packetID = Int(next(12)) + 1
+                let message = ArrivedMessage(topic: "t", message: Array(text.utf8), receivedAt: connectedAt - 1,
+                                             delivery: BrokerDelivery(packetID: packetID, connectedAt: connectedAt - 2))
+                #expect(try others[0].commitUplinks([message]) == others[1].commitUplinks([message]))
+                sent.append((text, packetID))
+            }
+            let check = try skipping.checkRowCache()
+            #expect(check.mismatches.isEmpty, "step \(step): \(check.mismatches.prefix(3))")
+        }
+        #expect(duplicates > 20, "redeliveries found: \(duplicates)")
+        #expect(skipping.rowCache.lookupsSkipped > 200 && plain.rowCache.lookupsSkipped == 0, "skipped \(skipping.rowCache.lookupsSkipped)")
+    }
+
     /// A batch that rolls back (here by an error inside its transaction; a
     /// full disk at COMMIT does the same) leaves no copy: the frame it would
     /// have kept is still new.
