@@ -16,11 +16,22 @@ import Readings
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
     private let cache: StoredRowCache
-    /// Every device looked up so far; nil: the table has no row for it.
-    private var sessions: [DeviceID: DeviceSession?] = [:]
-    private var changed: Set<DeviceID> = []
-    /// Per device: uplinks recorded in this batch and the latest arrival among them.
-    private var activity: [DeviceID: (uplinks: Int64, lastSeen: EpochMillis)] = [:]
+
+    /// What the batch knows and did of one device.
+    private struct Entry {
+        var device: DeviceID
+        /// nil: not looked up yet; .some(nil): the table has no row for it.
+        var session: DeviceSession?? = nil
+        var changed = false
+        /// Uplinks recorded in this batch and the latest arrival among them.
+        var uplinks: Int64 = 0
+        var lastSeen: EpochMillis?
+    }
+
+    /// The devices touched, in the order first touched: one lookup by id per
+    /// call (three sets keyed by device hashed each id up to six times an uplink).
+    private var entries: [Entry] = []
+    private var slots: [DeviceID: Int] = [:]
 
     /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
     init(connection: SQLiteConnection, cache: StoredRowCache) {
@@ -29,15 +40,19 @@ struct DeviceSessionBatch {
         assert(cache.isValidated, "a batch outside GatewayStore.transaction")
     }
 
+    private mutating func slot(_ device: DeviceID) -> Int {
+        if let slot = slots[device] { return slot }
+        entries.append(Entry(device: device))
+        slots[device] = entries.count - 1
+        return entries.count - 1
+    }
+
     /// The device's session as of the frames recorded so far; nil if it has none.
     mutating func current(_ device: DeviceID) throws -> DeviceSession? {
-        if let known = sessions[device] { return known }
-        if let copy = cache.session(device) {
-            sessions[device] = .some(copy)
-            return copy
-        }
-        let session = try Self.storedSession(device, on: connection)
-        sessions[device] = .some(session)
+        let slot = slot(device)
+        if let known = entries[slot].session { return known }
+        let session = try cache.session(device) ?? Self.storedSession(device, on: connection)
+        entries[slot].session = .some(session)
         return session
     }
 
@@ -51,8 +66,9 @@ struct DeviceSessionBatch {
 
     /// Replaces the device's session (a frame kept, a copy forgotten).
     mutating func set(_ device: DeviceID, _ session: DeviceSession) {
-        sessions[device] = session
-        changed.insert(device)
+        let slot = slot(device)
+        entries[slot].session = .some(session)
+        entries[slot].changed = true
     }
 
     /// A join: the session starts at uplink `id`, with no counter yet (the
@@ -64,8 +80,9 @@ struct DeviceSessionBatch {
 
     /// One more uplink of `device`, committed at `arrived`.
     mutating func noteActivity(_ device: DeviceID, arrived: EpochMillis) {
-        let noted = activity[device]
-        activity[device] = ((noted?.uplinks ?? 0) + 1, max(noted?.lastSeen ?? arrived, arrived))
+        let slot = slot(device)
+        entries[slot].uplinks += 1
+        entries[slot].lastSeen = max(entries[slot].lastSeen ?? arrived, arrived)
     }
 
     /// Writes the changed rows back (before the batch commits): a changed
@@ -74,28 +91,31 @@ struct DeviceSessionBatch {
     /// been read). Every session the batch knows is staged for the cache:
     /// read or written, it is what the row's session columns hold.
     func write() throws {
-        for case let (device, session?) in sessions { cache.stage(device, session) }
-        for device in changed.union(activity.keys).sorted() {
-            let uplinks = activity[device]?.uplinks ?? 0, lastSeen: SQLiteValue = activity[device].map { .integer($0.lastSeen) } ?? .null
-            if changed.contains(device), let session = sessions[device] ?? nil {
+        for entry in entries {
+            let lastSeen: SQLiteValue = entry.lastSeen.map { .integer($0) } ?? .null
+            if case let session?? = entry.session { cache.stage(entry.device, session) }
+            if entry.changed, case let session?? = entry.session {
                 try connection.run(
-                    """
-                    INSERT INTO device_sessions (device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt,
-                        recent_frames = excluded.recent_frames, \(Self.addActivity)
-                    """,
-                    [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
-                     .blob(RecentFramesCodec.encode(session.recent)), .integer(uplinks), lastSeen])
+                    Self.upsertSession,
+                    [.text(entry.device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
+                     .blob(RecentFramesCodec.encode(session.recent)), .integer(entry.uplinks), lastSeen])
             }
-            else if uplinks > 0 {
-                try connection.run(
-                    """
-                    INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 0, ?, ?)
-                    ON CONFLICT(device) DO UPDATE SET \(Self.addActivity)
-                    """, [.text(device), .integer(uplinks), lastSeen])
+            else if entry.uplinks > 0 {
+                try connection.run(Self.upsertActivity, [.text(entry.device), .integer(entry.uplinks), lastSeen])
             }
         }
     }
+
+    /// Made once: interpolated at each call, the text was built and hashed anew.
+    private static let upsertSession = """
+        INSERT INTO device_sessions (device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(device) DO UPDATE SET session_start_id = excluded.session_start_id, last_fcnt = excluded.last_fcnt,
+            recent_frames = excluded.recent_frames, \(addActivity)
+        """
+    private static let upsertActivity = """
+        INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 0, ?, ?)
+        ON CONFLICT(device) DO UPDATE SET \(addActivity)
+        """
 
     /// The upsert's activity: uplinks added, the later of the two arrivals (either may be NULL).
     private static let addActivity = """

@@ -50,8 +50,11 @@ final class StoredRowCache {
     var capacity: Int
     private var sessions: [DeviceID: DeviceSession] = [:]
     private var accumulators: [WindowAccumulatorBatch.Key: AccumulatorRow] = [:]
-    private var stagedSessions: [DeviceID: DeviceSession] = [:]
-    private var stagedAccumulators: [WindowAccumulatorBatch.Key: AccumulatorRow] = [:]
+    /// What this transaction staged, in order (a later entry wins). Lists,
+    /// not dictionaries: staging then hashes nothing; they are searched only
+    /// by a second batch in the same transaction, which the gateway never runs.
+    private var stagedSessions: [(device: DeviceID, session: DeviceSession)] = []
+    private var stagedAccumulators: [(key: WindowAccumulatorBatch.Key, row: AccumulatorRow)] = []
     /// `PRAGMA data_version` when the copies were last known good.
     private var dataVersion: Int64?
     /// Set by `begin`, cleared when the transaction ends: batches check it.
@@ -116,27 +119,27 @@ final class StoredRowCache {
     }
 
     func session(_ device: DeviceID) -> DeviceSession? {
-        let found = stagedSessions[device] ?? sessions[device]
+        let found = stagedSessions.last(where: { $0.device == device })?.session ?? sessions[device]
         if found == nil { misses += 1 } else { hits += 1 }
         return found
     }
 
     func accumulatorRow(_ key: WindowAccumulatorBatch.Key) -> AccumulatorRow? {
-        let found = stagedAccumulators[key] ?? accumulators[key]
+        let found = stagedAccumulators.last(where: { $0.key == key })?.row ?? accumulators[key]
         if found == nil { misses += 1 } else { hits += 1 }
         return found
     }
 
     /// The device's session row holds `session` once this transaction commits.
     func stage(_ device: DeviceID, _ session: DeviceSession) {
-        stagedSessions[device] = session
+        stagedSessions.append((device, session))
     }
 
     /// The device window's row is `row` once this transaction commits.
     func stage(_ key: WindowAccumulatorBatch.Key, _ row: AccumulatorRow) {
         var row = row
         row.series.removeAll { $0.accumulator == nil }
-        stagedAccumulators[key] = row
+        stagedAccumulators.append((key, row))
     }
 
     /// The transaction committed: what it staged is what the rows hold.
@@ -152,10 +155,10 @@ final class StoredRowCache {
     /// Adds `staged` to `copies`, never past `capacity`: when they would not
     /// fit, the older copies go (all of them: cheaper than finding the
     /// oldest, and a fleet larger than the capacity gains little either way).
-    private static func keep<Key, Row>(_ staged: [Key: Row], in copies: inout [Key: Row], capacity: Int) {
+    private static func keep<Key, Row>(_ staged: [(Key, Row)], in copies: inout [Key: Row], capacity: Int) {
         if copies.count + staged.count > capacity { copies.removeAll(keepingCapacity: copies.count <= capacity) }
         guard staged.count <= capacity else { return }
-        copies.merge(staged) { _, staged in staged }
+        for (key, row) in staged { copies[key] = row }
     }
 
     /// The transaction rolled back (or never staged): its rows are as they were.
@@ -169,7 +172,7 @@ final class StoredRowCache {
     /// A device window's row was changed or deleted outside a batch.
     func evictAccumulatorRow(_ key: WindowAccumulatorBatch.Key) {
         accumulators[key] = nil
-        stagedAccumulators[key] = nil
+        stagedAccumulators.removeAll { $0.key == key }
     }
 
     /// Rows were deleted, which ones not known here.

@@ -39,6 +39,7 @@ struct WindowAccumulatorBatch {
     }
 
     private struct Row {
+        var key: Key
         var id: Int64?
         var series: [WindowSeries] = []
         /// As stored: some series changed since the window last closed.
@@ -46,8 +47,11 @@ struct WindowAccumulatorBatch {
         var taken = false
     }
 
-    private var rows: [Key: Row] = [:]
-    private var order: [Key] = []
+    /// The rows touched, in the order first touched, changed in place (a
+    /// copy taken out of a dictionary and put back copied its series array
+    /// on every reading).
+    private var rows: [Row] = []
+    private var slots: [Key: Int] = [:]
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
@@ -65,29 +69,26 @@ struct WindowAccumulatorBatch {
     mutating func take(_ reading: ReadingRow, arrived: EpochMillis) throws -> Bool {
         let r = reading.reading
         let key = Key(device: r.device, windowLength: reading.windowLength, windowStart: reading.windowStart)
-        var row = try load(key)
+        let slot = try load(key)
         let index: Int
-        if let known = row.series.firstIndex(where: { $0.isSeries(r.metric, r.channel) }) {
+        if let known = rows[slot].series.firstIndex(where: { $0.isSeries(r.metric, r.channel) }) {
             index = known
         } else {
-            row.series.append(try newSeries(key, r.metric, r.channel))
-            index = row.series.count - 1
+            rows[slot].series.append(try newSeries(key, r.metric, r.channel))
+            index = rows[slot].series.count - 1
         }
-        var series = row.series[index]
+        let series = rows[slot].series[index]
         if series.closed, series.accumulator == nil || arrived > key.window.end(plus: revisableMillis) {
-            rows[key] = row
             lateWindow = key.group(series)
             return false
         }
         if series.accumulator == nil {
-            series.accumulator = WindowAccumulator(time: r.time, value: r.value)
+            rows[slot].series[index].accumulator = WindowAccumulator(time: r.time, value: r.value)
         } else {
-            series.accumulator?.take(time: r.time, value: r.value)
+            rows[slot].series[index].accumulator?.take(time: r.time, value: r.value)
         }
-        series.changed = true
-        row.series[index] = series
-        row.taken = true
-        rows[key] = row
+        rows[slot].series[index].changed = true
+        rows[slot].taken = true
         return true
     }
 
@@ -95,8 +96,7 @@ struct WindowAccumulatorBatch {
     /// and stages each for the cache as written. (A row that took none may
     /// hold, in memory, a series its row does not: it is not staged.)
     func write() throws {
-        for key in order {
-            guard let row = rows[key], row.taken else { continue }
+        for row in rows where row.taken {
             let blob = SQLiteValue.blob(WindowSeriesCodec.encode(row.series))
             if let id = row.id {
                 // `changed` is left out when it stays 1: that spares its index entry.
@@ -108,16 +108,16 @@ struct WindowAccumulatorBatch {
             } else {
                 try connection.run(
                     "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
-                    key.parameters + [.integer(key.window.end(plus: 0)), blob])
+                    row.key.parameters + [.integer(row.key.window.end(plus: 0)), blob])
             }
-            cache.stage(key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true))
+            cache.stage(row.key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true))
         }
     }
 
-    /// The device window as stored, read once per batch.
-    private mutating func load(_ key: Key) throws -> Row {
-        if let known = rows[key] { return known }
-        var row = Row()
+    /// The device window's slot in `rows`, its row read once per batch.
+    private mutating func load(_ key: Key) throws -> Int {
+        if let slot = slots[key] { return slot }
+        var row = Row(key: key)
         if let copy = cache.accumulatorRow(key) {
             row.id = copy.id
             row.series = copy.series
@@ -127,9 +127,9 @@ struct WindowAccumulatorBatch {
             row.series = stored.series
             row.storedChanged = stored.changed
         }
-        rows[key] = row
-        order.append(key)
-        return row
+        rows.append(row)
+        slots[key] = rows.count - 1
+        return rows.count - 1
     }
 
     /// A series the window's row does not hold yet. If the window has ended

@@ -34,13 +34,15 @@ enum WindowSeriesCodec {
         bytes.reserveCapacity(series.count * 80)
         for item in series {
             guard let accumulator = item.accumulator else { continue }
-            let name = Array(item.metric.name.utf8.prefix(255))
-            bytes.append(UInt8(name.count))
-            bytes += name
-            for value in [Int64(item.channel ?? -1), accumulator.count, accumulator.min, accumulator.max,
-                          Int64(truncatingIfNeeded: accumulator.sum >> 64)] {
-                bytes.appendWord(UInt64(bitPattern: value))
-            }
+            // No intermediate arrays: this runs for every window a batch writes.
+            let name = item.metric.name.utf8, length = min(name.count, 255)
+            bytes.append(UInt8(length))
+            bytes.append(contentsOf: name.prefix(length))
+            bytes.appendWord(UInt64(bitPattern: Int64(item.channel ?? -1)))
+            bytes.appendWord(UInt64(bitPattern: accumulator.count))
+            bytes.appendWord(UInt64(bitPattern: accumulator.min))
+            bytes.appendWord(UInt64(bitPattern: accumulator.max))
+            bytes.appendWord(UInt64(bitPattern: Int64(truncatingIfNeeded: accumulator.sum >> 64)))
             bytes.appendWord(UInt64(truncatingIfNeeded: accumulator.sum))
             bytes.appendWord(UInt64(bitPattern: accumulator.last))
             bytes.appendWord(UInt64(bitPattern: accumulator.lastTime))
