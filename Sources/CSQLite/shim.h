@@ -5,3 +5,10 @@
 static inline void (*_Nonnull csqlite_transient(void))(void *) {
     return (void (*)(void *))-1;
 }
+
+// No global memory statistics (sqlite3_config is variadic: Swift cannot call
+// it). With them on, each allocation SQLite makes takes a global mutex.
+// Only takes effect before SQLite initialises (SQLITE_MISUSE after).
+static inline int csqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}

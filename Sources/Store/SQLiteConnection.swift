@@ -59,7 +59,13 @@ final class SQLiteConnection {
         }
     }
 
+    /// Process-wide SQLite settings, made before the first connection opens:
+    /// no memory statistics (nothing here reads them, and keeping them took a
+    /// global mutex per SQLite allocation: Benchmarks/RESULTS.md, issue 17).
+    private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
+
     init(path: String, readOnly: Bool = false) throws {
+        _ = Self.configured
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         if rc != SQLITE_OK {
