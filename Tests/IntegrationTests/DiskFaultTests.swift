@@ -54,6 +54,14 @@ struct DiskFaultTests {
         try await gateway.waitFor("intake running", timeout: .seconds(30)) {
             try await gateway.metric("citygate_intake_paused") == 0
         }
+        // The simulator sends no frame twice: none may be taken for a copy of
+        // itself. (A commit that failed on the full disk must leave no trace in
+        // the store's copies of the session rows, `StoredRowCache`; when it
+        // did, every frame of the failed bursts came back as its own copy.)
+        try await gateway.waitFor("every uplink recorded", timeout: .seconds(60)) {
+            try SQLiteRows(path: database).strings("SELECT count(*) FROM uplinks WHERE state = 0") == ["0"]
+        }
+        #expect(try SQLiteRows(path: database).strings("SELECT count(*) FROM uplinks WHERE state = 3") == ["0"])
         FaultMatrix.record("disk full, SIGTERM and restart while full", sent: 100 + more, acknowledged: 100 + more, stored: 100 + more,
                            storedTwice: 0, up: gateway.process.isRunning, note: "8 MiB tmpfs filled, then grown to 96 MiB")
         #expect(await gateway.process.stop() == 0)
