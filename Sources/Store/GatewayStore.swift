@@ -44,7 +44,10 @@ public final class GatewayStore: @unchecked Sendable {
     let rawCompression = RawMessageCompression()
 
     /// Copies of recently used session and accumulator rows (see `StoredRowCache`).
-    let rowCache = StoredRowCache(capacity: 10_000)
+    /// A device's two copies take about 0.5 KB: 4,096 of each is a few MiB at
+    /// most (10,000 took 9.7 MB more RSS with 100,000 devices sending, which hit
+    /// one time in ten: Benchmarks/RESULTS.md, issue 17).
+    let rowCache = StoredRowCache(capacity: 4_096)
 
     /// Deduplication rules (see `DeduplicationPolicy`).
     public let deduplication: DeduplicationPolicy
