@@ -32,6 +32,9 @@ struct DeviceSessionBatch {
     /// call (three sets keyed by device hashed each id up to six times an uplink).
     private var entries: [Entry] = []
     private var slots: [DeviceID: Int] = [:]
+    /// An uplink asks for its device's entry three times in a row (session,
+    /// new session, activity): the last one found is tried before hashing.
+    private var lastSlot = 0
 
     /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
     init(connection: SQLiteConnection, cache: StoredRowCache) {
@@ -41,10 +44,15 @@ struct DeviceSessionBatch {
     }
 
     private mutating func slot(_ device: DeviceID) -> Int {
-        if let slot = slots[device] { return slot }
+        if lastSlot < entries.count, entries[lastSlot].device == device { return lastSlot }
+        if let slot = slots[device] {
+            lastSlot = slot
+            return slot
+        }
         entries.append(Entry(device: device))
-        slots[device] = entries.count - 1
-        return entries.count - 1
+        lastSlot = entries.count - 1
+        slots[device] = lastSlot
+        return lastSlot
     }
 
     /// The device's session as of the frames recorded so far; nil if it has none.

@@ -52,6 +52,9 @@ struct WindowAccumulatorBatch {
     /// on every reading).
     private var rows: [Row] = []
     private var slots: [Key: Int] = [:]
+    /// An uplink's readings mostly share one window: the last row found is
+    /// tried before hashing the key.
+    private var lastSlot = 0
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
@@ -116,7 +119,11 @@ struct WindowAccumulatorBatch {
 
     /// The device window's slot in `rows`, its row read once per batch.
     private mutating func load(_ key: Key) throws -> Int {
-        if let slot = slots[key] { return slot }
+        if lastSlot < rows.count, rows[lastSlot].key == key { return lastSlot }
+        if let slot = slots[key] {
+            lastSlot = slot
+            return slot
+        }
         var row = Row(key: key)
         if let copy = cache.accumulatorRow(key) {
             row.id = copy.id
@@ -128,8 +135,9 @@ struct WindowAccumulatorBatch {
             row.storedChanged = stored.changed
         }
         rows.append(row)
-        slots[key] = rows.count - 1
-        return rows.count - 1
+        lastSlot = rows.count - 1
+        slots[key] = lastSlot
+        return lastSlot
     }
 
     /// A series the window's row does not hold yet. If the window has ended
