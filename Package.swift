@@ -113,6 +113,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Readings"]),
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "Codecs", "Readings", "Aggregation"]),
         .testTarget(name: "HubsTests", dependencies: ["Hubs", "Readings", "TOML"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Codecs", "Uplink", "Readings", "Store", "TOML", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "SimulatorCoreTests",
