@@ -31,6 +31,7 @@ extension MQTTClient {
         /// reconnect hundreds of times a second (578 in one second, in a benchmark).
         var openedAt: ContinuousClock.Instant?
         var shortLived = 0
+        var gathering = BurstGathering()
         func stopping() -> Bool { loop.stopRequested }
         func wantsConnection() -> Bool { loop.wantsConnection }
         /// Sleeps up to `seconds`, waking early when asked to stop.
@@ -67,7 +68,7 @@ extension MQTTClient {
             let ready = poll(&descriptor, 1, 100)
             if ready > 0 && descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 // Read while the socket holds more (bounded): one burst. A
-                // small burst waits a little for more (`burstGather`).
+                // small burst may wait a little for more (`BurstGathering`).
                 var packets = 0
                 let began = ContinuousClock.now
                 while true {
@@ -75,9 +76,12 @@ extension MQTTClient {
                     packets += 1
                     guard packets < 1_000, mosquitto_socket(handle) == socket else { break }
                     if Self.readable(socket, within: .zero) { continue }
-                    let left = Self.burstGather.window - (ContinuousClock.now - began)
-                    guard packets < Self.burstGather.packets && left > .zero && Self.readable(socket, within: left) else { break }
+                    guard let wait = gathering.wait(packets: packets, elapsed: ContinuousClock.now - began) else { break }
+                    let found = Self.readable(socket, within: wait)
+                    gathering.waited(found: found)
+                    if !found { break }
                 }
+                gathering.burstEnded()
                 if case let .withhold(reconnect) = onReadBurstEnd?() ?? .acknowledge {
                     abandonConnection(socket)
                     openedAt = nil  // closed on purpose: the pause below is the backoff
@@ -102,15 +106,6 @@ extension MQTTClient {
             }
         }
     }
-
-    /// Group commit: a burst of fewer than `packets` messages waits up to
-    /// `window` (from its first message) for more before it is handed over.
-    /// Each burst is one commit, and a commit rewrites the pages its devices'
-    /// rows sit on whatever the number of uplinks in it; at QoS 1 the bursts
-    /// were 32–117 messages, and 100 per commit cost a third more CPU and
-    /// bytes written per uplink than 400 (Benchmarks/RESULTS.md, issue 17).
-    /// The cost is at most `window` more before a PUBACK.
-    static let burstGather = (packets: 64, window: Duration.microseconds(500))
 
     /// Whether the socket has bytes to read, waiting at most `within`.
     static func readable(_ socket: Int32, within: Duration) -> Bool {

@@ -2,9 +2,10 @@ import Foundation
 @testable import MQTT
 import Testing
 
-/// The own loop's group commit waits for a small burst's next message with
-/// `MQTTClient.readable(_:within:)`: it must say no when nothing comes and
-/// yes as soon as something does, on a real socket.
+/// The own loop's group commit (`BurstGathering`) waits for a small burst's
+/// next message with `MQTTClient.readable(_:within:)`: it must say no when
+/// nothing comes and yes as soon as something does, on a real socket; and
+/// the waiting must stop where it never pays.
 @Suite struct BurstGatherTests {
     /// A connected pair of local stream sockets.
     func socketPair() throws -> (Int32, Int32) {
@@ -44,9 +45,46 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
-    /// The gathering bounds: a small burst, a short wait.
-    @Test func theGatherIsSmallAndShort() {
-        #expect(MQTTClient.burstGather.packets > 1 && MQTTClient.burstGather.packets <= 100)
-        #expect(MQTTClient.burstGather.window > .zero && MQTTClient.burstGather.window <= .milliseconds(1))
+    /// A small burst waits out the rest of the window; a full one, or one
+    /// whose window has passed, is handed over at once.
+    @Test func aSmallBurstWaitsTheRestOfItsWindow() {
+        var gathering = BurstGathering()
+        #expect(gathering.wait(packets: 10, elapsed: .microseconds(100)) == BurstGathering.window - .microseconds(100))
+        #expect(gathering.wait(packets: BurstGathering.packets, elapsed: .zero) == nil)
+        #expect(gathering.wait(packets: 10, elapsed: BurstGathering.window) == nil)
+    }
+
+    /// One burst whose waits brought nothing.
+    func fruitlessBurst(_ gathering: inout BurstGathering) -> Bool {
+        defer { gathering.burstEnded() }
+        guard gathering.wait(packets: 1, elapsed: .zero) != nil else { return false }
+        gathering.waited(found: false)
+        return true
+    }
+
+    /// A broker that sends nothing while the loop waits (an in-flight window
+    /// of 1): after `fruitlessLimit` such bursts the loop stops waiting, and
+    /// tries once every `retryAfter` bursts.
+    @Test func waitsThatNeverBringAMessageStop() {
+        var gathering = BurstGathering()
+        for _ in 0..<BurstGathering.fruitlessLimit { #expect(fruitlessBurst(&gathering)) }
+        for _ in 1..<BurstGathering.retryAfter { #expect(!fruitlessBurst(&gathering)) }
+        #expect(fruitlessBurst(&gathering), "tried again")
+        for _ in 1..<BurstGathering.retryAfter { #expect(!fruitlessBurst(&gathering)) }
+        #expect(fruitlessBurst(&gathering), "and again")
+        #expect(!gathering.isPaying)
+    }
+
+    /// Once a wait has brought a message, bursts whose waits bring nothing
+    /// (the fleet paused, the simulator between rounds) do not stop it.
+    @Test func onceAWaitPaysWaitingGoesOn() {
+        var gathering = BurstGathering()
+        #expect(gathering.wait(packets: 1, elapsed: .zero) != nil)
+        gathering.waited(found: true)
+        #expect(gathering.wait(packets: 2, elapsed: .microseconds(10)) != nil, "a burst may wait more than once")
+        gathering.waited(found: false)
+        gathering.burstEnded()
+        #expect(gathering.isPaying)
+        for _ in 0..<(3 * BurstGathering.fruitlessLimit) { #expect(fruitlessBurst(&gathering)) }
     }
 }
