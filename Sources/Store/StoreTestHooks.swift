@@ -144,7 +144,6 @@ extension GatewayStore {
             }
             for (key, copy) in accumulators {
                 let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
-                    .map { StoredRowCache.AccumulatorRow(id: $0.id, series: $0.series, changed: $0.changed) }
                 if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
             }
             // An identifier whose row is an earlier connection's must be in the set.

@@ -37,24 +37,16 @@ import Readings
 ///
 /// Only used under the store's writer lock, like `connection`.
 final class StoredRowCache {
-    /// A device window's row as `WindowAccumulatorBatch` reads it.
-    struct AccumulatorRow: Equatable {
-        var id: Int64
-        var series: [WindowSeries]
-        /// The row's `changed` column.
-        var changed: Bool
-    }
-
     /// Copies kept of each kind; 0 keeps none and looks every redelivery up
     /// (each batch reads its rows, as before the cache: the tests compare the two).
     var capacity: Int
     private var sessions: [DeviceID: DeviceSession] = [:]
-    private var accumulators: [WindowAccumulatorBatch.Key: AccumulatorRow] = [:]
+    private var accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow] = [:]
     /// What this transaction staged, in order (a later entry wins). Lists,
     /// not dictionaries: staging then hashes nothing; they are searched only
     /// by a second batch in the same transaction, which the gateway never runs.
     private var stagedSessions: [(device: DeviceID, session: DeviceSession)] = []
-    private var stagedAccumulators: [(key: WindowAccumulatorBatch.Key, row: AccumulatorRow)] = []
+    private var stagedAccumulators: [(key: WindowAccumulatorBatch.Key, row: WindowAccumulatorBatch.StoredRow)] = []
     /// `PRAGMA data_version` when the copies were last known good.
     private var dataVersion: Int64?
     /// Set by `begin`, cleared when the transaction ends: batches check it.
@@ -124,7 +116,7 @@ final class StoredRowCache {
         return found
     }
 
-    func accumulatorRow(_ key: WindowAccumulatorBatch.Key) -> AccumulatorRow? {
+    func accumulatorRow(_ key: WindowAccumulatorBatch.Key) -> WindowAccumulatorBatch.StoredRow? {
         let found = stagedAccumulators.last(where: { $0.key == key })?.row ?? accumulators[key]
         if found == nil { misses += 1 } else { hits += 1 }
         return found
@@ -136,7 +128,7 @@ final class StoredRowCache {
     }
 
     /// The device window's row is `row` once this transaction commits.
-    func stage(_ key: WindowAccumulatorBatch.Key, _ row: AccumulatorRow) {
+    func stage(_ key: WindowAccumulatorBatch.Key, _ row: WindowAccumulatorBatch.StoredRow) {
         var row = row
         row.series.removeAll { $0.accumulator == nil }
         stagedAccumulators.append((key, row))
@@ -185,9 +177,7 @@ final class StoredRowCache {
         sessions.removeAll()
         accumulators.removeAll()
         packetsConnection = nil
-        stagedSessions.removeAll()
-        stagedAccumulators.removeAll()
-        stagedPackets.removeAll()
+        discardStaged()
     }
 
     /// The connection the identifier set is for, and whether it holds an identifier (for tests).
@@ -197,7 +187,7 @@ final class StoredRowCache {
     }
 
     /// Every copy, for the test that compares them with the rows.
-    var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: AccumulatorRow]) {
+    var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow]) {
         (sessions, accumulators)
     }
 }

@@ -125,11 +125,7 @@ struct WindowAccumulatorBatch {
             return slot
         }
         var row = Row(key: key)
-        if let copy = cache.accumulatorRow(key) {
-            row.id = copy.id
-            row.series = copy.series
-            row.storedChanged = copy.changed
-        } else if let stored = try Self.storedRow(key, on: connection) {
+        if let stored = try cache.accumulatorRow(key) ?? Self.storedRow(key, on: connection) {
             row.id = stored.id
             row.series = stored.series
             row.storedChanged = stored.changed
@@ -164,10 +160,18 @@ struct WindowAccumulatorBatch {
 
     static let lookupQuery = "SELECT id, series, changed FROM window_accumulators WHERE device = ? AND window_ms = ? AND window_start_ms = ?"
 
+    /// A device window's row as stored (and as `StoredRowCache` copies it).
+    struct StoredRow: Equatable {
+        var id: Int64
+        var series: [WindowSeries]
+        /// The row's `changed` column.
+        var changed: Bool
+    }
+
     /// A device window's row as stored (by its key index), nil if it has none.
-    static func storedRow(_ key: Key, on connection: SQLiteConnection) throws -> (id: Int64, series: [WindowSeries], changed: Bool)? {
+    static func storedRow(_ key: Key, on connection: SQLiteConnection) throws -> StoredRow? {
         guard let row = try connection.query(lookupQuery, key.parameters).first, let id = row[0].int else { return nil }
-        return (id, try WindowSeriesCodec.decode(row[1].bytes ?? []), row[2].int == 1)
+        return StoredRow(id: id, series: try WindowSeriesCodec.decode(row[1].bytes ?? []), changed: row[2].int == 1)
     }
 
     static let aggregateQuery = """
