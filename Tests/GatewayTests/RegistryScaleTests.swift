@@ -102,4 +102,22 @@ import Uplink
         #expect(Array(stored.values) == [device, bare, corner] && Array(stored.keys) == [device.id, bare.id, corner.id])
         #expect(stored["a840410000000099"] == nil)
     }
+
+    /// DevEUIs are kept as their value and every other id as its text: each
+    /// id is found as written and as nothing else, and given back unchanged
+    /// (leading zeros, case, an id one digit short or long).
+    @Test func devEUIsAndOtherIdsAreFoundAsWritten() {
+        let ids = ["0000000000000001", "ffffffffffffffff", "A840410000000001", "a840410000000001", "a84041000000001", "a8404100000000011",
+                   "eui-a840410000000001", "860000000000001", "damp-7", "a84041000000000g"]
+        var stored = RegisteredDevices()
+        for (index, id) in ids.enumerated() {
+            let inserted = stored.insert(Device(id: id, codecID: "dragino:lht65", kind: .damp, zone: "zone-\(index)"))
+            #expect(inserted, "\(id)")
+        }
+        #expect(Array(stored.keys) == ids)
+        for (index, id) in ids.enumerated() { #expect(stored[id]?.zone == "zone-\(index)" && stored[id]?.id == id, "\(id)") }
+        #expect(stored["0000000000000002"] == nil && stored["1"] == nil && stored["Ffffffffffffffff"] == nil)
+        let again = stored.insert(Device(id: "ffffffffffffffff", codecID: "x", kind: .damp))
+        #expect(!again && stored.count == ids.count)
+    }
 }
