@@ -11,7 +11,8 @@ import Readings
 /// uplink, and one row (one page) per device rather than one in each of
 /// two tables, which with 100,000 devices sending was a page each per
 /// uplink (Benchmarks/RESULTS.md, issue 17). A row a recent batch read or
-/// wrote is not read again: `StoredRowCache` has its copy. The rules that
+/// wrote is not read again: `StoredRowCache` has its copy, and a row it knows
+/// is not there is not looked for. The rules that
 /// change a session are `FrameDeduplication`'s.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
@@ -59,7 +60,8 @@ struct DeviceSessionBatch {
     mutating func current(_ device: DeviceID) throws -> DeviceSession? {
         let slot = slot(device)
         if let known = entries[slot].session { return known }
-        let session = try cache.session(device) ?? Self.storedSession(device, on: connection)
+        let session = try cache.session(device)
+            ?? (cache.mayHaveSession(device, on: connection) ? Self.storedSession(device, on: connection) : nil)
         entries[slot].session = .some(session)
         return session
     }
@@ -102,6 +104,7 @@ struct DeviceSessionBatch {
         for entry in entries {
             let lastSeen: SQLiteValue = entry.lastSeen.map { .integer($0) } ?? .null
             if case let session?? = entry.session { cache.stage(entry.device, session) }
+            if entry.changed || entry.uplinks > 0 { cache.noteSessionRow(entry.device) }
             if entry.changed, case let session?? = entry.session {
                 try connection.run(
                     Self.upsertSession,

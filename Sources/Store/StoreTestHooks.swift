@@ -126,7 +126,9 @@ public struct RowCacheCheck: Sendable {
     /// Lookups answered from a copy, and lookups that read the row.
     public var hits: Int
     public var misses: Int
-    /// Each copy that differs from its row as read now.
+    /// Misses that read nothing: the row was known not to exist.
+    public var readsSpared: Int
+    /// Each copy that differs from its row as read now, and each row taken for absent.
     public var mismatches: [String]
 }
 
@@ -146,13 +148,23 @@ extension GatewayStore {
                 let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
                 if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
             }
+            // No row there may be taken for absent.
+            for row in try connection.query("SELECT device FROM device_sessions") {
+                if let device = row[0].string, rowCache.takesForAbsent(session: device) { mismatches.append("session of \(device): taken for absent") }
+            }
+            for row in try connection.query("SELECT device, window_ms, window_start_ms FROM window_accumulators") {
+                guard let device = row[0].string, let length = row[1].int, let start = row[2].int else { continue }
+                let key = WindowAccumulatorBatch.Key(device: device, windowLength: length, windowStart: start)
+                if rowCache.takesForAbsent(accumulatorRow: key) { mismatches.append("accumulators of \(key): taken for absent") }
+            }
             // An identifier whose row is an earlier connection's must be in the set.
             for row in try connection.query("SELECT r.packet_id, u.received_ms FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id") {
                 guard let packetID = row[0].int.map(Int.init(truncatingIfNeeded:)), let received = row[1].int,
                       let (connectedAt, holds) = rowCache.earlierPacket(packetID), received < connectedAt, !holds else { continue }
                 mismatches.append("packet \(packetID): its row (received \(received)) is older than the connection (\(connectedAt)), not in the set")
             }
-            return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses, mismatches: mismatches)
+            return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses,
+                                 readsSpared: rowCache.readsSpared, mismatches: mismatches)
         }
     }
 }

@@ -4,7 +4,8 @@ import Readings
 /// transaction: each row of `window_accumulators` read once (by its key
 /// index), the batch's readings folded into its series in memory, and
 /// written back once when the batch ends. Like `DeviceSessionBatch`, a row
-/// a recent batch read or wrote is taken from `StoredRowCache`.
+/// a recent batch read or wrote is taken from `StoredRowCache`, and a row it
+/// knows is not there is not looked for.
 struct WindowAccumulatorBatch {
     private let connection: SQLiteConnection
     private let cache: StoredRowCache
@@ -109,6 +110,7 @@ struct WindowAccumulatorBatch {
                     try connection.run("UPDATE window_accumulators SET series = ?, changed = 1 WHERE id = ?", [blob, .integer(id)])
                 }
             } else {
+                cache.noteAccumulatorRow(row.key)
                 try connection.run(
                     "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
                     row.key.parameters + [.integer(row.key.window.end(plus: 0)), blob])
@@ -125,7 +127,8 @@ struct WindowAccumulatorBatch {
             return slot
         }
         var row = Row(key: key)
-        if let stored = try cache.accumulatorRow(key) ?? Self.storedRow(key, on: connection) {
+        if let stored = try cache.accumulatorRow(key)
+            ?? (cache.mayHaveAccumulatorRow(key, on: connection) ? Self.storedRow(key, on: connection) : nil) {
             row.id = stored.id
             row.series = stored.series
             row.storedChanged = stored.changed

@@ -115,6 +115,8 @@ import Testing
         #expect(try Self.rows(cached) == Self.rows(plain))
         let check = try cached.checkRowCache()
         #expect(check.copies > 0 && check.hits > 1_000, "copies \(check.copies), hits \(check.hits), misses \(check.misses)")
+        // New windows (about 14 of them, six devices each) were not looked for.
+        #expect(check.readsSpared > 40, "\(check.readsSpared) reads spared")
         #expect(try plain.checkRowCache().hits == 0)
         #expect(rolledBack > 5)
     }
@@ -226,6 +228,65 @@ import Testing
         #expect(try keep(other, "c", 7).duplicateFrames.isEmpty)
         #expect(try keep(store, "d", 7).duplicateFrames.count == 1, "a copy of the frame the other connection kept")
         #expect(try store.checkRowCache().mismatches.isEmpty)
+    }
+
+    /// Rows another connection inserts (another process, `citygate requeue`)
+    /// for a device and a window the store had not seen are found: the
+    /// store's knowledge of which rows exist goes with its copies.
+    @Test func rowsAnotherConnectionInsertedAreFound() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let other = try GatewayStore(path: store.path)
+        func keep(_ on: GatewayStore, _ name: String, _ device: DeviceID, _ fCnt: UInt32) throws -> RecordSummary {
+            let id = try Self.commit(on, [name], at: 1_000)[0]
+            return try on.record([Self.decoded(id, device, fCnt, value: 10, windowStart: 60_000)], now: 1_000)
+        }
+        #expect(try keep(store, "a", "d1", 1).duplicateFrames.isEmpty)
+        #expect(try store.checkRowCache().readsSpared == 2, "the first batch looked for neither row of d1")
+        #expect(try keep(other, "b", "d2", 1).duplicateFrames.isEmpty)
+        #expect(try keep(store, "c", "d2", 1).duplicateFrames.count == 1, "the frame the other connection kept for d2")
+        #expect(try keep(store, "d", "d2", 2).duplicateFrames.isEmpty)
+        let check = try store.checkRowCache()
+        #expect(check.mismatches.isEmpty, "\(check.mismatches)")
+        let counts = try store.locked { try store.connection.query("SELECT device, series FROM window_accumulators ORDER BY device") }
+        let taken = try counts.map { row in try WindowSeriesCodec.decode(row[1].bytes ?? []).compactMap(\.accumulator?.count) }
+        #expect(counts.map { $0[0] } == [.text("d1"), .text("d2")] && taken == [[1], [2]], "d2's window has both readings: \(taken)")
+    }
+
+    /// After a restart the store knows nothing of rows written before it:
+    /// windows that began before the latest end stored are looked for.
+    @Test func rowsWrittenBeforeARestartAreFound() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Self.commit(store, ["a"], at: 1_000)[0]
+        _ = try store.record([Self.decoded(first, "d1", 1, windowStart: 60_000)], now: 1_000)
+        let reopened = try GatewayStore(path: store.path)
+        let second = try Self.commit(reopened, ["b"], at: 2_000)[0]
+        #expect(try reopened.record([Self.decoded(second, "d1", 1, windowStart: 60_000)], now: 2_000).duplicateFrames.count == 1)
+        let third = try Self.commit(reopened, ["c"], at: 2_000)[0]
+        #expect(try reopened.record([Self.decoded(third, "d1", 2, windowStart: 60_000)], now: 2_000).duplicateFrames.isEmpty)
+        let series = try reopened.locked { try reopened.connection.query("SELECT series FROM window_accumulators") }
+        #expect(try series.map { try WindowSeriesCodec.decode($0[0].bytes ?? []).compactMap(\.accumulator?.count) } == [[2]])
+        #expect(try reopened.checkRowCache().mismatches.isEmpty)
+    }
+
+    /// The fingerprints of window rows stay within their limit: the earliest
+    /// windows go and are then looked for; later ones are still known.
+    @Test func windowFingerprintsStayWithinTheirLimit() {
+        typealias Key = WindowAccumulatorBatch.Key
+        var rows = WindowRowFingerprints(horizon: 0, limit: 8)
+        let before = Key(device: "d0", windowLength: 60_000, windowStart: 0)
+        #expect(rows.mayHold(before), "a window that began before the table was read may have a row")
+        for start in 1...3 {
+            for device in 0..<3 { rows.insert(Key(device: "d\(device)", windowLength: 60_000, windowStart: Int64(start) * 60_000)) }
+        }
+        // Nine noted, over the limit of 8: the windows starting at 60,000 and 120,000 went.
+        #expect(rows.horizon == 120_000)
+        #expect(rows.mayHold(Key(device: "d9", windowLength: 60_000, windowStart: 60_000)), "a window that went is looked for")
+        #expect(rows.mayHold(Key(device: "d1", windowLength: 60_000, windowStart: 180_000)))
+        #expect(!rows.mayHold(Key(device: "d9", windowLength: 60_000, windowStart: 180_000)))
+        #expect(!rows.mayHold(Key(device: "d1", windowLength: 30_000, windowStart: 180_000)), "another length is another row")
+        #expect(!rows.mayHold(Key(device: "d1", windowLength: 60_000, windowStart: 240_000)))
     }
 
     /// Copies never pass the capacity: a fleet larger than it is read from
