@@ -35,7 +35,12 @@ import Readings
 ///   dropped and start again (100,000 devices must not grow the process by
 ///   their rows).
 ///
-/// It also knows which rows do *not* exist (`RowFingerprints`), so a batch
+/// Copies pay only while the same devices come back before their copies are
+/// dropped, and cost about 1 µs an uplink where they do not (100,000 devices
+/// sending, Benchmarks/RESULTS.md, issue 17, eighth step): `CopyingPolicy`
+/// stops copying while copies are seldom found, and tries again later.
+///
+/// It also knows which rows do *not* exist (`sessionRows`, `WindowRowFingerprints`), so a batch
 /// need not read a row to find none there: with 100,000 devices sending,
 /// nearly every uplink is its device's first in its window, and the two
 /// reads that found nothing cost about 1 µs of it (Benchmarks/RESULTS.md,
@@ -83,6 +88,10 @@ final class StoredRowCache {
     private var sessionRows: Set<Int>?
     private var accumulatorRows: WindowRowFingerprints?
 
+    /// Whether batches' rows are copied, decided as each transaction begins
+    /// (tests set shorter rounds).
+    var policy: CopyingPolicy
+
     /// How many lookups found a copy, and how many did not (for tests and benchmarks).
     private(set) var hits = 0
     private(set) var misses = 0
@@ -93,9 +102,13 @@ final class StoredRowCache {
     /// How many redelivery lookups the identifier set spared (for tests and benchmarks).
     private(set) var lookupsSkipped = 0
 
-    init(capacity: Int) {
+    init(capacity: Int, policy: CopyingPolicy = CopyingPolicy()) {
         self.capacity = capacity
+        self.policy = policy
     }
+
+    /// Whether this transaction's batches copy their rows (and look for copies).
+    var isCopying: Bool { policy.isCopying }
 
     /// A write transaction began (`GatewayStore.transaction`, inside its
     /// `BEGIN IMMEDIATE`): drops every copy if another connection committed
@@ -106,6 +119,12 @@ final class StoredRowCache {
         if version != dataVersion {
             if dataVersion != nil { removeAll() }
             dataVersion = version
+        }
+        // Only here, between transactions: a batch that stopped copying midway
+        // would leave the copies of rows it then wrote stale.
+        if policy.decide() == .stopped {
+            sessions.removeAll()
+            accumulators.removeAll()
         }
         isValidated = true
     }
@@ -135,15 +154,20 @@ final class StoredRowCache {
     }
 
     func session(_ device: DeviceID) -> DeviceSession? {
-        let found = stagedSessions.last(where: { $0.device == device })?.session ?? sessions[device]
-        if found == nil { misses += 1 } else { hits += 1 }
+        let found = isCopying ? stagedSessions.last(where: { $0.device == device })?.session ?? sessions[device] : nil
+        count(found != nil)
         return found
     }
 
     func accumulatorRow(_ key: WindowAccumulatorBatch.Key) -> WindowAccumulatorBatch.StoredRow? {
-        let found = stagedAccumulators.last(where: { $0.key == key })?.row ?? accumulators[key]
-        if found == nil { misses += 1 } else { hits += 1 }
+        let found = isCopying ? stagedAccumulators.last(where: { $0.key == key })?.row ?? accumulators[key] : nil
+        count(found != nil)
         return found
+    }
+
+    private func count(_ hit: Bool) {
+        if hit { hits += 1 } else { misses += 1 }
+        policy.note(hit: hit)
     }
 
     /// Whether the device may have a session row: false is certain (no read
@@ -198,11 +222,13 @@ final class StoredRowCache {
 
     /// The device's session row holds `session` once this transaction commits.
     func stage(_ device: DeviceID, _ session: DeviceSession) {
+        guard isCopying else { return }
         stagedSessions.append((device, session))
     }
 
     /// The device window's row is `row` once this transaction commits.
     func stage(_ key: WindowAccumulatorBatch.Key, _ row: WindowAccumulatorBatch.StoredRow) {
+        guard isCopying else { return }
         var row = row
         row.series.removeAll { $0.accumulator == nil }
         stagedAccumulators.append((key, row))
@@ -265,6 +291,50 @@ final class StoredRowCache {
     /// Every copy, for the test that compares them with the rows.
     var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow]) {
         (sessions, accumulators)
+    }
+}
+
+/// Whether copies are kept: they are while at least 1 lookup in 8 finds one.
+/// Counted over rounds of `round` lookups; a round that found fewer stops
+/// the copying for the next `pause` rounds (lookups that read rows, or know
+/// there are none), after which copying starts again, from no copies, for a
+/// round, and is judged again. A fleet within the capacity finds nearly
+/// every row copied and never stops; with 100,000 devices sending nearly no
+/// lookup finds one, and copying runs one round in nine.
+struct CopyingPolicy {
+    enum Decision { case unchanged, started, stopped }
+
+    let round: Int
+    let pause: Int
+    private(set) var isCopying = true
+    private var lookups = 0
+    private var hits = 0
+    private var roundsPaused = 0
+
+    init(round: Int = 16_384, pause: Int = 8) {
+        self.round = round
+        self.pause = pause
+    }
+
+    mutating func note(hit: Bool) {
+        lookups += 1
+        if hit { hits += 1 }
+    }
+
+    /// At a transaction's beginning: judges each round that has ended.
+    mutating func decide() -> Decision {
+        guard lookups >= round else { return .unchanged }
+        defer { lookups = 0; hits = 0 }
+        if isCopying {
+            guard hits < lookups / 8 else { return .unchanged }
+            isCopying = false
+            roundsPaused = 0
+            return .stopped
+        }
+        roundsPaused += 1
+        guard roundsPaused >= pause else { return .unchanged }
+        isCopying = true
+        return .started
     }
 }
 

@@ -115,7 +115,7 @@ struct WindowAccumulatorBatch {
                     "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
                     row.key.parameters + [.integer(row.key.window.end(plus: 0)), blob])
             }
-            cache.stage(row.key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true))
+            if cache.isCopying { cache.stage(row.key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true)) }
         }
     }
 

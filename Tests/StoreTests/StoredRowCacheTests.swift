@@ -289,6 +289,44 @@ import Testing
         #expect(!rows.mayHold(Key(device: "d1", windowLength: 60_000, windowStart: 240_000)))
     }
 
+    /// A fleet larger than the capacity seldom finds a copy: copying stops
+    /// (the copies go) and starts again after the pause; a small fleet keeps
+    /// it. Deduplication finds every copy of a frame throughout.
+    @Test func copyingStopsWhereCopiesAreSeldomFound() throws {
+        let (store, directory) = try GatewayStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        store.rowCache.capacity = 8
+        store.rowCache.policy = CopyingPolicy(round: 40, pause: 2)
+        var message = 0
+        func send(_ devices: [DeviceID], fCnt: UInt32) throws -> RecordSummary {
+            let ids = try Self.commit(store, devices.map { _ in message += 1; return "m\(message)" }, at: 1_000)
+            return try store.record(zip(ids, devices).map { Self.decoded($0, $1, fCnt) }, now: 1_000)
+        }
+        var modes: [Bool] = []
+        for round in 0..<12 {
+            for chunk in stride(from: 0, to: 20, by: 5) {
+                let devices = (chunk..<chunk + 5).map { "d\($0)" }
+                #expect(try send(devices, fCnt: UInt32(round)).duplicateFrames.isEmpty)
+                #expect(try send([devices[0]], fCnt: UInt32(round)).duplicateFrames.count == 1, "the frame again is a copy")
+                modes.append(store.rowCache.isCopying)
+                let check = try store.checkRowCache()
+                #expect(check.mismatches.isEmpty, "\(check.mismatches.prefix(3))")
+                if !store.rowCache.isCopying { #expect(check.copies == 0) }
+            }
+        }
+        #expect(modes.contains(false), "copying stopped: \(modes)")
+        #expect(modes.drop(while: { $0 }).contains(true), "and started again: \(modes)")
+        // Three devices: nearly every lookup finds a copy, so copying goes on.
+        for fCnt in 100..<140 {
+            #expect(try send(["d0", "d1", "d2"], fCnt: UInt32(fCnt)).duplicateFrames.isEmpty)
+        }
+        let settled = (0..<20).map { fCnt -> Bool in
+            _ = try? send(["d0", "d1", "d2"], fCnt: UInt32(200 + fCnt))
+            return store.rowCache.isCopying
+        }
+        #expect(settled.allSatisfy { $0 }, "\(settled)")
+    }
+
     /// Copies never pass the capacity: a fleet larger than it is read from
     /// its rows, and what is kept is still exact.
     @Test func copiesStayWithinTheCapacity() throws {
