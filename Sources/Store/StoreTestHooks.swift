@@ -164,7 +164,7 @@ extension GatewayStore {
                 mismatches.append("packet \(packetID): its row (received \(received)) is older than the connection (\(connectedAt)), not in the set")
             }
             return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses,
-                                 readsSpared: rowCache.readsSpared, mismatches: mismatches)
+                                 readsSpared: rowCache.knowledge.readsSpared, mismatches: mismatches)
         }
     }
 }

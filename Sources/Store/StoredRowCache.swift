@@ -36,23 +36,12 @@ import Readings
 ///   their rows).
 ///
 /// Copies pay only while the same devices come back before their copies are
-/// dropped, and cost about 1 µs an uplink where they do not (100,000 devices
+/// dropped, and cost up to 1 µs an uplink where they do not (100,000 devices
 /// sending, Benchmarks/RESULTS.md, issue 17, eighth step): `CopyingPolicy`
 /// stops copying while copies are seldom found, and tries again later.
 ///
-/// It also knows which rows do *not* exist (`sessionRows`, `WindowRowFingerprints`), so a batch
-/// need not read a row to find none there: with 100,000 devices sending,
-/// nearly every uplink is its device's first in its window, and the two
-/// reads that found nothing cost about 1 µs of it (Benchmarks/RESULTS.md,
-/// issue 17, eighth step). Saying "no row" when there is one would lose a
-/// session or an accumulator, so this knowledge only ever errs the other way:
-/// - it is loaded from the table, inside a write transaction, and dropped
-///   with the copies when another connection commits;
-/// - every row the store's connection inserts is noted as the insert is made,
-///   before its commit (a rollback leaves a fingerprint without a row: that
-///   costs one read, and never a row);
-/// - a row deleted stays noted (the same);
-/// - `checkRowCache` (the tests) asserts that no row there is taken for absent.
+/// It also knows which rows do *not* exist (`RowKnowledge`), so a batch
+/// need not read a row to find none there.
 ///
 /// Only used under the store's writer lock, like `connection`.
 final class StoredRowCache {
@@ -82,11 +71,8 @@ final class StoredRowCache {
     /// Identifiers this transaction stored messages under, with their connection.
     private var stagedPackets: [(packetID: Int, connectedAt: EpochMillis)] = []
 
-    /// The `device_sessions` rows there are, and the `window_accumulators`
-    /// rows of windows that began after the table was read. nil: not read
-    /// since the copies were last dropped (read when a batch first misses).
-    private var sessionRows: Set<Int>?
-    private var accumulatorRows: WindowRowFingerprints?
+    /// Which rows do not exist; off, like the copies, at capacity 0.
+    private(set) var knowledge = RowKnowledge()
 
     /// Whether batches' rows are copied, decided as each transaction begins
     /// (tests set shorter rounds).
@@ -95,10 +81,6 @@ final class StoredRowCache {
     /// How many lookups found a copy, and how many did not (for tests and benchmarks).
     private(set) var hits = 0
     private(set) var misses = 0
-    /// How many misses needed no read (the row is known not to exist), and
-    /// how often the tables were read for that knowledge (for tests and benchmarks).
-    private(set) var readsSpared = 0
-    private(set) var rowKnowledgeLoads = 0
     /// How many redelivery lookups the identifier set spared (for tests and benchmarks).
     private(set) var lookupsSkipped = 0
 
@@ -170,54 +152,22 @@ final class StoredRowCache {
         policy.note(hit: hit)
     }
 
-    /// Whether the device may have a session row: false is certain (no read
-    /// needed), true asks for the read.
     func mayHaveSession(_ device: DeviceID, on connection: SQLiteConnection) throws -> Bool {
-        guard capacity > 0 else { return true }
-        if sessionRows == nil {
-            var rows = Set<Int>()
-            for row in try connection.query("SELECT device FROM device_sessions") { rows.insert((row[0].string ?? "").hashValue) }
-            sessionRows = rows
-            rowKnowledgeLoads += 1
-        }
-        let may = sessionRows?.contains(device.hashValue) ?? true
-        if !may { readsSpared += 1 }
-        return may
+        try capacity == 0 || knowledge.mayHaveSession(device, on: connection)
     }
 
-    /// Whether the device window may have a row (as `mayHaveSession`).
     func mayHaveAccumulatorRow(_ key: WindowAccumulatorBatch.Key, on connection: SQLiteConnection) throws -> Bool {
-        guard capacity > 0 else { return true }
-        if accumulatorRows == nil {
-            // A row's window ends at or after it starts (`window_end_ms` saturates),
-            // so no row there now is of a window that starts after the latest end.
-            let latestEnd = try connection.scalar("SELECT max(window_end_ms) FROM window_accumulators") ?? Int64.min
-            accumulatorRows = WindowRowFingerprints(horizon: latestEnd)
-            rowKnowledgeLoads += 1
-        }
-        let may = accumulatorRows?.mayHold(key) ?? true
-        if !may { readsSpared += 1 }
-        return may
+        try capacity == 0 || knowledge.mayHaveAccumulatorRow(key, on: connection)
     }
 
-    /// The device's session row is being written (inserted or updated).
-    func noteSessionRow(_ device: DeviceID) {
-        sessionRows?.insert(device.hashValue)
-    }
-
-    /// The device window's row is being inserted.
-    func noteAccumulatorRow(_ key: WindowAccumulatorBatch.Key) {
-        accumulatorRows?.insert(key)
-    }
+    func noteSessionRow(_ device: DeviceID) { knowledge.noteSessionRow(device) }
+    func noteAccumulatorRow(_ key: WindowAccumulatorBatch.Key) { knowledge.noteAccumulatorRow(key) }
 
     /// Whether a row is taken for absent, without reading anything (for
     /// `checkRowCache`: must never be true for a row that exists).
-    func takesForAbsent(session device: DeviceID) -> Bool {
-        capacity > 0 && sessionRows.map { !$0.contains(device.hashValue) } ?? false
-    }
-
+    func takesForAbsent(session device: DeviceID) -> Bool { capacity > 0 && knowledge.takesForAbsent(session: device) }
     func takesForAbsent(accumulatorRow key: WindowAccumulatorBatch.Key) -> Bool {
-        capacity > 0 && accumulatorRows.map { !$0.mayHold(key) } ?? false
+        capacity > 0 && knowledge.takesForAbsent(accumulatorRow: key)
     }
 
     /// The device's session row holds `session` once this transaction commits.
@@ -276,8 +226,7 @@ final class StoredRowCache {
     func removeAll() {
         sessions.removeAll()
         accumulators.removeAll()
-        sessionRows = nil
-        accumulatorRows = nil
+        knowledge.forget()
         packetsConnection = nil
         discardStaged()
     }
@@ -292,97 +241,4 @@ final class StoredRowCache {
     var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow]) {
         (sessions, accumulators)
     }
-}
-
-/// Whether copies are kept: they are while at least 1 lookup in 8 finds one.
-/// Counted over rounds of `round` lookups; a round that found fewer stops
-/// the copying for the next `pause` rounds (lookups that read rows, or know
-/// there are none), after which copying starts again, from no copies, for a
-/// round, and is judged again. A fleet within the capacity finds nearly
-/// every row copied and never stops; with 100,000 devices sending nearly no
-/// lookup finds one, and copying runs one round in nine.
-struct CopyingPolicy {
-    enum Decision { case unchanged, started, stopped }
-
-    let round: Int
-    let pause: Int
-    private(set) var isCopying = true
-    private var lookups = 0
-    private var hits = 0
-    private var roundsPaused = 0
-
-    init(round: Int = 16_384, pause: Int = 8) {
-        self.round = round
-        self.pause = pause
-    }
-
-    mutating func note(hit: Bool) {
-        lookups += 1
-        if hit { hits += 1 }
-    }
-
-    /// At a transaction's beginning: judges each round that has ended.
-    mutating func decide() -> Decision {
-        guard lookups >= round else { return .unchanged }
-        defer { lookups = 0; hits = 0 }
-        if isCopying {
-            guard hits < lookups / 8 else { return .unchanged }
-            isCopying = false
-            roundsPaused = 0
-            return .stopped
-        }
-        roundsPaused += 1
-        guard roundsPaused >= pause else { return .unchanged }
-        isCopying = true
-        return .started
-    }
-}
-
-/// The `window_accumulators` rows of windows that start after `horizon`,
-/// by fingerprint (`Hasher` values: this process's only), grouped by window
-/// start: every such row is here, because the table had none when it was read
-/// and every insert since is noted. A fingerprint not here is a row that does
-/// not exist; one here may be a row (two keys can share a fingerprint).
-///
-/// At most `limit` fingerprints: past it the groups of the earliest windows
-/// go, and the horizon moves up past them (those windows are read again, as
-/// windows older than the horizon always are). 100,000 devices with
-/// 15-minute windows note 9.6 million windows a day.
-struct WindowRowFingerprints {
-    private(set) var horizon: EpochMillis
-    private var byStart: [EpochMillis: Set<Int>] = [:]
-    private var count = 0
-    let limit: Int
-
-    init(horizon: EpochMillis, limit: Int = 1 << 18) {
-        self.horizon = horizon
-        self.limit = limit
-    }
-
-    func mayHold(_ key: WindowAccumulatorBatch.Key) -> Bool {
-        guard key.windowStart > horizon else { return true }
-        return byStart[key.windowStart]?.contains(key.hashValue) ?? false
-    }
-
-    mutating func insert(_ key: WindowAccumulatorBatch.Key) {
-        guard key.windowStart > horizon else { return }
-        if byStart[key.windowStart, default: []].insert(key.hashValue).inserted { count += 1 }
-        guard count > limit else { return }
-        // Down to half the limit, so a fleet at the limit does not drop a group every batch.
-        while count > limit / 2, let earliest = byStart.keys.min() {
-            count -= byStart.removeValue(forKey: earliest)?.count ?? 0
-            horizon = max(horizon, earliest)
-        }
-    }
-}
-
-/// A set of MQTT packet identifiers (1–65,535), one bit each: 8 KiB.
-struct PacketIdentifierSet {
-    private var words = [UInt64](repeating: 0, count: 1024)
-
-    static func holds(_ packetID: Int) -> Bool { packetID > 0 && packetID <= 65_535 }
-
-    func contains(_ packetID: Int) -> Bool { words[packetID >> 6] & (1 << UInt64(packetID & 63)) != 0 }
-    mutating func insert(_ packetID: Int) { words[packetID >> 6] |= 1 << UInt64(packetID & 63) }
-    mutating func remove(_ packetID: Int) { words[packetID >> 6] &= ~(1 << UInt64(packetID & 63)) }
 }
