@@ -4,8 +4,9 @@ import Readings
 /// a batch (through `StoredRowCache`) need not read a row to find none
 /// there: with 100,000 devices sending, nearly every uplink is its device's
 /// first in its window, and the two reads that found nothing cost about 1 µs
-/// of it (Benchmarks/RESULTS.md, issue 17, eighth step). Saying "no row" when there is one would lose a
-/// session or an accumulator, so this knowledge only ever errs the other way:
+/// of it (Benchmarks/RESULTS.md, issue 17, eighth step). Saying "no row"
+/// when there is one would lose a session or an accumulator, so this
+/// knowledge only ever errs the other way:
 /// - it is loaded from the table, inside a write transaction, and dropped
 ///   with the copies when another connection commits;
 /// - every row the store's connection inserts is noted as the insert is made,
@@ -118,15 +119,4 @@ struct WindowRowFingerprints {
             horizon = max(horizon, earliest)
         }
     }
-}
-
-/// A set of MQTT packet identifiers (1–65,535), one bit each: 8 KiB.
-struct PacketIdentifierSet {
-    private var words = [UInt64](repeating: 0, count: 1024)
-
-    static func holds(_ packetID: Int) -> Bool { packetID > 0 && packetID <= 65_535 }
-
-    func contains(_ packetID: Int) -> Bool { words[packetID >> 6] & (1 << UInt64(packetID & 63)) != 0 }
-    mutating func insert(_ packetID: Int) { words[packetID >> 6] |= 1 << UInt64(packetID & 63) }
-    mutating func remove(_ packetID: Int) { words[packetID >> 6] &= ~(1 << UInt64(packetID & 63)) }
 }
