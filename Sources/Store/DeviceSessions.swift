@@ -12,15 +12,14 @@ import Readings
 /// two tables, which with 100,000 devices sending was a page each per
 /// uplink (Benchmarks/RESULTS.md, issue 17). A row a recent batch read or
 /// wrote is not read again: `StoredRowCache` has its copy, and a row it knows
-/// is not there is not looked for. The rules that
-/// change a session are `FrameDeduplication`'s.
+/// is not there is not looked for. The rules that change a session are
+/// `FrameDeduplication`'s.
 struct DeviceSessionBatch {
     private let connection: SQLiteConnection
     private let cache: StoredRowCache
 
     /// What the batch knows and did of one device.
     private struct Entry {
-        var device: DeviceID
         /// nil: not looked up yet; .some(nil): the table has no row for it.
         var session: DeviceSession?? = nil
         var changed = false
@@ -29,13 +28,11 @@ struct DeviceSessionBatch {
         var lastSeen: EpochMillis?
     }
 
-    /// The devices touched, in the order first touched: one lookup by id per
-    /// call (three sets keyed by device hashed each id up to six times an uplink).
+    /// The devices touched, in the order first touched (`slots` says whose
+    /// entry is where): one lookup by id per call (three sets keyed by device
+    /// hashed each id up to six times an uplink).
     private var entries: [Entry] = []
-    private var slots: [DeviceID: Int] = [:]
-    /// An uplink asks for its device's entry three times in a row (session,
-    /// new session, activity): the last one found is tried before hashing.
-    private var lastSlot = 0
+    private var slots = BatchSlots<DeviceID>()
 
     /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
     init(connection: SQLiteConnection, cache: StoredRowCache) {
@@ -45,15 +42,9 @@ struct DeviceSessionBatch {
     }
 
     private mutating func slot(_ device: DeviceID) -> Int {
-        if lastSlot < entries.count, entries[lastSlot].device == device { return lastSlot }
-        if let slot = slots[device] {
-            lastSlot = slot
-            return slot
-        }
-        entries.append(Entry(device: device))
-        lastSlot = entries.count - 1
-        slots[device] = lastSlot
-        return lastSlot
+        if let slot = slots.find(device) { return slot }
+        entries.append(Entry())
+        return slots.add(device)
     }
 
     /// The device's session as of the frames recorded so far; nil if it has none.
@@ -101,18 +92,18 @@ struct DeviceSessionBatch {
     /// been read). Every session the batch knows is staged for the cache:
     /// read or written, it is what the row's session columns hold.
     func write() throws {
-        for entry in entries {
+        for (device, entry) in zip(slots.keys, entries) {
             let lastSeen: SQLiteValue = entry.lastSeen.map { .integer($0) } ?? .null
-            if case let session?? = entry.session { cache.stage(entry.device, session) }
-            if entry.changed || entry.uplinks > 0 { cache.noteSessionRow(entry.device) }
+            if case let session?? = entry.session { cache.stage(device, session) }
+            if entry.changed || entry.uplinks > 0 { cache.noteSessionRow(device) }
             if entry.changed, case let session?? = entry.session {
                 try connection.run(
                     Self.upsertSession,
-                    [.text(entry.device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
+                    [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
                      .blob(RecentFramesCodec.encode(session.recent)), .integer(entry.uplinks), lastSeen])
             }
             else if entry.uplinks > 0 {
-                try connection.run(Self.upsertActivity, [.text(entry.device), .integer(entry.uplinks), lastSeen])
+                try connection.run(Self.upsertActivity, [.text(device), .integer(entry.uplinks), lastSeen])
             }
         }
     }

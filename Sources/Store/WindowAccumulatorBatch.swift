@@ -40,7 +40,6 @@ struct WindowAccumulatorBatch {
     }
 
     private struct Row {
-        var key: Key
         var id: Int64?
         var series: [WindowSeries] = []
         /// As stored: some series changed since the window last closed.
@@ -48,14 +47,11 @@ struct WindowAccumulatorBatch {
         var taken = false
     }
 
-    /// The rows touched, in the order first touched, changed in place (a
-    /// copy taken out of a dictionary and put back copied its series array
-    /// on every reading).
+    /// The rows touched, in the order first touched (`slots` says whose row
+    /// is where), changed in place (a copy taken out of a dictionary and put
+    /// back copied its series array on every reading).
     private var rows: [Row] = []
-    private var slots: [Key: Int] = [:]
-    /// An uplink's readings mostly share one window: the last row found is
-    /// tried before hashing the key.
-    private var lastSlot = 0
+    private var slots = BatchSlots<Key>()
     /// The last window a reading was too late for.
     private(set) var lateWindow: WindowGroup?
 
@@ -100,7 +96,7 @@ struct WindowAccumulatorBatch {
     /// and stages each for the cache as written. (A row that took none may
     /// hold, in memory, a series its row does not: it is not staged.)
     func write() throws {
-        for row in rows where row.taken {
+        for (key, row) in zip(slots.keys, rows) where row.taken {
             let blob = SQLiteValue.blob(WindowSeriesCodec.encode(row.series))
             if let id = row.id {
                 // `changed` is left out when it stays 1: that spares its index entry.
@@ -110,23 +106,19 @@ struct WindowAccumulatorBatch {
                     try connection.run("UPDATE window_accumulators SET series = ?, changed = 1 WHERE id = ?", [blob, .integer(id)])
                 }
             } else {
-                cache.noteAccumulatorRow(row.key)
+                cache.noteAccumulatorRow(key)
                 try connection.run(
                     "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
-                    row.key.parameters + [.integer(row.key.window.end(plus: 0)), blob])
+                    key.parameters + [.integer(key.window.end(plus: 0)), blob])
             }
-            if cache.isCopying { cache.stage(row.key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true)) }
+            if cache.isCopying { cache.stage(key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true)) }
         }
     }
 
     /// The device window's slot in `rows`, its row read once per batch.
     private mutating func load(_ key: Key) throws -> Int {
-        if lastSlot < rows.count, rows[lastSlot].key == key { return lastSlot }
-        if let slot = slots[key] {
-            lastSlot = slot
-            return slot
-        }
-        var row = Row(key: key)
+        if let slot = slots.find(key) { return slot }
+        var row = Row()
         if let stored = try cache.accumulatorRow(key)
             ?? (cache.mayHaveAccumulatorRow(key, on: connection) ? Self.storedRow(key, on: connection) : nil) {
             row.id = stored.id
@@ -134,9 +126,7 @@ struct WindowAccumulatorBatch {
             row.storedChanged = stored.changed
         }
         rows.append(row)
-        lastSlot = rows.count - 1
-        slots[key] = lastSlot
-        return lastSlot
+        return slots.add(key)
     }
 
     /// A series the window's row does not hold yet. If the window has ended
