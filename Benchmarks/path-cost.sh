@@ -10,8 +10,14 @@
 # DEVICES (100 by default) sets the fleet: with 100000, each uplink comes from
 # a device of its own, as in registry-scale.sh's third step. BURST (400 by
 # default) sets the messages per ingest commit: the load test's read bursts
-# are 30-220 (Benchmarks/RESULTS.md, sixth step).
-# Usage: [ROUNDS=3] [QOS=1] [DEVICES=100] [BURST=400] [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
+# are 30-220 (Benchmarks/RESULTS.md, sixth step). SIMULATED_START (an RFC 3339
+# time) stamps the frames from then on, each device every 15 minutes, so the
+# traffic spans windows as a city's does over hours (by default every frame
+# carries the time of capture: one window). JITTER (e.g. 60s) sets devices out
+# of step, as a city's are; without it each round goes in device order, which
+# inserts new rows in key order (Benchmarks/RESULTS.md, ninth step).
+# Usage: [ROUNDS=3] [QOS=1] [DEVICES=100] [BURST=400] [SIMULATED_START=2026-12-01T04:00:00Z] [JITTER=60s]
+#        [CITYGATE_BINS="old/citygate new/citygate"] bash Benchmarks/path-cost.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-50000}"
@@ -22,7 +28,8 @@ trap 'rm -rf "$work"' EXIT
 devices="${DEVICES:-100}"
 "$bin/citygate-sim" registry --devices "$devices" >"$work/devices.toml"
 printf '[gateway]\ndevice_registry = "devices.toml"\n' >"$work/citygate.toml"
-"$bin/citygate-sim" capture --count "$count" --devices "$devices" --seed 2 --output "$work/messages.txt"
+"$bin/citygate-sim" capture --count "$count" --devices "$devices" --seed 2 --output "$work/messages.txt" \
+    ${SIMULATED_START:+--simulated-start "$SIMULATED_START"} ${JITTER:+--jitter "$JITTER"}
 bins="${CITYGATE_BINS:-$bin/citygate}"
 for round in $(seq 1 "${ROUNDS:-3}"); do
     for gateway in $bins; do

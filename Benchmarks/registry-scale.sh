@@ -5,7 +5,8 @@
 #   2. `run` with the empty, the 100,000-device and the city-100k registry:
 #      ready after, RSS once ready
 #   3. CPU per uplink flat out with 100 devices sending against 100,000 devices
-#      sending (each gateway registered for its fleet), interleaved, ROUNDS times
+#      sending (each gateway registered for its fleet), interleaved, ROUNDS times;
+#      the 100,000 in device order, and out of step as a city's are (--jitter)
 #   4. three SIGHUP reloads of the 100,000-device registry under 5,000 uplinks/s:
 #      how long each took, and commits that waited longer than 200 ms
 #   5. the city-100k scenario (faults included) flat out: loss, CPU per uplink
@@ -85,13 +86,17 @@ echo "CPU per uplink flat out, $count uplinks, QoS 1 (process CPU of the gateway
 for round in $(seq 1 "$rounds"); do
     small="$(load d100 --count "$count" --rate 0 --devices 100)"
     large="$(load d100000 --count "$count" --rate 0 --devices 100000)"
-    python3 - "$round" "$small" "$large" <<'PY'
+    # The same fleet out of step, as a city's devices are: without --jitter
+    # each round goes in device order (Benchmarks/RESULTS.md, ninth step).
+    scattered="$(load d100000 --count "$count" --rate 0 --devices 100000 --jitter 60s)"
+    python3 - "$round" "$small" "$large" "$scattered" <<'PY'
 import json, sys
-round_, small, large = sys.argv[1], json.loads(sys.argv[2] or "{}"), json.loads(sys.argv[3] or "{}")
+round_, small, large, scattered = sys.argv[1], *(json.loads(a or "{}") for a in sys.argv[2:5])
 def cpu(report): return report.get("gateway", {}).get("cpu_us_per_uplink")
-a, b = cpu(small), cpu(large)
-ratio = f"{b / a:.2f}" if a and b else "?"
-print(f"    round {round_}: 100 devices {a} µs/uplink (loss {small.get('loss')}), 100,000 devices {b} µs/uplink (loss {large.get('loss')}); ratio {ratio}")
+a, b, c = cpu(small), cpu(large), cpu(scattered)
+def ratio(x): return f"{x / a:.2f}" if a and x else "?"
+print(f"    round {round_}: 100 devices {a} µs/uplink (loss {small.get('loss')}), 100,000 devices {b} µs/uplink (loss {large.get('loss')}); ratio {ratio(b)}")
+print(f"    round {round_}: 100,000 devices out of step (--jitter 60s) {c} µs/uplink (loss {scattered.get('loss')}); ratio {ratio(c)}")
 PY
 done
 

@@ -107,12 +107,22 @@ struct Capture: ParsableCommand {
     @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 2
     @Option(help: "Scenario file (fleet and faults) instead of --devices.") var scenario: String?
     @Option(help: "File to write.") var output: String
+    @Option(name: .customLong("simulated-start"),
+            help: "Simulated time of the first round (RFC 3339), so the traffic spans windows; default: the time of writing.") var simulatedStart: String?
+    @Option(help: "Simulated time between two reports of one device, with --simulated-start (default: the scenario's, else 15m).") var interval: String?
+    @OptionGroup var outOfStep: OutOfStep
+
+    func validate() throws {
+        if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
+        if let interval, (DurationText.parseMillis(interval) ?? 0) <= 0 { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
+    }
 
     func run() throws {
         let plan = try scenario.map(loadScenario)
         let fleet = plan?.devices ?? DemoDistrict.fleet(size: devices)
-        var traffic = FleetTraffic(devices: fleet, seed: plan?.seed ?? seed, simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000,
-                                   jitterMillis: plan?.jitterMillis ?? 0, faults: plan?.faults ?? FaultPlan())
+        var traffic = FleetTraffic(devices: fleet, seed: plan?.seed ?? seed, simulatedStart: simulatedStart.flatMap(RFC3339.parseMillis),
+                                   stepMillis: interval.flatMap(DurationText.parseMillis) ?? plan?.intervalMillis ?? 900_000,
+                                   jitterMillis: outOfStep.millis ?? plan?.jitterMillis ?? 0, faults: plan?.faults ?? FaultPlan())
         var text = ""
         var written = 0
         while written < count {
@@ -123,6 +133,22 @@ struct Capture: ParsableCommand {
         }
         for message in traffic.flush() { text += message.topic + "\t" + Data(message.payload).base64EncodedString() + "\n" }
         try Data(text.utf8).write(to: URL(fileURLWithPath: output))
+    }
+}
+
+/// `--jitter` for `capture` and `load`: devices out of step, as a city's are.
+/// Without it (and without a scenario that sets one) every device reports at
+/// the same phase, so each round goes in device order, and new rows land in
+/// key order: kinder to the store than a city (Benchmarks/RESULTS.md, issue
+/// 17, ninth step).
+struct OutOfStep: ParsableArguments {
+    @Option(help: ArgumentHelp("Each report up to this much early or late, and devices out of step from the start (default: the scenario's, else 0: each round in device order).",
+                               valueName: "duration")) var jitter: String?
+
+    var millis: Int64? { jitter.flatMap(DurationText.parseMillis) }
+
+    func validate() throws {
+        if let jitter, (DurationText.parseMillis(jitter) ?? -1) < 0 { throw ValidationError("--jitter: '\(jitter)' is not a duration like 60s") }
     }
 }
 
@@ -148,6 +174,7 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Devices in the fleet.") var devices: Int = 100
     @Option(help: "Seed for repeatable signals (default: the scenario's, else 1).") var seed: UInt64?
     @Option(help: "Scenario file: fleet and faults (default: --devices of the demo models, no faults).") var scenario: String?
+    @OptionGroup var outOfStep: OutOfStep
     @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
     @Option(help: "The gateway's metrics URL, e.g. http://127.0.0.1:9464/metrics.") var metrics: String?
     @Option(name: .customLong("drain-timeout"), help: "How long to wait for the gateway to drain.") var drainTimeout: String = "60s"
@@ -191,7 +218,7 @@ struct Load: AsyncParsableCommand {
         let plan = try scenario.map(loadScenario)
         let fleet = plan?.devices ?? DemoDistrict.fleet(size: devices)
         var traffic = FleetTraffic(devices: fleet, seed: seed ?? plan?.seed ?? 1,
-                                   simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000, jitterMillis: plan?.jitterMillis ?? 0,
+                                   simulatedStart: nil, stepMillis: plan?.intervalMillis ?? 900_000, jitterMillis: outOfStep.millis ?? plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
         let setup = LoadReport.Setup(startedAt: EpochMillis(Date().timeIntervalSince1970 * 1000), broker: broker, qos: qos, devices: fleet.count,
                                      rate: rate, maxInFlight: maxInFlight, scenario: scenario, simulatorVersion: BuildInfo.version)

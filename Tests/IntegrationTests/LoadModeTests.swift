@@ -1,4 +1,5 @@
 import Foundation
+import Readings
 import SimulatorCore
 import Testing
 
@@ -225,5 +226,32 @@ extension LoadModeTests {
         #expect(try StatusPageTests.pngSize(screenshot) == (1000, 1800))
         #expect(await gateway.process.stop() == 0)
         broker.process.forceStop()
+    }
+}
+
+extension LoadModeTests {
+    /// `capture --simulated-start` (what `Benchmarks/path-cost.sh` takes for
+    /// traffic that spans windows): frames carry the simulated clock, each
+    /// device every 15 minutes from the start, not the time of writing.
+    @Test func captureStampsFramesFromTheSimulatedStart() throws {
+        let directory = try TestEnvironment.temporaryDirectory("capture")
+        let file = directory + "/messages.txt"
+        let run = try capture(TestEnvironment.simulator, [
+            "capture", "--count", "9", "--devices", "3", "--simulated-start", "2026-03-01T10:00:00Z", "--output", file])
+        #expect(run.status == 0)
+        let times = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map { line -> Int64 in
+            let message = try #require(Data(base64Encoded: String(line.split(separator: "\t")[1])))
+            let event = try #require(try JSONSerialization.jsonObject(with: message) as? [String: Any])
+            let time = try #require(event["time"] as? String)
+            return try #require(RFC3339.parseMillis(time))
+        }
+        let start = try #require(RFC3339.parseMillis("2026-03-01T10:00:00Z"))
+        #expect(times.count == 9)
+        #expect(times.allSatisfy { $0 >= start && $0 < start + 3 * 900_000 }, "\(times)")
+        #expect(Set(times.map { ($0 - start) / 900_000 }) == [0, 1, 2], "three rounds of three devices: \(times)")
+
+        let refused = try capture(TestEnvironment.simulator, [
+            "capture", "--count", "1", "--simulated-start", "yesterday", "--output", file])
+        #expect(refused.status != 0, "a start that is not RFC 3339 is refused")
     }
 }
