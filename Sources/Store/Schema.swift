@@ -132,6 +132,8 @@ enum Schema {
         // 15: the redelivery hint is `MessageHash`, eight bytes a step, not
         // FNV-1a; see `rehashRecentMessages`.
         .check(rehashRecentMessages),
+        // 16: sessions in the order devices report, not device order; see `sessionsInReportOrder`.
+        .sql(sessionsInReportOrder),
     ]
 
     static var version: Int { migrations.count }
