@@ -183,7 +183,8 @@ extension GatewayStore {
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
                       AND NOT EXISTS (SELECT 1 FROM window_accumulators w
-                                      WHERE w.device = a.source AND w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms)
+                                      WHERE w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms
+                                        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = a.source))
                     ORDER BY a.window_start_ms LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
                 for id in aggregates {
@@ -224,7 +225,8 @@ extension GatewayStore {
 
     /// Joins a reading (`r`) to its window's accumulator (`w`).
     static let readingsWindow = """
-        w.device = r.device AND w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
+        w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
+        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = r.device)
         """
 
     /// The highest id of `table` whose `time` is before `cutoff`, by a binary

@@ -134,6 +134,8 @@ enum Schema {
         .check(rehashRecentMessages),
         // 16: sessions in the order devices report, not device order; see `sessionsInReportOrder`.
         .sql(sessionsInReportOrder),
+        // 17: accumulators keyed by window and session row, in report order; see `accumulatorsInReportOrder`.
+        .sql(accumulatorsInReportOrder),
     ]
 
     static var version: Int { migrations.count }

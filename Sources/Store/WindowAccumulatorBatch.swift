@@ -107,9 +107,15 @@ struct WindowAccumulatorBatch {
                 }
             } else {
                 cache.noteAccumulatorRow(key)
-                try connection.run(
-                    "INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, 1)",
-                    key.parameters + [.integer(key.window.end(plus: 0)), blob])
+                let values = key.parameters + [.integer(key.window.end(plus: 0)), blob]
+                if try connection.run(Self.insertQuery, values) == 0 {
+                    // No session row to refer to (readings of an event from a
+                    // device not tracked): a bare one, which places frames as
+                    // no row does (migration 17).
+                    try connection.run("INSERT INTO device_sessions (device, session_start_id) VALUES (?, 0)", [.text(key.device)])
+                    cache.noteSessionRow(key.device)
+                    try connection.run(Self.insertQuery, values)
+                }
             }
             if cache.isCopying { cache.stage(key, .init(id: row.id ?? connection.lastInsertRowID, series: row.series, changed: true)) }
         }
@@ -151,7 +157,18 @@ struct WindowAccumulatorBatch {
         return series
     }
 
-    static let lookupQuery = "SELECT id, series, changed FROM window_accumulators WHERE device = ? AND window_ms = ? AND window_start_ms = ?"
+    /// By window, then the device's session row (migration 17: rows go in as
+    /// devices report); `key.parameters` are the device, length and start.
+    static let lookupQuery = """
+        SELECT id, series, changed FROM window_accumulators
+        WHERE window_ms = ?2 AND window_start_ms = ?3 AND device_row = (SELECT id FROM device_sessions WHERE device = ?1)
+        """
+
+    /// Inserts nothing if the device has no session row (the caller makes one).
+    static let insertQuery = """
+        INSERT INTO window_accumulators (device, device_row, window_ms, window_start_ms, window_end_ms, series, changed)
+        SELECT ?1, s.id, ?2, ?3, ?4, ?5, 1 FROM device_sessions s WHERE s.device = ?1
+        """
 
     /// A device window's row as stored (and as `StoredRowCache` copies it).
     struct StoredRow: Equatable {

@@ -19,7 +19,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(store.schemaVersion == Schema.version)
         let again = try GatewayStore(path: store.path)
-        #expect(again.schemaVersion == Schema.version && Schema.version == 16)
+        #expect(again.schemaVersion == Schema.version && Schema.version == 17)
     }
 
     @Test func aRedeliveryIsTheSameMessageAndPacketIdOnALaterConnection() throws {

@@ -68,4 +68,66 @@ import Testing
         #expect(try store.deviceActivity()["a"].map { [$0.uplinks, $0.lastSeen] } == [10, 5_000])
         #expect(try store.locked { try store.connection.scalar("SELECT count(*) FROM device_sessions") } == 4)
     }
+
+    @Test func migrationSeventeenFindsEveryAccumulatorThroughItsSessionRow() throws {
+        let directory = try EarlierSchema.directory("accumulator-migrate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/old.sqlite"
+        let series = WindowSeriesCodec.encode([WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5),
+                                                            changed: true, closed: false)])
+        // (device, window length, start, changed); "c" has readings and no session row.
+        let windows: [(String, Int64, Int64, Int64)] = [("b", 60_000, 0, 1), ("a", 60_000, 0, 0), ("a", 60_000, 60_000, 1), ("c", 3_600_000, 0, 1)]
+        try EarlierSchema.database(at: path, version: 16) { old in
+            for device in ["b", "a"] { try old.run("INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 1, 1, 5)", [.text(device)]) }
+            for (device, length, start, changed) in windows {
+                try old.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, ?)",
+                            [.text(device), .integer(length), .integer(start), .integer(start + length), .blob(series), .integer(changed)])
+            }
+        }
+        let store = try GatewayStore(path: path)
+        #expect(store.schemaVersion == Schema.version)
+        try store.locked {
+            let rows = try store.connection.query("""
+                SELECT w.id, w.device, s.device, w.window_ms, w.window_start_ms, w.changed, w.series = ? FROM window_accumulators w
+                JOIN device_sessions s ON s.id = w.device_row ORDER BY w.id
+                """, [.blob(series)])
+            #expect(rows.map { $0[0].int } == [1, 2, 3, 4], "every row, with its id")
+            #expect(rows.allSatisfy { $0[1] == $0[2] && $0[6].int == 1 }, "each refers to its own device's session row: \(rows)")
+            #expect(rows.map { [$0[3].int, $0[4].int, $0[5].int] } == windows.map { [$0.1, $0.2, $0.3] })
+            // The device without one got a bare session row: session 0, no counter, never seen.
+            let bare = try store.connection.query("SELECT session_start_id, last_fcnt, uplinks, last_seen_ms FROM device_sessions WHERE device = 'c'")
+            #expect(bare == [[.integer(0), .null, .integer(0), .null]])
+            for (device, length, start, changed) in windows {
+                let key = WindowAccumulatorBatch.Key(device: device, windowLength: length, windowStart: start)
+                let found = try WindowAccumulatorBatch.storedRow(key, on: store.connection)
+                #expect(found?.changed == (changed == 1) && found?.series.first?.accumulator?.sum == 5, "\(device) \(start)")
+            }
+            #expect(try WindowAccumulatorBatch.storedRow(.init(device: "b", windowLength: 60_000, windowStart: 60_000), on: store.connection) == nil)
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'window_accumulators_by_window'") == 0)
+        }
+        #expect(try store.deviceActivity().keys.sorted() == ["a", "b"], "a bare session row is no activity")
+    }
+
+    /// Readings of an event from a device the gateway does not track: the
+    /// window's row needs a session row to refer to, and gets a bare one.
+    @Test func readingsOfADeviceWithoutASessionRowGetOneToReferTo() throws {
+        let directory = try EarlierSchema.directory("bare-session")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GatewayStore(path: directory + "/s.sqlite")
+        for (index, value) in [Int64(10), 20].enumerated() {
+            guard case let .stored(id) = try store.commitUplink(topic: "t", message: [UInt8(index)], receivedAt: 1_000) else { Issue.record("not stored"); return }
+            let reading = Reading(uplinkID: id, device: "stranger", metric: .temperature, channel: nil, time: 1_000, value: value)
+            _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .event(type: "status", device: "stranger",
+                                                                                 readings: [ReadingRow(reading: reading, windowLength: 60_000, windowStart: 0)],
+                                                                                 registered: false))], now: 1_000)
+        }
+        let found = try store.locked {
+            try WindowAccumulatorBatch.storedRow(.init(device: "stranger", windowLength: 60_000, windowStart: 0), on: store.connection)
+        }
+        #expect(found?.series.first?.accumulator?.count == 2 && found?.series.first?.accumulator?.sum == 30, "one window took both readings")
+        #expect(try store.locked { try store.connection.scalar("SELECT count(*) FROM window_accumulators") } == 1)
+        #expect(try store.deviceActivity()["stranger"] == nil, "not tracked: no activity")
+        #expect(try store.checkRowCache().mismatches.isEmpty, "the bare row is known, not taken for absent")
+    }
 }
+

@@ -47,7 +47,8 @@ import Testing
         #expect(closing.contains { $0.contains("USING INDEX window_accumulators_by_state (changed=? AND window_end_ms<?)") }, "\(closing)")
         #expect(!closing.contains { $0.contains("TEMP B-TREE") }, "ordered by the index: \(closing)")
         let lookup = try plan(WindowAccumulatorBatch.lookupQuery, [.text("d"), .integer(1), .integer(0)])
-        #expect(lookup.contains { $0.contains("USING INDEX window_accumulators_by_window (device=? AND window_ms=? AND window_start_ms=?)") }, "\(lookup)")
+        #expect(lookup.contains { $0.contains("USING INDEX window_accumulators_by_report (window_ms=? AND window_start_ms=? AND device_row=?)") }, "\(lookup)")
+        #expect(lookup.contains { $0.contains("SEARCH device_sessions USING COVERING INDEX") }, "the session row by its device: \(lookup)")
         let aggregate = try plan(WindowAccumulatorBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
         #expect(aggregate.contains { $0.contains("USING INDEX aggregates_by_series") }, "\(aggregate)")
     }

@@ -38,7 +38,11 @@ import Testing
         var series = WindowSeriesCodec.encode([WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5),
                                                             changed: true, closed: false)])
         series.replaceSubrange(1...11, with: Array("temperatur3".utf8))
-        try store.connection.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series) VALUES ('d', 60000, 0, 60000, ?)", [.blob(series)])
+        try store.connection.run("INSERT INTO device_sessions (device, session_start_id) VALUES ('d', 0)")
+        try store.connection.run("""
+            INSERT INTO window_accumulators (device, device_row, window_ms, window_start_ms, window_end_ms, series)
+            VALUES ('d', (SELECT id FROM device_sessions WHERE device = 'd'), 60000, 0, 60000, ?)
+            """, [.blob(series)])
         #expect(throws: StoreDataError.self) { try store.closableWindows(graceMillis: 0, now: 1_000_000) }
         try store.connection.run("INSERT INTO rule_devices (device, kind, zone) VALUES ('r', 'volcano', NULL)")
         #expect(throws: StoreDataError.self) { try store.ruleDevice("r") }
