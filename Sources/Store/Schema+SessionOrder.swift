@@ -42,9 +42,10 @@ extension Schema {
     /// report: in the order they first reported (migration 16), a few pages a
     /// batch. The device stays in the row for closing and retention to read.
     ///
-    /// A device with accumulators and no session row (readings of an event
-    /// from a device not tracked) gets a bare one (session 0, no counter,
-    /// which places frames as no row does), as `WindowAccumulatorBatch` does.
+    /// A device with accumulators and no session row (none should be: a
+    /// recorded uplink notes its device's activity) gets a bare one (session
+    /// 0, no counter, which places frames as no row does), as
+    /// `WindowAccumulatorBatch` does.
     static let accumulatorsInReportOrder = """
         INSERT INTO device_sessions (device, session_start_id)
             SELECT DISTINCT device, 0 FROM window_accumulators WHERE device NOT IN (SELECT device FROM device_sessions);

@@ -109,9 +109,10 @@ struct WindowAccumulatorBatch {
                 cache.noteAccumulatorRow(key)
                 let values = key.parameters + [.integer(key.window.end(plus: 0)), blob]
                 if try connection.run(Self.insertQuery, values) == 0 {
-                    // No session row to refer to (readings of an event from a
-                    // device not tracked): a bare one, which places frames as
-                    // no row does (migration 17).
+                    // No session row to refer to. Every outcome the pipeline
+                    // makes notes its device's activity first, so this is a
+                    // guard: a reading is never dropped for want of one. A
+                    // bare row places frames as no row does (migration 17).
                     try connection.run("INSERT INTO device_sessions (device, session_start_id) VALUES (?, 0)", [.text(key.device)])
                     cache.noteSessionRow(key.device)
                     try connection.run(Self.insertQuery, values)

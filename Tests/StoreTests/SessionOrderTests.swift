@@ -75,7 +75,7 @@ import Testing
         let path = directory + "/old.sqlite"
         let series = WindowSeriesCodec.encode([WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5),
                                                             changed: true, closed: false)])
-        // (device, window length, start, changed); "c" has readings and no session row.
+        // (device, window length, start, changed); "c" has an accumulator and no session row.
         let windows: [(String, Int64, Int64, Int64)] = [("b", 60_000, 0, 1), ("a", 60_000, 0, 0), ("a", 60_000, 60_000, 1), ("c", 3_600_000, 0, 1)]
         try EarlierSchema.database(at: path, version: 16) { old in
             for device in ["b", "a"] { try old.run("INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 1, 1, 5)", [.text(device)]) }
@@ -108,8 +108,9 @@ import Testing
         #expect(try store.deviceActivity().keys.sorted() == ["a", "b"], "a bare session row is no activity")
     }
 
-    /// Readings of an event from a device the gateway does not track: the
-    /// window's row needs a session row to refer to, and gets a bare one.
+    /// Readings whose device has no session row (the store takes them; no
+    /// outcome the pipeline makes today has them): the window's row needs a
+    /// session row to refer to, and gets a bare one rather than losing them.
     @Test func readingsOfADeviceWithoutASessionRowGetOneToReferTo() throws {
         let directory = try EarlierSchema.directory("bare-session")
         defer { try? FileManager.default.removeItem(atPath: directory) }
