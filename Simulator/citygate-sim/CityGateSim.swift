@@ -30,8 +30,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Write one JSON line per fault-free frame with the values it encodes.") var manifest: String?
     @Option(name: .customLong("max-in-flight"), help: "Unacknowledged publishes at most.") var maxInFlight: Int = 200
     @Option(help: "Devices in the fleet: the demo district (5) or more of the same models.") var devices: Int = 5
-    @Option(name: .customLong("simulated-start"), help: "Simulated time of the first round (RFC 3339); default: real time.") var simulatedStart: String?
-    @Option(help: "Simulated time between two reports of one device, with --simulated-start (e.g. 1h; default: the scenario's, else 15m).") var interval: String?
+    @OptionGroup var clock: SimulatedClock
 
     func validate() throws {
         guard MQTTOptions.parseURL(broker) != nil else { throw ValidationError("--broker: '\(broker)' is not mqtt://HOST[:PORT]") }
@@ -44,8 +43,6 @@ struct Run: AsyncParsableCommand {
         guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard devices >= 1 && devices <= 1_000_000 else { throw ValidationError("--devices must be 1...1000000") }
-        if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
-        if let interval, (DurationText.parseMillis(interval) ?? 0) <= 0 { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
     }
 
     func run() async throws {
@@ -56,11 +53,11 @@ struct Run: AsyncParsableCommand {
             throw ExitCode.failure
         }
         // With --speed the clock is simulated from the start (now by default).
-        let start = simulatedStart.flatMap(RFC3339.parseMillis) ?? (speed != nil ? FleetTraffic.realNow() : nil)
+        let start = clock.startMillis ?? (speed != nil ? FleetTraffic.realNow() : nil)
         let plan = try scenario.map(loadScenario)
         var traffic = FleetTraffic(devices: plan?.devices ?? DemoDistrict.fleet(size: devices), seed: seed ?? plan?.seed ?? 1,
                                    simulatedStart: start,
-                                   stepMillis: interval.flatMap(DurationText.parseMillis) ?? plan?.intervalMillis ?? 900_000,
+                                   stepMillis: clock.stepMillis ?? plan?.intervalMillis ?? 900_000,
                                    jitterMillis: plan?.jitterMillis ?? 0,
                                    faults: plan?.faults ?? FaultPlan())
         var manifestText = ""
@@ -107,21 +104,14 @@ struct Capture: ParsableCommand {
     @Option(help: "Seed for repeatable signals.") var seed: UInt64 = 2
     @Option(help: "Scenario file (fleet and faults) instead of --devices.") var scenario: String?
     @Option(help: "File to write.") var output: String
-    @Option(name: .customLong("simulated-start"),
-            help: "Simulated time of the first round (RFC 3339), so the traffic spans windows; default: the time of writing.") var simulatedStart: String?
-    @Option(help: "Simulated time between two reports of one device, with --simulated-start (default: the scenario's, else 15m).") var interval: String?
+    @OptionGroup var clock: SimulatedClock
     @OptionGroup var outOfStep: OutOfStep
-
-    func validate() throws {
-        if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
-        if let interval, (DurationText.parseMillis(interval) ?? 0) <= 0 { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
-    }
 
     func run() throws {
         let plan = try scenario.map(loadScenario)
         let fleet = plan?.devices ?? DemoDistrict.fleet(size: devices)
-        var traffic = FleetTraffic(devices: fleet, seed: plan?.seed ?? seed, simulatedStart: simulatedStart.flatMap(RFC3339.parseMillis),
-                                   stepMillis: interval.flatMap(DurationText.parseMillis) ?? plan?.intervalMillis ?? 900_000,
+        var traffic = FleetTraffic(devices: fleet, seed: plan?.seed ?? seed, simulatedStart: clock.startMillis,
+                                   stepMillis: clock.stepMillis ?? plan?.intervalMillis ?? 900_000,
                                    jitterMillis: outOfStep.millis ?? plan?.jitterMillis ?? 0, faults: plan?.faults ?? FaultPlan())
         var text = ""
         var written = 0
@@ -133,6 +123,21 @@ struct Capture: ParsableCommand {
         }
         for message in traffic.flush() { text += message.topic + "\t" + Data(message.payload).base64EncodedString() + "\n" }
         try Data(text.utf8).write(to: URL(fileURLWithPath: output))
+    }
+}
+
+/// `--simulated-start` and `--interval` for `run` and `capture`: traffic on a
+/// simulated clock, which spans windows in less than their time.
+struct SimulatedClock: ParsableArguments {
+    @Option(name: .customLong("simulated-start"), help: "Simulated time of the first round (RFC 3339); default: real time.") var simulatedStart: String?
+    @Option(help: "Simulated time between two reports of one device, with --simulated-start (e.g. 1h; default: the scenario's, else 15m).") var interval: String?
+
+    var startMillis: EpochMillis? { simulatedStart.flatMap(RFC3339.parseMillis) }
+    var stepMillis: Int64? { interval.flatMap(DurationText.parseMillis) }
+
+    func validate() throws {
+        if let simulatedStart, RFC3339.parseMillis(simulatedStart) == nil { throw ValidationError("--simulated-start: '\(simulatedStart)' is not an RFC 3339 time") }
+        if let interval, (DurationText.parseMillis(interval) ?? 0) <= 0 { throw ValidationError("--interval: '\(interval)' is not a duration like 15m or 1h") }
     }
 }
 

@@ -182,9 +182,7 @@ extension GatewayStore {
                     SELECT a.id FROM aggregates a
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
-                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w
-                                      WHERE w.window_ms = a.window_ms AND w.window_start_ms = a.window_start_ms
-                                        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = a.source))
+                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.accumulatorOf(window: "a", device: "a.source")))
                     ORDER BY a.window_start_ms LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
                 for id in aggregates {
@@ -224,10 +222,16 @@ extension GatewayStore {
     }
 
     /// Joins a reading (`r`) to its window's accumulator (`w`).
-    static let readingsWindow = """
-        w.window_ms = r.window_ms AND w.window_start_ms = r.window_start_ms
-        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = r.device)
+    static let readingsWindow = accumulatorOf(window: "r", device: "r.device")
+
+    /// An accumulator row (`w`) as its key finds it (migration 17): the
+    /// window of the row `table`, and the session row of `device`.
+    static func accumulatorOf(window table: String, device: String) -> String {
         """
+        w.window_ms = \(table).window_ms AND w.window_start_ms = \(table).window_start_ms
+        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = \(device))
+        """
+    }
 
     /// The highest id of `table` whose `time` is before `cutoff`, by a binary
     /// search over ids (about 20 primary-key lookups for a million rows).

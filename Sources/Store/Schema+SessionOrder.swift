@@ -6,9 +6,9 @@ extension Schema {
     /// in device order: with 100,000 devices out of step, each uplink dirtied
     /// a page (4 KiB of WAL) for its session alone. In first-written order,
     /// devices that report together sit together, and a batch rewrites a few
-    /// pages. The device stays the key (`PRIMARY KEY` of a rowid table is a
-    /// unique index): that index takes a device once, when its row is first
-    /// written, and is only read after. `id` is an `INTEGER PRIMARY KEY`, so
+    /// pages. The device stays the key (`UNIQUE`, an index of its own): that
+    /// index takes a device once, when its row is first written, and is only
+    /// read after. `id` is an `INTEGER PRIMARY KEY`, so
     /// no VACUUM renumbers it: accumulator rows refer to it (migration 17).
     /// Figures: Benchmarks/RESULTS.md, issue 17, ninth step.
     ///

@@ -13,13 +13,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try GatewayStore(path: directory + "/a.sqlite")
         for round in 0..<uplinksPerDevice {
-            let time = EpochMillis(1_000 + round)
-            let ids = try store.commitUplinks((0..<devices).map { ArrivedMessage(topic: "t/\($0)", message: Array("\(round)/\($0)".utf8), receivedAt: time) })
-                .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
-            _ = try store.record(ids.enumerated().map { index, id in
-                ProcessedUplink(uplinkID: id, outcome: .ignored(FrameFacts(envelope: "chirpstack", device: "d\(index)", fCnt: nil, fPort: 0, networkTime: nil),
-                                                                reason: "mac only"))
-            }, now: time)
+            try store.recordReports(of: (0..<devices).map { "d\($0)" }, at: EpochMillis(1_000 + round))
         }
         return (store, directory)
     }

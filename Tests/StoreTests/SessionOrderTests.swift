@@ -7,25 +7,15 @@ import Testing
 /// reported, so the devices one batch rewrites sit together (with 100,000
 /// devices out of step, device order cost a page of WAL per uplink).
 @Suite struct SessionOrderTests {
-    /// Records one uplink for each of `devices`, in that order, in one batch.
-    static func report(_ store: GatewayStore, _ devices: [String], at time: EpochMillis) throws {
-        let ids = try store.commitUplinks(devices.map { ArrivedMessage(topic: "t/\($0)", message: Array("\(time)/\($0)".utf8), receivedAt: time) })
-            .compactMap { result -> Int64? in if case let .stored(id) = result { id } else { nil } }
-        _ = try store.record(zip(ids, devices).map { id, device in
-            ProcessedUplink(uplinkID: id, outcome: .ignored(FrameFacts(envelope: "chirpstack", device: device, fCnt: nil, fPort: 0, networkTime: nil),
-                                                            reason: "mac only"))
-        }, now: time)
-    }
-
     @Test func rowsStayInTheOrderDevicesFirstReported() throws {
         let directory = try EarlierSchema.directory("session-order")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/s.sqlite")
         let firstOrder = ["d7", "d2", "d9", "d0"]
-        try Self.report(store, firstOrder, at: 1_000)
-        try Self.report(store, ["d3"], at: 2_000)
+        try store.recordReports(of: firstOrder, at: 1_000)
+        try store.recordReports(of: ["d3"], at: 2_000)
         // Reported again, in another order: each row is rewritten where it is.
-        try Self.report(store, ["d0", "d3", "d9", "d2", "d7"], at: 3_000)
+        try store.recordReports(of: ["d0", "d3", "d9", "d2", "d7"], at: 3_000)
         let rows = try store.locked { try store.connection.query("SELECT device, uplinks, last_seen_ms FROM device_sessions ORDER BY rowid") }
         #expect(rows.compactMap(\.[0].string) == firstOrder + ["d3"])
         #expect(rows.map { $0[1].int } == [2, 2, 2, 2, 2] && rows.allSatisfy { $0[2].int == 3_000 })
@@ -64,7 +54,7 @@ import Testing
         #expect(try store.locked { try store.connection.query("SELECT sql FROM sqlite_master WHERE name = 'device_sessions'") }
             .first?[0].string?.contains("WITHOUT ROWID") == false)
         // The unique key holds: a row for an existing device is an update.
-        try Self.report(store, ["a"], at: 5_000)
+        try store.recordReports(of: ["a"], at: 5_000)
         #expect(try store.deviceActivity()["a"].map { [$0.uplinks, $0.lastSeen] } == [10, 5_000])
         #expect(try store.locked { try store.connection.scalar("SELECT count(*) FROM device_sessions") } == 4)
     }
