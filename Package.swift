@@ -29,7 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         // The HTTP listener: /metrics, /health, /api/status and the status page
         // (SwiftNIO underneath, already linked through async-http-client).
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        // No traits: its default "FullFoundation" links full Foundation (and
+        // ICU), "ConfigurationSupport" swift-configuration; citygate uses
+        // neither, and Foundation alone costs about 8 MiB resident (issue 17).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
         // The listener's HTTP/1.0 handling (HTTP10ConnectionClose): the versions
         // Hummingbird and async-http-client already resolve to.
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),

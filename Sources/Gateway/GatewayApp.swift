@@ -1,6 +1,6 @@
 import BuildInfo
 import Codecs
-import Foundation
+import FoundationEssentials
 import Hubs
 import Logging
 import MQTT
@@ -150,7 +150,7 @@ public enum GatewayApp {
     static func readPassword(_ config: GatewayConfig) throws -> String? {
         guard let file = config.passwordFile else { return nil }
         do {
-            return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return PlainText.trimmingWhitespace(try String(contentsOfFile: file, encoding: .utf8))
         } catch {
             throw ConfigErrors(errors: [ConfigError(file: config.configPath, key: "mqtt.password_file", line: nil, reason: "cannot read \(file)")])
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TOML
 
 /// The registration table of hub kinds: one line per kind.

@@ -1,5 +1,7 @@
 import CMosquitto
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// The client's own network loop (`start(readBursts: true)`): it reads a
@@ -37,7 +39,7 @@ extension MQTTClient {
         /// Sleeps up to `seconds`, waking early when asked to stop.
         func pause(_ seconds: Double) {
             let until = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-            while ContinuousClock.now < until && !stopping() { Thread.sleep(forTimeInterval: 0.05) }
+            while ContinuousClock.now < until && !stopping() { DedicatedThread.sleep(seconds: 0.05) }
         }
         while true {
             var socket = mosquitto_socket(handle)

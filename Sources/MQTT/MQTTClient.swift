@@ -1,5 +1,6 @@
 import CMosquitto
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// A Swift face over one libmosquitto client running its own network thread:
@@ -187,12 +188,10 @@ public final class MQTTClient: @unchecked Sendable {
         try check(mosquitto_threaded_set(handle, true), "threaded_set")
         let loop = OwnLoop()
         state.withLock { $0.ownLoop = loop }
-        let thread = Thread { [self] in
+        DedicatedThread.start(name: "citygate-mqtt") { [self] in
             runOwnLoop(loop)
             loop.finished.signal()
         }
-        thread.name = "citygate-mqtt"
-        thread.start()
     }
 
     /// One connection attempt: MQTT 5 with its CONNECT properties, else 3.1.1.
@@ -226,14 +225,12 @@ public final class MQTTClient: @unchecked Sendable {
         // MQTT 5 CONNECT properties (the session expiry) go only through the
         // blocking connect; libmosquitto keeps them for every reconnect. It
         // runs on a thread of its own so an unreachable broker cannot hold start-up.
-        let thread = Thread { [self] in
+        DedicatedThread.start(name: "citygate-mqtt-connect") { [self] in
             let (rc, systemError) = connectNow()
             if rc != MOSQ_ERR_SUCCESS.rawValue { noteStartFailure(rc, systemError: systemError) }
             // Connected or not, the loop thread takes over (and reconnects).
             mosquitto_loop_start(handle)
         }
-        thread.name = "citygate-mqtt-connect"
-        thread.start()
     }
 
     /// Why the first connection attempt failed (the loop thread retries), for the log.

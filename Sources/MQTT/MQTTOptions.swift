@@ -1,5 +1,6 @@
 import CMosquitto
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where and how to connect. Defaults suit a private broker on loopback.
 public struct MQTTOptions: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Readings
 import Synchronization
 
@@ -56,7 +57,7 @@ public final class GatewayStore: @unchecked Sendable {
     public init(path: String, synchronous: Synchronous = .normal, deduplication: DeduplicationPolicy = .init()) throws {
         self.path = path
         self.deduplication = deduplication
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.directory(of: path)
         // The uplinks are a city's data: a directory made here is the owner's
         // alone (0700), and so is the database (0600; SQLite gives its WAL and
         // shared-memory files the database's mode). One that exists is left as it is.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// How much the store may keep. What goes first, in order, when retention or

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Readings
 
 /// Hooks for tests and benchmarks only, kept apart from the ledgers.
@@ -105,7 +106,7 @@ public enum WriterHoldBenchmark {
                 times.append(ContinuousClock.now - start)
             }
             times.sort()
-            func millis(_ duration: Duration) -> String { String(format: "%.1f ms", duration.inSeconds * 1000) }
+            func millis(_ duration: Duration) -> String { PlainText.fixed(duration.inSeconds * 1000, decimals: 1) + " ms" }
             return "\(total) rows; a pass: median \(millis(times[times.count / 2])), longest \(millis(times[times.count - 1]))"
         }
         try measure("retention pruning, 50 bounded passes") { try passes(StoreBounds(rawRetentionMillis: 30 * 86_400_000), aggressive: false) }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// One problem in a config file: which file, which key, which line, and why.
@@ -141,7 +141,7 @@ public struct TableReader {
         let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("B", 1)]
         var bytes: Int64?
         for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let number = Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) {
+            if let number = Int64(PlainText.trimmingBlanks(text.dropLast(suffix.count))) {
                 let (value, overflow) = number.multipliedReportingOverflow(by: factor)
                 bytes = overflow ? nil : value
             }
@@ -200,7 +200,7 @@ extension TableReader {
     /// A path from the config, relative to the config file's directory.
     public static func resolve(_ path: String, against base: String) -> String {
         if path.hasPrefix("/") || base.isEmpty { return path }
-        return (base as NSString).appendingPathComponent(path)
+        return PathText.join(base, path)
     }
 
     /// Where a secret is: `<key>_file` (a path, relative to the config) or
@@ -221,6 +221,6 @@ extension TableReader {
             }
             return nil
         }
-        return (directory as NSString).appendingPathComponent(credential)
+        return PathText.join(directory, credential)
     }
 }

@@ -50,13 +50,13 @@ import Testing
         // A string id, even one of digits, stays a string.
         #expect(SensorThingsID.literal(fromLocation: "http://h/v1.1/Things('42')") == "'42'")
         #expect(SensorThingsID.json("'42'") == .string("42"))
-        #expect(SensorThingsID.literal(fromJSON: "0192-ab") == "'0192-ab'")
-        #expect(SensorThingsID.literal(fromJSON: 7) == "7")
+        #expect(SensorThingsID.literal(fromJSON: .string("0192-ab")) == "'0192-ab'")
+        #expect(SensorThingsID.literal(fromJSON: .integer(7)) == "7")
         // Remembered by an earlier version: a bare UUID is a string.
         #expect(SensorThingsID.json("0192f3a4-aaaa-bbbb-cccc-000000000001") == .string("0192f3a4-aaaa-bbbb-cccc-000000000001"))
         #expect(SensorThingsID.literal("0192f3a4-aaaa") == "'0192f3a4-aaaa'")
         // A quote in a string id is doubled, as OData writes it.
-        #expect(SensorThingsID.literal(fromJSON: "it's") == "'it''s'")
+        #expect(SensorThingsID.literal(fromJSON: .string("it's")) == "'it''s'")
         #expect(SensorThingsID.json("'it''s'") == .string("it's"))
         #expect(SensorThingsID.literal(fromLocation: "http://h/v1.1/Things(abc)") == nil)
     }

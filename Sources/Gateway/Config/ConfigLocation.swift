@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where a command finds its config when `--config` is not given: the
 /// environment, the installed file, then a source checkout's. An operator on

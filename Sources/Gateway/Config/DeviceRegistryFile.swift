@@ -1,5 +1,6 @@
 import Codecs
-import Foundation
+import FoundationEssentials
+import Glibc
 import Readings
 import TOML
 import Uplink
@@ -12,8 +13,8 @@ enum DeviceRegistryFile {
     /// order; a city keeps one file per district or per supplier). A device
     /// listed twice, in one file or across files, is an error.
     static func load(path: String, catalog: CodecCatalog, issues: ConfigIssues) -> DeviceRegistry {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory else {
             var devices = RegisteredDevices()
             let part = loadFile(path: path, catalog: catalog, issues: issues, into: &devices, owners: nil)
             return DeviceRegistry(devices: devices, rules: part.rules, zonePoints: part.zones)
@@ -23,7 +24,7 @@ enum DeviceRegistryFile {
             issues.errors.append(ConfigError(file: path, key: "", line: nil, reason: "the device registry directory holds no .toml file"))
         }
         var devices = RegisteredDevices()
-        let paths = files.map { (path as NSString).appendingPathComponent($0) }
+        let paths = files.map { PathText.join(path, $0) }
         let listing = DirectoryListing(files: paths)
         var rules: [CodecRule] = []
         var zones: [String: (longitude: Int64, latitude: Int64)] = [:]

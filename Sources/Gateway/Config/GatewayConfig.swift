@@ -1,6 +1,6 @@
 import Aggregation
 import Codecs
-import Foundation
+import FoundationEssentials
 import Hubs
 import MQTT
 import Readings
@@ -112,7 +112,7 @@ public struct GatewayConfig: Sendable {
             throw ConfigErrors(errors: [ConfigError(file: path, key: "", line: error.line, reason: "syntax: \(error.message) (column \(error.column))")])
         }
         var config = GatewayConfig(configPath: path, stateDirectory: defaultStateDirectory(), databasePath: "", registryPath: "")
-        let baseDirectory = (path as NSString).deletingLastPathComponent
+        let baseDirectory = PathText.directory(of: path)
         var root = TableReader(table: document, path: "", file: path, issues: issues)
 
         readGateway(&root, into: &config, baseDirectory: baseDirectory)
@@ -157,7 +157,7 @@ public struct GatewayConfig: Sendable {
 
     /// Fills in what depends on the state directory.
     mutating func resolveDefaults() {
-        if databasePath.isEmpty { databasePath = (stateDirectory as NSString).appendingPathComponent("citygate.sqlite") }
+        if databasePath.isEmpty { databasePath = PathText.join(stateDirectory, "citygate.sqlite") }
     }
 
     /// The store's bounds with how long a window stays revisable (grace plus
@@ -172,7 +172,7 @@ public struct GatewayConfig: Sendable {
     /// state directory when none is configured.
     public var effectiveHubs: [HubConfig] {
         if !hubs.isEmpty { return hubs }
-        return [HubConfig(settings: HubSettings(name: "file", url: (stateDirectory as NSString).appendingPathComponent("aggregates")),
+        return [HubConfig(settings: HubSettings(name: "file", url: PathText.join(stateDirectory, "aggregates")),
                           kind: FileHubKind())]
     }
 

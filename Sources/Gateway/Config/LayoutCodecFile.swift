@@ -1,5 +1,5 @@
 import Codecs
-import Foundation
+import FoundationEssentials
 import Readings
 import TOML
 
@@ -10,7 +10,7 @@ enum LayoutCodecFile {
     static func loadDirectory(_ directory: String, into catalog: inout CodecCatalog, issues: ConfigIssues) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names.sorted() where name.hasSuffix(".toml") {
-            let path = (directory as NSString).appendingPathComponent(name)
+            let path = PathText.join(directory, name)
             if let codec = load(path: path, issues: issues) {
                 if catalog.codec(codec.id) != nil {
                     issues.errors.append(ConfigError(file: path, key: "id", line: nil, reason: "codec '\(codec.id)' is already defined"))

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Readings
+import Glibc
 
 /// One daemon per database: `run` holds an exclusive `flock` on
 /// `<database>.lock` for its lifetime. Other commands use it to learn whether
@@ -10,7 +12,7 @@ public final class DatabaseLock: Sendable {
     /// Takes the lock, or returns nil when another process holds it.
     public init?(database: String) {
         path = database + ".lock"
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.directory(of: path)
         // Made before the database, so it decides the state directory's mode:
         // the owner's alone, like the database (GatewayStore).
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {

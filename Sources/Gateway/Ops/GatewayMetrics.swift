@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Prometheus
 
 /// The gateway's Prometheus metrics. Names are part of the operator

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Readings
 
 /// What the gateway serves, by path: a pure function from a request's path,
 /// query and Authorization header to an answer, so it is tested without a
@@ -49,13 +50,13 @@ struct HTTPRoutes: Sendable {
     /// of HTTP Basic auth (a browser asks for it; the user name is ignored).
     func refusal(_ authorization: String?) -> Reply? {
         guard let tokenFile else { return nil }
-        guard let token = (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+        guard let token = (try? String(contentsOfFile: tokenFile, encoding: .utf8)).map({ PlainText.trimmingWhitespace($0) }), !token.isEmpty else {
             return Reply(status: 503, body: Array("the token file \(tokenFile) cannot be read or is empty\n".utf8))
         }
         var offered: String?
         if let header = authorization {
-            if header.hasPrefix("Bearer ") { offered = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
-            if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            if header.hasPrefix("Bearer ") { offered = PlainText.trimmingBlanks(header.dropFirst(7)) }
+            if header.hasPrefix("Basic "), let data = Data(base64Encoded: PlainText.trimmingBlanks(header.dropFirst(6))),
                let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
                 offered = String(pair[pair.index(after: colon)...])
             }
@@ -72,7 +73,7 @@ struct HTTPRoutes: Sendable {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decoded(_ text: Substring) -> String {
-                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+                PercentEncoding.decode(text.replacing("+", with: " ")) ?? String(text)
             }
             guard let name = parts.first, !name.isEmpty else { continue }
             result[decoded(name)] = parts.count > 1 ? decoded(parts[1]) : ""

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Readings
 
@@ -94,7 +95,7 @@ public struct LineLogHandler: LogHandler {
         }
         line += " "
         // A message is one line: a newline in it would split the event in the journal.
-        line += style == .journal ? message.replacingOccurrences(of: "\n", with: "\\n") : message
+        line += style == .journal ? message.replacing("\n", with: "\\n") : message
         for key in fields.keys.sorted() {
             line += " \(key)=\(quoted(fields[key]!.description))"
         }
@@ -111,14 +112,14 @@ public struct LineLogHandler: LogHandler {
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         let line = Self.line(level: event.level, message: event.message.description, fields: fields, style: style, format: format,
                              time: style == .journal ? nil : Int64(Date().timeIntervalSince1970 * 1000))
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardError.write(line)
     }
 
     /// Values with spaces, quotes or `=` are quoted so a line splits cleanly.
     static func quoted(_ value: String) -> String {
         if !value.isEmpty && !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" }) { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        return "\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            .replacing("\n", with: "\\n") + "\""
     }
 
     static func coloured(_ level: Logger.Level) -> String {

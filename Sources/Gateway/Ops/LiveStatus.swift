@@ -1,5 +1,5 @@
 import BuildInfo
-import Foundation
+import FoundationEssentials
 import Readings
 import Store
 import Hubs

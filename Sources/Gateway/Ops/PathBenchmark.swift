@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Readings
 import Store
@@ -32,8 +33,8 @@ public enum PathBenchmark {
 
         public var lines: [String] {
             let per = Double(max(uplinks, 1))
-            func micros(_ seconds: Double) -> String { String(format: "%.1f", seconds / per * 1e6) }
-            func kib(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / per / 1024) }
+            func micros(_ seconds: Double) -> String { PlainText.fixed(seconds / per * 1e6, decimals: 1) }
+            func kib(_ bytes: Int) -> String { PlainText.fixed(Double(bytes) / per / 1024, decimals: 2) }
             let cpu = ingestCPU + processingCPU + checkpointCPU
             return [
                 "uplinks \(uplinks)",
@@ -43,7 +44,7 @@ public enum PathBenchmark {
                     + "processing service \(kib(processingWritten)), checkpoints \(kib(checkpointWritten))",
                 "read \(kib(ingestRead + processingRead + checkpointRead)) KiB/uplink: ingest \(kib(ingestRead)), "
                     + "processing service \(kib(processingRead)), checkpoints \(kib(checkpointRead))",
-                "database \(String(format: "%.2f", Double(databaseBytes) / per / 1024)) KiB/uplink on disk",
+                "database \(PlainText.fixed(Double(databaseBytes) / per / 1024, decimals: 2)) KiB/uplink on disk",
             ]
         }
     }

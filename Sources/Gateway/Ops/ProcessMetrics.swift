@@ -1,5 +1,6 @@
 import BuildInfo
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The standard `process_*` metrics Prometheus clients export, read from
 /// `/proc/self` at scrape time, and `citygate_build_info`. Text in the

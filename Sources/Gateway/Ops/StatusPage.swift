@@ -1,5 +1,5 @@
 import BuildInfo
-import Foundation
+import FoundationEssentials
 import Readings
 import Uplink
 
@@ -156,7 +156,7 @@ public enum StatusPage {
     }
 
     static func percent(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+        PercentEncoding.encode(text, allowing: PercentEncoding.alphanumerics)
     }
 
     static func megabytes(_ bytes: Int64) -> String {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// sd_notify without libsystemd: one datagram per message to the socket
 /// systemd names in `$NOTIFY_SOCKET` (a path, or `@name` for the abstract

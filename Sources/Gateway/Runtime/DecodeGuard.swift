@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Keeps a decoder that traps on one message from becoming a crash loop.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Faults the integration tests inject into a real gateway process, read
 /// from its environment once at start (never set in production):

@@ -1,5 +1,5 @@
 import Aggregation
-import Foundation
+import FoundationEssentials
 import Logging
 import Readings
 import ServiceLifecycle

@@ -1,5 +1,5 @@
 import Aggregation
-import Foundation
+import FoundationEssentials
 import Hubs
 import Logging
 import Readings

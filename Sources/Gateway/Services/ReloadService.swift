@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Readings
+import Glibc
 import Logging
 import ServiceLifecycle
 import TOML
@@ -48,7 +51,7 @@ final class ReloadService: Service, Sendable {
             let needsRestart = settings.replace(with: config)
             logger.notice("configuration reloaded", metadata: [
                 "config": "\(path)", "devices": "\(config.registry.count)", "codecs": "\(config.catalog.ids.count)",
-                "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started).inSeconds))"])
+                "seconds": "\(PlainText.fixed((ContinuousClock.now - started).inSeconds, decimals: 2))"])
             if !needsRestart.isEmpty {
                 logger.warning("changes that need a restart were not applied; the running values stay",
                                metadata: ["keys": "\(needsRestart.joined(separator: ","))"])

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hubs
 import Logging
 import Readings
@@ -62,7 +63,7 @@ final class StorageGuardService: Service, @unchecked Sendable {
     /// Free bytes on the file system that holds the database.
     func freeDiskBytes() -> Int64? {
         var info = statvfs()
-        let directory = (store.path as NSString).deletingLastPathComponent
+        let directory = PathText.directory(of: store.path)
         guard statvfs(directory.isEmpty ? "." : directory, &info) == 0 else { return nil }
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
+import MQTT
 import Readings
 import ServiceLifecycle
 import Store
@@ -51,14 +53,12 @@ final class WatchdogService: Service, @unchecked Sendable {
         // cooperative pool with it, and STATUS= must still say why.
         let tick = min(notifier.watchdogInterval ?? .seconds(2), .seconds(2))
         let stop = OnceFlag()
-        let thread = Thread { [self] in
+        DedicatedThread.start(name: "citygate-watchdog") { [self] in
             while !stop.isSet {
                 check()
-                Thread.sleep(forTimeInterval: tick.inSeconds)
+                DedicatedThread.sleep(seconds: tick.inSeconds)
             }
         }
-        thread.name = "citygate-watchdog"
-        thread.start()
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
                 try? await Task.sleep(for: .seconds(1))
@@ -93,13 +93,11 @@ final class WatchdogService: Service, @unchecked Sendable {
     /// A thread of its own: if the writer is stuck, this thread is stuck with
     /// it and its heartbeat stops, which is the point.
     private func startWriterProbe() {
-        let thread = Thread { [store, writer] in
+        DedicatedThread.start(name: "citygate-writer-probe") { [store, writer] in
             while true {
                 if (try? store.probeWriter()) != nil { writer.beat() }
-                Thread.sleep(forTimeInterval: 1)
+                DedicatedThread.sleep(seconds: 1)
             }
         }
-        thread.name = "citygate-writer-probe"
-        thread.start()
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Readings
 
 /// Writes aggregates as NDJSON and CSV, one pair of files per UTC day of the
@@ -28,7 +29,8 @@ public struct FileHub: Hub {
             guard name.hasPrefix("aggregates-"), name.hasSuffix(".ndjson") || name.hasSuffix(".csv") else { return nil }
             let day = String(name.dropFirst("aggregates-".count).prefix(10))
             let path = directory + "/" + name
-            let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+            var info = stat()
+            let bytes = stat(path, &info) == 0 ? Int64(info.st_size) : 0
             return (day, path, bytes)
         }
     }
@@ -100,7 +102,7 @@ public struct FileHub: Hub {
 
     func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + text.replacing("\"", with: "\"\"") + "\""
     }
 
     /// Appends and fsyncs, so "delivered" means on disk.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
+import Readings
 import NIOCore
 import NIOHTTP1
 
@@ -16,7 +17,8 @@ public struct HTTPResponse: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }?.value
+        let wanted = name.lowercased()
+        return headers.first { $0.key.lowercased() == wanted }?.value
     }
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
@@ -25,7 +27,7 @@ public struct HTTPResponse: Sendable {
     /// the hub's text must not overflow the backoff arithmetic, and a day is
     /// the longest wait a hub gets to impose before the next try.
     public var retryAfterSeconds: Int? {
-        header("Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { min(max($0, 0), 86_400) }
+        header("Retry-After").flatMap { Int(PlainText.trimmingBlanks($0)) }.map { min(max($0, 0), 86_400) }
     }
 }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Readings
 
 /// How a hub wants requests authenticated. Secrets are never held in the
 /// config: a token or client secret is read from a file (a systemd
@@ -76,11 +77,10 @@ public actor HubCredentials {
         guard response.status == 200 else {
             throw HubAuthError(description: "token endpoint \(tokenURL) answered HTTP \(response.status)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let token = object["access_token"] as? String, !token.isEmpty else {
+        guard let object = JSONAnswer.parse(response.body), let token = object["access_token"]?.string, !token.isEmpty else {
             throw HubAuthError(description: "token endpoint \(tokenURL) answered without an access_token")
         }
-        let lifetime = (object["expires_in"] as? NSNumber)?.doubleValue ?? 300
+        let lifetime = object["expires_in"]?.double ?? 300
         // Refresh before expiry: at 80 % of the lifetime, and at least 5 s early.
         let refreshIn = max(1, min(lifetime * 0.8, lifetime - 5))
         cachedToken = (token, Date().addingTimeInterval(refreshIn))
@@ -92,14 +92,12 @@ public actor HubCredentials {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw HubAuthError(description: "cannot read the \(what) file \(path)")
         }
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = PlainText.trimmingWhitespace(text)
         guard !value.isEmpty else { throw HubAuthError(description: "the \(what) file \(path) is empty") }
         return value
     }
 
     static func formEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        PercentEncoding.encode(text, allowing: PercentEncoding.AllowedBytes("-._~"))
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which URLs may receive the gateway's credentials: links a hub hands back
 /// are used only under the configured service root, and credentials go over

@@ -169,17 +169,6 @@ public struct NGSILDEntityBuilder: Sendable {
     }
 
     /// Characters an NGSI-LD URN takes as they are; anything else is %-escaped.
-    static func urnPart(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"):
-                out.unicodeScalars.append(UnicodeScalar(byte))
-            default:
-                out += "%" + Hex.digits(UInt64(byte), count: 2, uppercase: true)
-            }
-        }
-        return out
-    }
+    static func urnPart(_ text: String) -> String { PercentEncoding.encode(text, allowing: urnAllowed) }
+    static let urnAllowed = PercentEncoding.AllowedBytes("-._:")
 }

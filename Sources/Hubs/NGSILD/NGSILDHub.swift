@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// NGSI-LD (ETSI GS CIM 009: Orion-LD, Scorpio, Stellio) through batch upsert:
@@ -118,17 +118,17 @@ public struct NGSILDHub: Hub {
     /// entry retried when the broker failed (5xx status or an internal /
     /// context-fetch problem type), dead-lettered when it refused the data.
     static func partial(_ response: HTTPResponse, _ drafts: [Draft]) -> [DeliveryResult] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+        guard let object = JSONAnswer.parse(response.body), object.isObject else {
             return drafts.map { _ in .retry(reason: "upsert: HTTP 207 without a BatchOperationResult", afterSeconds: nil) }
         }
-        let success = Set((object["success"] as? [String]) ?? [])
+        let success = Set((object["success"]?.array ?? []).compactMap(\.string))
         var failures: [String: DeliveryResult] = [:]
-        for entry in (object["errors"] as? [[String: Any]]) ?? [] {
-            guard let id = entry["entityId"] as? String else { continue }
-            let error = entry["error"] as? [String: Any] ?? [:]
-            let type = error["type"] as? String ?? ""
-            let status = (error["status"] as? NSNumber)?.intValue ?? 400
-            let text = [error["title"] as? String, error["detail"] as? String].compactMap { $0 }.joined(separator: ": ")
+        for entry in object["errors"]?.array ?? [] {
+            guard let id = entry["entityId"]?.string else { continue }
+            let error = entry["error"]
+            let type = error?["type"]?.string ?? ""
+            let status = error?["status"]?.integer ?? 400
+            let text = [error?["title"]?.string, error?["detail"]?.string].compactMap { $0 }.joined(separator: ": ")
             let reason = "upsert: entity \(id) refused: \(type) \(text)"
             if status >= 500 || type.hasSuffix("/InternalError") || type.hasSuffix("/LdContextNotAvailable") {
                 failures[id] = .retry(reason: reason, afterSeconds: nil)
@@ -143,10 +143,10 @@ public struct NGSILDHub: Hub {
     }
 
     static func problem(_ response: HTTPResponse) -> String {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+        guard let object = JSONAnswer.parse(response.body), object.isObject else {
             return String(response.bodyText.prefix(200))
         }
-        return [object["type"] as? String, object["title"] as? String, object["detail"] as? String].compactMap { $0 }.joined(separator: " ")
+        return [object["type"]?.string, object["title"]?.string, object["detail"]?.string].compactMap { $0 }.joined(separator: " ")
     }
 
     /// Reads each entity back: a first delivery of a window arrived when the
@@ -168,7 +168,7 @@ public struct NGSILDHub: Hub {
             guard aggregate.hubRef == nil else { results.append(nil); continue }
             let id = builder.entityID(aggregate)
             let attribute = builder.attributeName(aggregate)
-            let url = "\(baseURL)/ngsi-ld/v1/entities/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?attrs=\(attribute)"
+            let url = "\(baseURL)/ngsi-ld/v1/entities/\(PercentEncoding.encode(id, allowing: PercentEncoding.pathAllowed))?attrs=\(attribute)"
             var headers = requestHeaders
             headers["Link"] = "<\(builder.context(aggregate))>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
             let response: HTTPResponse
@@ -198,13 +198,13 @@ public struct NGSILDHub: Hub {
     }
 
     static func defaultInstanceObservedAt(_ body: [UInt8], attribute: String) -> EpochMillis? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        let instances: [[String: Any]]
-        if let list = object[attribute] as? [[String: Any]] { instances = list }
-        else if let single = object[attribute] as? [String: Any] { instances = [single] }
+        guard let object = JSONAnswer.parse(body), let member = object[attribute] else { return nil }
+        let instances: [JSONAnswer]
+        if let list = member.array { instances = list.filter(\.isObject) }
+        else if member.isObject { instances = [member] }
         else { return nil }
         guard let instance = instances.first(where: { $0["datasetId"] == nil }),
-              let text = (instance["observedAt"] ?? instance["https://uri.etsi.org/ngsi-ld/observedAt"]) as? String else { return nil }
+              let text = (instance["observedAt"] ?? instance["https://uri.etsi.org/ngsi-ld/observedAt"])?.string else { return nil }
         return RFC3339.parseMillis(text)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// OGC SensorThings API 1.1 (FROST-Server, django-ogc-sensorthings, istSOS4).
@@ -125,12 +125,11 @@ public struct SensorThingsHub: Hub {
             do {
                 let response = try await send("GET", url)
                 try Self.check(response, "GET Observations")
-                guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-                      let rows = object["value"] as? [[String: Any]] else {
+                guard let rows = JSONAnswer.parse(response.body)?["value"]?.array else {
                     results.append(.retry(reason: "reconcile: unexpected answer \(response.bodyText.prefix(200))", afterSeconds: nil))
                     continue
                 }
-                let match = rows.first { ($0["parameters"] as? [String: Any])?["windowKey"] as? String == aggregate.windowKey }
+                let match = rows.first { $0["parameters"]?["windowKey"]?.string == aggregate.windowKey }
                 if let match, let id = SensorThingsID.literal(fromJSON: match["@iot.id"]) {
                     results.append(.delivered(ref: "\(serviceRoot)/Observations(\(id))"))
                 } else {

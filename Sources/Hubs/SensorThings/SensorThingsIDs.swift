@@ -1,4 +1,3 @@
-import Foundation
 import Readings
 
 /// SensorThings entity ids as the server gave them. FROST-Server uses
@@ -14,7 +13,7 @@ enum SensorThingsID {
     /// `42` → `42`; `'abc'` → `'abc'`; bare `abc` (remembered before) → `'abc'`.
     static func literal(_ id: String) -> String {
         if isQuoted(id) || isNumber(id) { return id }
-        return "'\(id.replacingOccurrences(of: "'", with: "''"))'"
+        return stringLiteral(id)
     }
 
     /// The id as JSON, with the type the server gave it.
@@ -25,13 +24,11 @@ enum SensorThingsID {
     }
 
     /// An `@iot.id` from a JSON answer, kept as its literal.
-    static func literal(fromJSON value: Any?) -> String? {
+    static func literal(fromJSON value: JSONAnswer?) -> String? {
         switch value {
-        case let text as String where !text.isEmpty:
-            return "'\(text.replacingOccurrences(of: "'", with: "''"))'"
-        case let number as Int:
-            return String(number)
-        case let number as Int64:
+        case let .string(text)? where !text.isEmpty:
+            return stringLiteral(text)
+        case let .integer(number)?:
             return String(number)
         default:
             return nil
@@ -48,16 +45,15 @@ enum SensorThingsID {
 
     static func isQuoted(_ id: String) -> Bool { id.count >= 2 && id.hasPrefix("'") && id.hasSuffix("'") }
     static func isNumber(_ id: String) -> Bool { !id.isEmpty && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
-    static func unquoted(_ id: String) -> String { String(id.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
+    static func unquoted(_ id: String) -> String { String(id.dropFirst().dropLast()).replacing("''", with: "'") }
 
     /// An OData string literal: `'it''s'`.
-    static func stringLiteral(_ text: String) -> String { "'\(text.replacingOccurrences(of: "'", with: "''"))'" }
+    static func stringLiteral(_ text: String) -> String { "'\(text.replacing("'", with: "''"))'" }
 
     /// A query string from its parameters, each value percent-encoded so a
     /// name with `&`, `+` or `#` stays one value.
     static func query(_ parameters: [(String, String)]) -> String {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&+=#")
-        return parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
+        let allowed = PercentEncoding.queryAllowed.removing("&+=#")
+        return parameters.map { "\($0.0)=\(PercentEncoding.encode($0.1, allowing: allowed))" }.joined(separator: "&")
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// New windows as Observations in one `CreateObservations` request, and what
@@ -51,8 +51,8 @@ extension SensorThingsHub {
         case whole(DeliveryResult)
     }
 
-    func rowAnswer(_ answer: Any) -> RowAnswer {
-        guard let text = answer as? String else { return .unclear("CreateObservations answered a non-string row") }
+    func rowAnswer(_ answer: JSONAnswer) -> RowAnswer {
+        guard let text = answer.string else { return .unclear("CreateObservations answered a non-string row") }
         if HubLinks.isUnder(serviceRoot, text) { return .delivered(text) }
         if text.hasPrefix("error") {
             let said = BoundedText.prefix(text, maxBytes: 500)
@@ -144,7 +144,7 @@ extension SensorThingsHub {
                 return rows.map { _ in .whole(.unknown(reason: "CreateObservations: HTTP 409 \(response.bodyText.prefix(200))")) }
             }
             try Self.check(response, "CreateObservations")
-            guard let answers = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [Any], answers.count == flatIndex.count else {
+            guard let answers = JSONAnswer.parse(response.body)?.array, answers.count == flatIndex.count else {
                 return rows.map { _ in .whole(.unknown(reason: "CreateObservations: unexpected answer \(response.bodyText.prefix(200))")) }
             }
             var results = [PostAnswer](repeating: .whole(.retry(reason: "no answer", afterSeconds: nil)), count: rows.count)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Readings
 
 /// The entities an Observation hangs on: Thing (with its Location), Sensor,
@@ -100,7 +100,7 @@ extension SensorThingsHub {
 
     /// `data:text/html,...` with the markup percent-encoded (RFC 2397).
     static func htmlDataURL(_ html: String) -> String {
-        "data:text/html;charset=utf-8," + (html.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        "data:text/html;charset=utf-8," + PercentEncoding.encode(html, allowing: PercentEncoding.alphanumerics)
     }
 
     static func point(_ location: (longitude: String, latitude: String)) -> JSONText {
@@ -141,11 +141,10 @@ extension SensorThingsHub {
         let query = SensorThingsID.query([("$filter", "name eq \(SensorThingsID.stringLiteral(entityName))"), ("$top", "100")])
         let response = try await send("GET", "\(serviceRoot)/\(collection)?\(query)")
         try Self.check(response, "GET \(collection)")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let rows = object["value"] as? [[String: Any]] else {
+        guard let rows = JSONAnswer.parse(response.body)?["value"]?.array else {
             throw Failure.retry("GET \(collection): unexpected answer \(response.bodyText.prefix(200))", nil)
         }
-        let ours = rows.first { ($0["properties"] as? [String: Any])?["citygateKey"] as? String == key }
+        let ours = rows.first { $0["properties"]?["citygateKey"]?.string == key }
         return ours.flatMap { SensorThingsID.literal(fromJSON: $0["@iot.id"]) }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Logging
 
@@ -17,11 +17,11 @@ struct BenchmarkPath: ParsableCommand {
     func run() throws {
         let config = try databaseOptions.load()
         guard !FileManager.default.fileExists(atPath: config.databasePath) else {
-            FileHandle.standardError.write(Data("benchmark-path: \(config.databasePath) exists; give a new --database\n".utf8))
+            StandardError.write("benchmark-path: \(config.databasePath) exists; give a new --database\n")
             throw ExitCode.failure
         }
         guard let text = try? String(contentsOfFile: messages, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("benchmark-path: cannot read \(messages)\n".utf8))
+            StandardError.write("benchmark-path: cannot read \(messages)\n")
             throw ExitCode.failure
         }
         var captured: [(topic: String, message: [UInt8])] = []
@@ -29,7 +29,7 @@ struct BenchmarkPath: ParsableCommand {
         for (number, line) in text.utf8.split(separator: UInt8(ascii: "\n")).enumerated() {
             let fields = line.split(separator: UInt8(ascii: "\t"), maxSplits: 1)
             guard fields.count == 2, let topic = String(fields[0]), let bytes = Data(base64Encoded: String(decoding: fields[1], as: UTF8.self)) else {
-                FileHandle.standardError.write(Data("benchmark-path: \(messages):\(number + 1): not topic TAB base64\n".utf8))
+                StandardError.write("benchmark-path: \(messages):\(number + 1): not topic TAB base64\n")
                 throw ExitCode.failure
             }
             captured.append((topic, Array(bytes)))

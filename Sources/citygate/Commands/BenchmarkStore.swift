@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ArgumentParser
 import Readings
 import Store
@@ -17,7 +17,7 @@ struct BenchmarkStore: ParsableCommand {
     func run() throws {
         if let rows = writerHolds {
             for (operation, longest, detail) in try WriterHoldBenchmark.run(directory: directory, rows: rows) {
-                print("\(operation): longest writer hold \(String(format: "%.1f", longest.inSeconds * 1000)) ms (\(detail))")
+                print("\(operation): longest writer hold \(PlainText.fixed(longest.inSeconds * 1000, decimals: 1)) ms (\(detail))")
             }
             return
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import TOML
 
@@ -13,7 +13,7 @@ func loadConfig(_ path: String, credentialsLater: Bool = false) throws -> Gatewa
     do {
         return try GatewayConfig.load(path: path, credentialsLater: credentialsLater)
     } catch let errors as ConfigErrors {
-        for error in errors.errors { FileHandle.standardError.write(Data("config error: \(error)\n".utf8)) }
+        for error in errors.errors { StandardError.write("config error: \(error)\n") }
         throw ExitCode(exitConfig)
     }
 }
@@ -28,7 +28,7 @@ struct ConfigOption: ParsableArguments {
     /// The path in effect, or exit 78 saying where it looked.
     func path() throws -> String {
         guard let path = ConfigLocation.resolve(explicit: config) else {
-            FileHandle.standardError.write(Data("config error: \(ConfigLocation.notFound)\n".utf8))
+            StandardError.write("config error: \(ConfigLocation.notFound)\n")
             throw ExitCode(exitConfig)
         }
         return path

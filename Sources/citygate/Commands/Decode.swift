@@ -1,6 +1,6 @@
 import ArgumentParser
 import Codecs
-import Foundation
+import FoundationEssentials
 import Gateway
 import Readings
 import Uplink
@@ -22,7 +22,7 @@ struct Decode: ParsableCommand {
     @Argument(help: "Payload as hex, or with --envelope the document's file.") var input: String
 
     func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("cannot decode: \(message)\n".utf8))
+        StandardError.write("cannot decode: \(message)\n")
         return ExitCode.failure
     }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Store
 
@@ -19,7 +19,7 @@ struct DropHub: ParsableCommand {
     func run() throws {
         let settings = try options.load()
         guard !settings.effectiveHubs.contains(where: { $0.name == hub }) else {
-            FileHandle.standardError.write(Data("drop-hub: hub '\(hub)' is in \(try options.config); remove it from the config first\n".utf8))
+            StandardError.write("drop-hub: hub '\(hub)' is in \(try options.config); remove it from the config first\n")
             throw ExitCode.failure
         }
         do {
@@ -28,7 +28,7 @@ struct DropHub: ParsableCommand {
             let dropped = try store.dropHub(hub)
             print("dropped hub \(hub): \(dropped) ledger row(s), \(waiting) of them undelivered")
         } catch {
-            FileHandle.standardError.write(Data("drop-hub failed: \(error)\n".utf8))
+            StandardError.write("drop-hub failed: \(error)\n")
             throw ExitCode.failure
         }
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Store
 
@@ -21,7 +21,7 @@ struct Redeliver: ParsableCommand {
             let store = try GatewayStore(path: settings.databasePath, synchronous: settings.synchronous)
             let known = try store.statistics().hubs.keys
             guard known.contains(hub) || settings.effectiveHubs.contains(where: { $0.name == hub }) else {
-                FileHandle.standardError.write(Data("redeliver: no hub named '\(hub)' in the config or the ledger (known: \(known.sorted().joined(separator: ", ")))\n".utf8))
+                StandardError.write("redeliver: no hub named '\(hub)' in the config or the ledger (known: \(known.sorted().joined(separator: ", ")))\n")
                 throw ExitCode.failure
             }
             let moved = try store.redeliverDeadLettered(hub: hub, now: GatewayClock.now())
@@ -29,7 +29,7 @@ struct Redeliver: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("redeliver failed: \(error)\n".utf8))
+            StandardError.write("redeliver failed: \(error)\n")
             throw ExitCode.failure
         }
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Logging
 import Readings
@@ -24,7 +24,7 @@ struct Requeue: ParsableCommand {
         var quarantineReason: QuarantineReason?
         if let reason {
             guard let known = QuarantineReason(rawValue: reason) else {
-                FileHandle.standardError.write(Data("requeue: '\(reason)' is not a quarantine reason (\(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", ")))\n".utf8))
+                StandardError.write("requeue: '\(reason)' is not a quarantine reason (\(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", ")))\n")
                 throw ExitCode.validationFailure
             }
             quarantineReason = known
@@ -44,7 +44,7 @@ struct Requeue: ParsableCommand {
                 print("requeued \(moved) uplink(s); the running daemon decodes them")
             }
         } catch {
-            FileHandle.standardError.write(Data("requeue failed: \(error)\n".utf8))
+            StandardError.write("requeue failed: \(error)\n")
             throw ExitCode.failure
         }
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Hubs
 import Logging
@@ -40,7 +40,7 @@ struct Run: AsyncParsableCommand {
         }
         errors += overrides.apply(to: &settings)
         if !errors.isEmpty {
-            for error in errors { FileHandle.standardError.write(Data("config error: \(error)\n".utf8)) }
+            for error in errors { StandardError.write("config error: \(error)\n") }
             throw ExitCode(exitConfig)
         }
         LineLogHandler.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, format: settings.logFormat)

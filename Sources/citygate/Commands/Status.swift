@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Gateway
 import Readings
 import Store
@@ -20,7 +20,7 @@ struct Status: ParsableCommand {
             report = try StatusReport(database: path, store: store, registry: settings.registry, windows: settings.windows,
                                       silentAfterIntervals: settings.silentAfterIntervals, now: GatewayClock.now())
         } catch {
-            FileHandle.standardError.write(Data("cannot read \(path): \(error)\n".utf8))
+            StandardError.write("cannot read \(path): \(error)\n")
             throw ExitCode.failure
         }
         if json {
