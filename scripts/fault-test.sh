@@ -26,8 +26,9 @@ python3 scripts/fault-matrix-table.py "$matrix"
 if [[ $scale == full ]]; then
     echo
     echo "Longest writer-lock holds on a store of 1,000,000 uplinks (release build):"
-    swift build -c release --product citygate >/dev/null
+    source scripts/lib.sh
+    build_release
     scratch=$(mktemp -d)
-    "$(swift build -c release --show-bin-path)/citygate" benchmark-store --directory "$scratch" --writer-holds 1000000
+    "$bin/citygate" benchmark-store --directory "$scratch" --writer-holds 1000000
     rm -rf "$scratch"
 fi

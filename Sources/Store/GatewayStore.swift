@@ -77,11 +77,14 @@ public final class GatewayStore: @unchecked Sendable {
         // storage guard, so ingest commits never pay for them; the writer
         // checkpoints itself only if the WAL grows past ~80 MB regardless.
         try connection.execute("PRAGMA wal_autocheckpoint=20000")
-        // 4 MiB of page cache (SQLite's default is 2): processing inserts into
-        // per-device indexes all over their pages; with 2 MiB dirty pages
-        // spilt to the WAL mid-transaction and were read back from the file
-        // (figures in Benchmarks/RESULTS.md, second load-test round).
-        try connection.execute("PRAGMA cache_size=-4096")
+        // 2 MiB of page cache, SQLite's default. It was 4 MiB while processing
+        // inserted readings into per-device indexes all over their pages (dirty
+        // pages spilt mid-transaction; second load-test round). With one pass
+        // per uplink and rows in the order devices report (issue 17), 2 MiB
+        // writes the same bytes at the same CPU, with 100 devices and with
+        // 100,000 out of step, and the daemon peaks 1.5-3.6 MiB lower
+        // (Benchmarks/RESULTS.md, tenth step).
+        try connection.execute("PRAGMA cache_size=-2048")
         try Schema.migrate(connection)
         try loadRawDictionary()
     }
