@@ -25,8 +25,6 @@ let package = Package(
         // Hub requests: URLSession on Linux spins its libcurl timers while it
         // waits for an answer (about 1 ms of CPU per aggregate, Benchmarks/RESULTS.md).
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
-        // SHA-256 of oversized messages (already built for async-http-client's TLS stack).
-        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         // The HTTP listener: /metrics, /health, /api/status and the status page
         // (SwiftNIO underneath, already linked through async-http-client).
         // No traits: its default "FullFoundation" links full Foundation (and
@@ -51,6 +49,10 @@ let package = Package(
         .systemLibrary(
             name: "CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]),
+        // OpenSSL's libcrypto, which libmosquitto loads anyway: the SHA-256 of oversized messages.
+        .systemLibrary(
+            name: "CLibCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
 
         // Which build this is: the version, and the git commit and date a
         // plugin writes before each build.
@@ -76,12 +78,11 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Readings", "TOML", "Codecs", "Uplink", "Store", "Aggregation", "Hubs", "MQTT", "BuildInfo",
+                "Readings", "TOML", "Codecs", "Uplink", "Store", "Aggregation", "Hubs", "MQTT", "BuildInfo", "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

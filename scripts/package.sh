@@ -111,6 +111,15 @@ printf 'Source: citygate\n\nPackage: citygate\nArchitecture: any\n' > "$work/shl
 depends=$(cd "$work/shlibs" && dpkg-shlibdeps -O --warnings=0 "$root/usr/bin/citygate" "$root/usr/bin/citygate-sim" \
     | sed -n 's/^shlibs:Depends=//p')
 [[ -n "$depends" ]] || { echo "package: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# Packed relative relocations (RELR, scripts/lib.sh) need glibc 2.36's loader:
+# dpkg-shlibdeps does not know the GLIBC_ABI_DT_RELR version the binaries ask
+# for and would say 2.35, which would install on a system that cannot start them.
+if readelf -V "$root/usr/bin/citygate" | grep -q GLIBC_ABI_DT_RELR; then
+    libc=$(grep -oE 'libc6 \(>= [^)]+\)' <<<"$depends" | sed -E 's/.*>= ([^)]+)\)/\1/' || true)
+    if [[ -z "$libc" ]] || dpkg --compare-versions "$libc" lt 2.36; then
+        depends=$(sed -E 's/libc6( \(>= [^)]+\))?/libc6 (>= 2.36)/' <<<"$depends")
+    fi
+fi
 # The unit's ExecReload= is /bin/kill -HUP (procps; not in a minimal Debian).
 depends="$depends, procps"
 

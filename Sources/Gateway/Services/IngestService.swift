@@ -1,4 +1,3 @@
-import Crypto
 import FoundationEssentials
 import Glibc
 import Logging
@@ -82,7 +81,7 @@ final class IngestService: Service, @unchecked Sendable {
             guard payload.count <= maxPayloadBytes else {
                 // Not copied whole: its length, digest and first bytes are what is kept.
                 let oversized = OversizedMessage(length: payload.count, limit: maxPayloadBytes,
-                                                 sha256Hex: SHA256.hash(data: payload).map { Hex.digits(UInt64($0), count: 2) }.joined())
+                                                 sha256Hex: MessageDigest.sha256Hex(payload))
                 burst.append(ArrivedMessage(topic: topic, message: Array(payload.prefix(OversizedMessage.keptBytes)), receivedAt: GatewayClock.now(),
                                             delivery: delivery, oversized: oversized))
                 return
