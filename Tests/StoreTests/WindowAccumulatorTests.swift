@@ -209,6 +209,7 @@ import Testing
                                        now: 300_000)
         #expect(summary.readingsTooLate == 0)
         let revision = try #require(try store.closableWindows(graceMillis: 0, now: 300_000).first)
+        #expect(revision.group == group)  // the pruned window, made again from the published aggregate
         let sum = Int128(100) + Int128(Int64.max) + 400
         #expect(revision.accumulator.sum == sum)
         #expect(revision.accumulator.statistics == WindowStatistics(count: 3, min: 100, max: .max, mean: Int64(FixedPoint.divideRounded(sum, by: 3)!),
