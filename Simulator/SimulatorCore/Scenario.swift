@@ -54,7 +54,7 @@ public struct Scenario: Sendable, Equatable {
         }
 
         check(table, allowed: ["name", "seed", "interval", "jitter", "device", "group", "faults"], at: "")
-        var scenario = Scenario(name: string(table, "name", at: "") ?? (path as NSString).lastPathComponent, seed: 1, devices: [],
+        var scenario = Scenario(name: string(table, "name", at: "") ?? PathText.lastComponent(of: path), seed: 1, devices: [],
                                 intervalMillis: 900_000, faults: FaultPlan())
         if let seed = integer(table, "seed", at: "", in: 0...Int64.max) { scenario.seed = UInt64(seed) }
         if let interval = string(table, "interval", at: "") {

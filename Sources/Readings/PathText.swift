@@ -14,8 +14,7 @@ public enum PathText {
     /// The directory a path is in: "/var/lib/a.db" -> "/var/lib", "/a.db" -> "/",
     /// "a.db" -> "" (the working directory).
     public static func directory(of path: String) -> String {
-        var trimmed = Substring(path)
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let trimmed = withoutTrailingSlashes(path)
         guard let slash = trimmed.lastIndex(of: "/") else { return "" }
         if slash == trimmed.startIndex { return "/" }
         return String(trimmed[..<slash])
@@ -23,9 +22,15 @@ public enum PathText {
 
     /// The last component of a path: "/var/lib/a.db" -> "a.db".
     public static func lastComponent(of path: String) -> String {
-        var trimmed = Substring(path)
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let trimmed = withoutTrailingSlashes(path)
         guard let slash = trimmed.lastIndex(of: "/"), trimmed.count > 1 else { return String(trimmed) }
         return String(trimmed[trimmed.index(after: slash)...])
+    }
+
+    /// "/var/lib/" -> "/var/lib"; the root "/" stays itself.
+    private static func withoutTrailingSlashes(_ path: String) -> Substring {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return trimmed
     }
 }

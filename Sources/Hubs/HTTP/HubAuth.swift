@@ -98,6 +98,9 @@ public actor HubCredentials {
     }
 
     static func formEncode(_ text: String) -> String {
-        PercentEncoding.encode(text, allowing: PercentEncoding.AllowedBytes("-._~"))
+        PercentEncoding.encode(text, allowing: formAllowed)
     }
+
+    /// RFC 3986's unreserved characters: what a form value keeps as it is.
+    static let formAllowed = PercentEncoding.AllowedBytes("-._~")
 }

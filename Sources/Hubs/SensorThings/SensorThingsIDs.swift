@@ -53,7 +53,8 @@ enum SensorThingsID {
     /// A query string from its parameters, each value percent-encoded so a
     /// name with `&`, `+` or `#` stays one value.
     static func query(_ parameters: [(String, String)]) -> String {
-        let allowed = PercentEncoding.queryAllowed.removing("&+=#")
-        return parameters.map { "\($0.0)=\(PercentEncoding.encode($0.1, allowing: allowed))" }.joined(separator: "&")
+        parameters.map { "\($0.0)=\(PercentEncoding.encode($0.1, allowing: queryValueAllowed))" }.joined(separator: "&")
     }
+
+    static let queryValueAllowed = PercentEncoding.queryAllowed.removing("&+=#")
 }
