@@ -17,6 +17,11 @@
 //   ENTRIES: one line per patched function, "address-in-file-hex original-byte-hex",
 //            the address as in `nm` (relative to the load address).
 //   OUTPUT:  one line per function that ran, its address in hex, in first-call order.
+#if !defined(__x86_64__)
+// The trap is x86-64's one-byte int3 and the registers are x86-64's. The
+// list it writes is names, so an arm64 build links with the same list.
+#error "first-call-trace runs on x86-64 only"
+#endif
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
