@@ -14,8 +14,7 @@ build_release
 work="$(mktemp -d /tmp/citygate-inflight.XXXXXX)"
 broker=""; gateway=""
 trap 'for p in $gateway $broker; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
-"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
-printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
+write_load_test_config "$work"
 hz="$(getconf CLK_TCK)"
 for round in $(seq 1 "${ROUNDS:-2}"); do
     for window in ${WINDOWS:-20 100}; do

@@ -28,10 +28,7 @@ reports="$(cd "$reports" && pwd)"
 start_shipped_broker "$work"
 gateway=""
 trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; true' EXIT
-"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
-# A clean session: a persistent one would have the broker queue the next
-# ceiling run's messages for the stopped gateway (and hand them to the next run).
-printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
+write_load_test_config "$work"  # a clean session: the ceiling runs publish while no gateway runs
 
 ceiling() {  # $1: QoS; prints "seconds sim_cpu_s broker_ticks subscriber_cpu_s" for COUNT messages to reach a counting subscriber
     cpu_of "$work/subscriber.cpu" mosquitto_sub -h 127.0.0.1 -p "$port" -q "$1" -t 'application/#' -C "$count" >/dev/null &

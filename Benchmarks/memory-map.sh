@@ -17,8 +17,7 @@ work="$(mktemp -d /tmp/citygate-memory.XXXXXX)"
 start_shipped_broker "$work"
 gateway=""
 trap 'kill $broker 2>/dev/null || true; [ -n "$gateway" ] && kill $gateway 2>/dev/null; rm -rf "$work"; true' EXIT
-"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
-printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
+write_load_test_config "$work"
 http="$(free_port)"
 STATE_DIRECTORY="$work/state" "$citygate" run --config "$work/citygate.toml" --broker "mqtt://127.0.0.1:$port" \
     --http-listen "127.0.0.1:$http" --log-level warning 2>>"$work/citygate.log" &

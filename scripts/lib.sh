@@ -64,6 +64,15 @@ install_missing() {
 # A TCP port on 127.0.0.1 that was free a moment ago.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
+# The load test's gateway set-up in work directory $1 (needs $bin): the
+# simulator's 100-device fleet (devices.toml) and a citygate.toml that reads
+# it. A clean session: a persistent one would have the broker queue the next
+# run's messages for a stopped gateway (and hand them to the next run).
+write_load_test_config() {
+    "$bin/citygate-sim" registry --devices 100 >"$1/devices.toml"
+    printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$1/citygate.toml"
+}
+
 # The shipped broker drop-in (Config/mosquitto.conf, its queue limits) on a
 # free port, without Debian's main file, so without persistence files. $1: a
 # work directory for its config and log. Sets `port` and `broker` (the PID).

@@ -128,8 +128,7 @@ build_release
 binaries=("$@")
 ((${#binaries[@]})) || binaries=("$bin/citygate")
 start_shipped_broker "$work"
-"$bin/citygate-sim" registry --devices 100 >"$work/devices.toml"
-printf '[gateway]\ndevice_registry = "devices.toml"\n[mqtt]\nclean_session = true\n' >"$work/citygate.toml"
+write_load_test_config "$work"
 
 # The patched copy's run: start-up, QoS 1 and QoS 0 loads, a window closing,
 # the HTTP endpoints, a reload, more traffic, shutdown. Writes $1: the
@@ -143,7 +142,12 @@ trace_run() {
         --window 5s --log-level info 2>>"$work/citygate.log" &
     tracer=$!
     for _ in $(seq 300); do curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-    gateway="$(pgrep -P "$tracer")"
+    gateway="$(pgrep -P "$tracer" || true)"
+    if [[ -z "$gateway" ]] || ! curl -sf "http://127.0.0.1:$http/health/ready" >/dev/null 2>&1; then
+        echo "symbol order: citygate did not get ready under the tracer within 30 s:" >&2
+        tail -5 "$work/citygate.log" >&2
+        exit 1
+    fi
     echo "symbol order: ready, $(wc -l <"$1") functions so far"
     for qos in 1 0; do
         "$bin/citygate-sim" load --broker "mqtt://127.0.0.1:$port" --count 20000 --rate 0 --qos "$qos" --devices 100 --seed 2 \
