@@ -149,6 +149,11 @@ extension GatewayStore {
                 let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
                 if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
             }
+            // Every accumulator row refers to its own device's session row.
+            for row in try connection.query(
+                "SELECT w.device, s.device FROM window_accumulators w LEFT JOIN device_sessions s ON s.id = w.device_row WHERE s.device IS NOT w.device") {
+                mismatches.append("accumulators of \(row[0].string ?? "?") refer to the session row of \(row[1].string ?? "no device")")
+            }
             // No row there may be taken for absent.
             for row in try connection.query("SELECT device FROM device_sessions") {
                 if let device = row[0].string, rowCache.takesForAbsent(session: device) { mismatches.append("session of \(device): taken for absent") }
