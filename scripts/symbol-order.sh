@@ -50,12 +50,14 @@ broker=""
 trap '[ -n "$broker" ] && kill $broker 2>/dev/null; [ -n "$tracer" ] && kill $tracer 2>/dev/null; rm -rf "$work"; true' EXIT
 cc -O2 -Wall -o "$work/first-call-trace" scripts/first-call-trace.c
 
-# A copy of $1 with an int3 at every .text function's first byte, and the
-# list of what was patched (one entry per address: aliases share it).
+# A copy of $1 with an int3 at every .text function's first byte, the list of
+# what was patched (one entry per address: aliases share it), and in $2 the
+# binary's function symbols (address, type, name) for write_names, from the
+# same nm run.
 patch_entries() {
-    python3 - "$1" "$work/citygate" "$work/entries" <<'PY'
+    python3 - "$1" "$work/citygate" "$work/entries" "$2" <<'PY'
 import subprocess, sys
-source, patched, entries = sys.argv[1:4]
+source, patched, entries, names = sys.argv[1:5]
 text = None
 for line in subprocess.run(["readelf", "-SW", source], capture_output=True, text=True, check=True).stdout.splitlines():
     fields = line.split("]", 1)[-1].split()
@@ -64,11 +66,14 @@ for line in subprocess.run(["readelf", "-SW", source], capture_output=True, text
 address0, offset0, size = text
 image = bytearray(open(source, "rb").read())
 done = set()
-with open(entries, "w") as out:
+with open(entries, "w") as out, open(names, "w") as named:
     for line in subprocess.run(["nm", "-S", "--defined-only", source], capture_output=True, text=True, check=True).stdout.splitlines():
         fields = line.split()
+        if len(fields) == 3 and fields[1] in "tTwW":  # no size: named, not patched
+            named.write(line + "\n")
         if len(fields) < 4 or fields[2] not in "tTwW":
             continue
+        named.write(f"{fields[0]} {fields[2]} {fields[3]}\n")
         address, length = int(fields[0], 16), int(fields[1], 16)
         if length == 0 or not address0 <= address < address0 + size or address in done:
             continue
@@ -82,8 +87,8 @@ PY
 }
 
 # Writes $1: the names of the functions that ran, in first-call order, from
-# runs of the binaries $2... (each $work/called.N, with $work/names.N, nm's
-# list of binary N): the first binary's functions, then what the others add.
+# runs of the binaries $2... (each $work/called.N, with $work/names.N, the
+# function symbols of binary N): the first binary's functions, then what the others add.
 write_names() {
     python3 - "$@" <<'PY'
 import sys
@@ -115,10 +120,9 @@ if [[ "${1:-}" == --trace ]]; then
     binary="${2:?usage: symbol-order.sh --trace BINARY OUTPUT ARGS...}"
     output="${3:?usage: symbol-order.sh --trace BINARY OUTPUT ARGS...}"
     shift 3
-    patch_entries "$binary"
+    patch_entries "$binary" "$work/names.0"
     status=0
     "$work/first-call-trace" "$work/entries" "$work/called.0" "$work/citygate" "$@" || status=$?
-    nm --defined-only "$binary" >"$work/names.0"
     write_names "$output" "$work" 1
     exit "$status"
 fi
@@ -168,9 +172,8 @@ trace_run() {
 traced=0
 for binary in "${binaries[@]}"; do
     echo "symbol order: tracing $binary"
-    patch_entries "$binary"
+    patch_entries "$binary" "$work/names.$traced"
     trace_run "$work/called.$traced"
-    nm --defined-only "$binary" >"$work/names.$traced"
     traced=$((traced + 1))
 done
 
