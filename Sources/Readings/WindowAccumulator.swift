@@ -22,7 +22,7 @@ public struct WindowAccumulator: Sendable, Equatable {
         lastTime = time
     }
 
-    /// As stored (see the store's `window_accumulators`).
+    /// As stored (see the store's `OpenWindows`).
     public init(count: Int64, min: Int64, max: Int64, sum: Int128, last: Int64, lastTime: EpochMillis) {
         self.count = count
         self.min = min

@@ -1,7 +1,7 @@
 /// Where each key a processing batch touched sits in the batch's list of
-/// entries, in the order first touched (`DeviceSessionBatch` by device,
-/// `WindowAccumulatorBatch` by device window). An uplink asks for its
-/// device, or its window, several times in a row, so the key found last is
+/// entries, in the order first touched (`DeviceSessionBatch`, by device).
+/// An uplink asks for its device several times in a row (its frame, its
+/// activity, each reading), so the key found last is
 /// tried before hashing (Benchmarks/RESULTS.md, issue 17, seventh step).
 struct BatchSlots<Key: Hashable> {
     /// The keys, in the order added: `keys[slot]` is the key of entry `slot`.

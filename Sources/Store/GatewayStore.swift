@@ -12,8 +12,8 @@ import Synchronization
 ///
 /// Each ledger has a file of its own: `UplinkLog` (ingest), `ProcessingRecord`
 /// (what processing made of an uplink, with `UplinkRowFacts`), `DeviceSessions` (a device's session,
-/// the frames it kept, `RecentFramesCodec`, and its activity), `UplinkReadings`, `ReadingWindows` (with `WindowAccumulatorBatch`;
-/// `StoredRowCache` keeps copies of recent session and accumulator rows), `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
+/// the frames it kept, `RecentFramesCodec`, its activity and its `OpenWindows`), `UplinkReadings`, `ReadingWindows`
+/// (closing, with `WindowSeries`; `StoredRowCache` keeps copies of recent session rows), `Aggregates`, `DeliveryLedger`, `Quarantine`, `Retention`, `StoreFigures`;
 /// the schema is in `Schema`, test and benchmark hooks in `StoreTestHooks`.
 ///
 /// Durability with `synchronous=NORMAL` (the default): a committed uplink

@@ -36,27 +36,24 @@ extension GatewayStore {
     /// so only a duplicate frame changes its row, and their arrival needs no read.
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, inserted: [Int64: EpochMillis] = [:]) throws -> RecordSummary {
         var summary = RecordSummary()
-        var sessions = DeviceSessionBatch(connection: connection, cache: rowCache)
-        var windows = WindowAccumulatorBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis, now: now)
+        var sessions = DeviceSessionBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis)
         for item in batch {
             let arrived = try inserted[item.uplinkID]
                 ?? connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(item.uplinkID)]) ?? 0
-            try record(item, now: now, arrived: arrived, rowWritten: inserted[item.uplinkID] != nil, sessions: &sessions, windows: &windows,
-                       into: &summary)
+            try record(item, now: now, arrived: arrived, rowWritten: inserted[item.uplinkID] != nil, sessions: &sessions, into: &summary)
             if let facts = item.outcome.facts { try noteRuleDevice(facts) }
         }
         try sessions.write()
-        try windows.write()
         if summary.readingsTooLate > 0 {
             try bump("readings_too_late", by: Int64(summary.readingsTooLate))
-            summary.lateWindow = windows.lateWindow
+            summary.lateWindow = sessions.lateWindow
         }
         return summary
     }
 
     /// One uplink of the batch, which arrived (was committed) at `arrived`.
     private func record(_ item: ProcessedUplink, now: EpochMillis, arrived: EpochMillis, rowWritten: Bool, sessions: inout DeviceSessionBatch,
-                        windows: inout WindowAccumulatorBatch, into summary: inout RecordSummary) throws {
+                        into summary: inout RecordSummary) throws {
         let id = item.uplinkID
         if !rowWritten { try setFacts(id, UplinkRowFacts(item.outcome)) }
         switch item.outcome {
@@ -65,7 +62,7 @@ extension GatewayStore {
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, arrived: arrived, sessions: &sessions, into: &summary) }
             sessions.noteActivity(facts.device, arrived: arrived)
-            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, windows: &windows)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
             // A second network-server copy of a frame already quarantined (same
@@ -86,7 +83,7 @@ extension GatewayStore {
                 if FrameDeduplication.isCopy(fCnt: fCnt, of: .quarantined, in: placement, session: session, now: now, policy: deduplication) {
                     return try recordDuplicateFrame(id, facts, arrived: arrived, sessions: &sessions, into: &summary)
                 }
-                sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
+                try sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .quarantined, in: placement, session: session, now: now,
                                                                      policy: deduplication))
             }
             try insertQuarantine(id, device: device, reason: reason, detail: detail, now: now)
@@ -95,7 +92,7 @@ extension GatewayStore {
             if let device, reason != .unknownDevice { sessions.noteActivity(device, arrived: arrived) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
-            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, windows: &windows)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions)
             summary.readingsStored += readings.count
             if registered, let device { sessions.noteActivity(device, arrived: arrived) }
             if type == "join", registered, let device {
@@ -121,13 +118,13 @@ extension GatewayStore {
             if FrameDeduplication.isCopy(fCnt: fCnt, of: .decoded, in: placement, session: session, now: now, policy: deduplication) {
                 return (true, 0)
             }
-            sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .decoded, in: placement, session: session, now: now,
+            try sessions.set(facts.device, FrameDeduplication.noting(fCnt: fCnt, as: .decoded, in: placement, session: session, now: now,
                                                                  policy: deduplication))
             return (false, placement.gap)
         }
         guard let fingerprint = facts.payloadFingerprint else { return (false, 0) }
         if FrameDeduplication.isCopy(fingerprint: fingerprint, session: session, now: now, policy: deduplication) { return (true, 0) }
-        sessions.set(facts.device, FrameDeduplication.noting(fingerprint: fingerprint, session: session, now: now, policy: deduplication))
+        try sessions.set(facts.device, FrameDeduplication.noting(fingerprint: fingerprint, session: session, now: now, policy: deduplication))
         return (false, 0)
     }
 

@@ -72,12 +72,12 @@ extension GatewayStore {
                 ).compactMap { $0[0].int }
                 // Its session forgets the frame was quarantined: if it fails
                 // again it is quarantined again, not taken for a copy of itself.
-                var sessions = DeviceSessionBatch(connection: connection, cache: rowCache)
+                var sessions = DeviceSessionBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis)
                 for id in ids {
                     try connection.run("DELETE FROM quarantine WHERE uplink_id = ?", [.integer(id)])
                     let row = try connection.query("UPDATE uplinks SET state = 0 WHERE id = ? RETURNING device, fcnt", [.integer(id)]).first
                     if let device = row?[0].string, let fCnt = row?[1].int.flatMap(UInt32.init(exactly:)), let session = try sessions.current(device) {
-                        sessions.set(device, FrameDeduplication.forgetting(quarantined: fCnt, id: id, session: session))
+                        try sessions.set(device, FrameDeduplication.forgetting(quarantined: fCnt, id: id, session: session))
                     }
                 }
                 try sessions.write()

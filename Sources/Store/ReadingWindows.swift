@@ -10,14 +10,15 @@ public struct ClosableWindow: Sendable, Equatable {
 /// Readings and the windows they fall in.
 ///
 /// An uplink's readings are one row of `uplink_readings` (`UplinkReadingsText`;
-/// the `readings` view shows them a row each), found by its uplink only. Each window
-/// of each series keeps a running accumulator (count, min, max, exact sum,
-/// last), one row of `window_accumulators` per device window holding all its
-/// series (`WindowSeriesCodec`), updated once per recorded batch in the
-/// transaction that stores the readings, so closing a window reads one row
-/// instead of its readings. (Index rows per reading, by device and window
-/// and for the unaggregated ones, cost 2.8 KiB written and about 10 µs per
-/// uplink under load: Benchmarks/RESULTS.md, issue 17.)
+/// the `readings` view shows them a row each), found by its uplink only. Each
+/// window of each series keeps a running accumulator (count, min, max, exact
+/// sum, last) while it is open: in its device's session row (`OpenWindows`,
+/// migration 18), updated by the batch that stores the readings, so closing
+/// a window reads that row instead of its readings. (Index rows per reading
+/// cost 2.8 KiB written and about 10 µs per uplink under load, and a row per
+/// device window 7 µs more with 100,000 devices: Benchmarks/RESULTS.md,
+/// issue 17.) Once a series closes and takes no more readings, its aggregate
+/// is its state: a reading still on time takes up from it.
 ///
 /// Whether a reading is too late is decided as it is recorded: its window was
 /// closed before (it has an aggregate) and its uplink was committed after the
@@ -27,58 +28,86 @@ public struct ClosableWindow: Sendable, Equatable {
 /// (Rows from before migration 11 may say 1 for the same.)
 extension GatewayStore {
     /// Series ready to close (changed, their window's end plus grace at or
-    /// before `now`), oldest window first, from at most `limit` device windows.
+    /// before `now`), oldest window first, from the rows of at most `limit`
+    /// devices (each row's windows that ended, however many).
     public func closableWindows(graceMillis: Int64, now: EpochMillis, limit: Int = 1000) throws -> [ClosableWindow] {
         try locked {
-            var closable: [ClosableWindow] = []
-            let (endedBy, overflow) = now.subtractingReportingOverflow(graceMillis)
-            for row in try connection.query(Self.closableWindowsQuery, [.integer(overflow ? .min : endedBy), .integer(Int64(limit))]) {
-                let key = WindowAccumulatorBatch.Key(device: row[0].string ?? "", windowLength: row[1].int ?? 0, windowStart: row[2].int ?? 0)
-                for series in try WindowSeriesCodec.decode(row[3].bytes ?? []) where series.changed {
-                    guard let accumulator = series.accumulator else { continue }
-                    closable.append(ClosableWindow(group: key.group(series), accumulator: accumulator))
+            var closable: [(end: EpochMillis, window: ClosableWindow)] = []
+            let (difference, overflow) = now.subtractingReportingOverflow(graceMillis)
+            let endedBy = overflow ? .min : difference
+            for row in try connection.query(Self.closableWindowsQuery, [.integer(endedBy), .integer(Int64(limit))]) {
+                let device = row[0].string ?? ""
+                for window in try OpenWindowsCodec.decode(row[1].bytes).windows where window.end <= endedBy {
+                    for series in window.series where series.changed {
+                        guard let accumulator = series.accumulator else { continue }
+                        closable.append((window.end, ClosableWindow(group: window.group(device, series), accumulator: accumulator)))
+                    }
                 }
             }
-            return closable
+            // Stable: a device's series stay in their order.
+            return closable.enumerated().sorted { ($0.element.end, $0.offset) < ($1.element.end, $1.offset) }.map(\.element.window)
         }
     }
 
+    /// The rows whose earliest open window has ended, by their partial index.
     static let closableWindowsQuery = """
-        SELECT device, window_ms, window_start_ms, series FROM window_accumulators
-        WHERE changed = 1 AND window_end_ms <= ?
-        ORDER BY window_end_ms LIMIT ?
+        SELECT device, open_windows FROM device_sessions
+        WHERE open_until_ms <= ?
+        ORDER BY open_until_ms LIMIT ?
         """
 
-    /// A series' accumulator as stored, nil if it has none (for tests).
+    /// A series' accumulator as a reading would find it, nil if it has none
+    /// (for tests): in its device's open windows; else, once closed and
+    /// unchanged since, as its aggregate holds it (with its exact sum).
     public func accumulator(of group: WindowGroup) throws -> (accumulator: WindowAccumulator, changed: Bool, closed: Bool)? {
         try locked {
-            guard let row = try WindowAccumulatorBatch.storedRow(.init(group), on: connection),
-                  let series = row.series.first(where: { $0.isSeries(group.metric, group.channel) }),
-                  let accumulator = series.accumulator else { return nil }
-            return (accumulator, series.changed, series.closed)
+            let row = try DeviceSessionBatch.storedRow(group.device, on: connection)
+            if let window = row?.windows.windows.first(where: { $0.isWindow(length: group.windowLength, start: group.windowStart) }),
+               let series = window.series.first(where: { $0.isSeries(group.metric, group.channel) }), let accumulator = series.accumulator {
+                return (accumulator, series.changed, series.closed)
+            }
+            let window = Window(start: group.windowStart, length: group.windowLength)
+            guard case let accumulator?? = try DeviceSessionBatch.closedSeries(group.device, window, group.metric, group.channel, on: connection)
+            else { return nil }
+            return (accumulator, false, true)
         }
     }
 
     /// Marks the series of `records` closed, each with the statistics of its
     /// `count` readings (inside the transaction that saves their aggregates):
-    /// one read and one write per device window, however many of its series
-    /// closed. Readings taken after those were read leave a series changed,
-    /// for the next revision; a row stays changed while any series is.
-    /// Each row's copy in `rowCache` goes: the next batch reads the row.
+    /// one read and one write per device, however many of its windows and
+    /// series closed. Readings taken after those were read leave a series
+    /// changed, for the next revision; the others leave the row (their
+    /// aggregate is their state), and with them a window whose series all
+    /// closed. Each row's copy in `rowCache` goes: the next batch reads it.
+    /// `closing_state` moves up to the latest window end closed.
     func markClosed(_ records: [AggregateRecord]) throws {
-        var byWindow: [WindowAccumulatorBatch.Key: [AggregateRecord]] = [:]
-        for record in records where record.scope == .device { byWindow[.init(record.group), default: []].append(record) }
-        for (key, closing) in byWindow {
-            rowCache.evictAccumulatorRow(key)
-            guard var row = try WindowAccumulatorBatch.storedRow(key, on: connection) else { continue }
-            for record in closing {
-                guard let index = row.series.firstIndex(where: { $0.isSeries(record.group.metric, record.group.channel) }) else { continue }
-                row.series[index].closed = true
-                if row.series[index].accumulator?.count == record.statistics.count { row.series[index].changed = false }
-            }
-            try connection.run("UPDATE window_accumulators SET series = ?, changed = ? WHERE id = ?",
-                               [.blob(WindowSeriesCodec.encode(row.series)), .integer(row.series.contains(where: \.changed) ? 1 : 0), .integer(row.id)])
+        var byDevice: [DeviceID: [AggregateRecord]] = [:]
+        var latestEnd = EpochMillis.min
+        for record in records where record.scope == .device {
+            byDevice[record.group.device, default: []].append(record)
+            latestEnd = max(latestEnd, Window(start: record.group.windowStart, length: record.group.windowLength).end(plus: 0))
         }
+        if latestEnd > .min {
+            try connection.run("UPDATE closing_state SET closed_through_ms = max(closed_through_ms, ?)", [.integer(latestEnd)])
+        }
+        for (device, closing) in byDevice {
+            rowCache.evict(device)
+            guard let row = try connection.query("SELECT id, open_windows FROM device_sessions WHERE device = ?", [.text(device)]).first,
+                  let id = row[0].int else { continue }
+            var windows = try OpenWindowsCodec.decode(row[1].bytes)
+            guard windows.markClosed(closing) else { continue }
+            let stored = windows.stored
+            try connection.run("UPDATE device_sessions SET open_windows = ?, open_until_ms = ? WHERE id = ?",
+                               [OpenWindowsCodec.encode(stored).map { .blob($0) } ?? .null, stored.earliestEnd.map { .integer($0) } ?? .null,
+                                .integer(id)])
+        }
+    }
+
+    /// The latest window end closing has reached (every device aggregate's
+    /// window ends at or before it; kept by `markClosed`).
+    static func closedThrough(on connection: SQLiteConnection) throws -> EpochMillis {
+        try connection.scalar("SELECT closed_through_ms FROM closing_state") ?? .max
     }
 
     /// A device aggregate's exact sum, as stored: sum_high·2³² + sum_low.

@@ -73,9 +73,7 @@ public struct PruneSummary: Sendable, Equatable {
     public var uplinksDeleted = 0
     public var aggregatesDeleted = 0
     public var quarantinedDeleted = 0
-    /// Accumulators of windows that can no longer change.
-    public var accumulatorsDeleted = 0
-    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted + quarantinedDeleted + accumulatorsDeleted }
+    public var total: Int { rawBytesStripped + readingsDeleted + uplinksDeleted + aggregatesDeleted + quarantinedDeleted }
     public init() {}
 }
 
@@ -124,15 +122,16 @@ extension GatewayStore {
                 // Each scan stops at the last row old enough (found by id: ids
                 // follow arrival order), so a pass never reads the young rows.
                 let rawLastID = try lastID(in: "uplinks", time: "received_ms", before: rawCutoff)
+                let openFrom = try earliestOpenWindowEnd()
                 summary.rawBytesStripped = try connection.run(
                     """
                     DELETE FROM uplink_messages WHERE uplink_id IN (
                         SELECT u.id FROM uplink_messages m JOIN uplinks u ON u.id = m.uplink_id
                         WHERE m.uplink_id <= ?3 AND u.received_ms < ?1 AND u.state IN (1, 3, 4, 5)
-                          AND NOT EXISTS (SELECT 1 FROM readings r JOIN window_accumulators w ON \(Self.readingsWindow)
-                                          WHERE r.uplink_id = u.id AND r.aggregated <> 2 AND w.changed = 1)
+                          AND NOT EXISTS (SELECT 1 FROM readings r
+                                          WHERE r.uplink_id = u.id AND r.aggregated <> 2 AND \(Self.mayBeOpen("r", from: "?4")))
                         ORDER BY m.uplink_id LIMIT ?2)
-                    """, [.integer(rawCutoff), .integer(Int64(batch)), .integer(rawLastID)])
+                    """, [.integer(rawCutoff), .integer(Int64(batch)), .integer(rawLastID), .integer(openFrom)])
                 // An uplink's readings go together (one row), once every one
                 // of them may: a reading keeps its uplink's others.
                 let prunableReadings = try connection.query(
@@ -142,14 +141,14 @@ extension GatewayStore {
                       AND NOT EXISTS (
                         SELECT 1 FROM readings r WHERE r.uplink_id = u.uplink_id
                           AND (r.time_ms >= ?1 OR r.window_start_ms + r.window_ms + ?3 > ?4
-                               OR (r.aggregated <> 2 AND EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.readingsWindow) AND w.changed = 1))
+                               OR (r.aggregated <> 2 AND \(Self.mayBeOpen("r", from: "?6")))
                                OR EXISTS (
                                  SELECT 1 FROM aggregates a JOIN deliveries d ON d.aggregate_id = a.id
                                  WHERE a.source = r.device AND a.metric = r.metric AND a.channel IS r.channel
                                    AND a.window_ms = r.window_ms AND a.window_start_ms = r.window_start_ms AND d.state <> 2)))
                     ORDER BY u.uplink_id LIMIT ?2
                     """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(bounds.revisableMillis), .integer(now),
-                          .integer(try lastID(in: "uplinks", time: "received_ms", before: readingCutoff))])
+                          .integer(try lastID(in: "uplinks", time: "received_ms", before: readingCutoff)), .integer(openFrom)])
                 for row in prunableReadings {
                     try connection.run("DELETE FROM uplink_readings WHERE uplink_id = ?", [row[0]])
                     summary.readingsDeleted += Int(row[1].int ?? 0)
@@ -175,16 +174,16 @@ extension GatewayStore {
                 // `status` keeps counting them as uplinks once stored (duplicate frames never were).
                 let storedGone = prunable.filter { $0[1].int != UplinkState.duplicateFrame.rawValue }.count
                 if storedGone > 0 { try bump("pruned_stored_uplinks", by: Int64(storedGone)) }
-                // Before the aggregates: one goes only once its window's accumulator has.
-                summary.accumulatorsDeleted = try pruneAccumulators(now: now, revisableMillis: bounds.revisableMillis, limit: batch)
+                // An aggregate stays while its window may be open (revised
+                // after it closed): the revision is made from it.
                 let aggregates = try connection.query(
                     """
                     SELECT a.id FROM aggregates a
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
-                      AND NOT EXISTS (SELECT 1 FROM window_accumulators w WHERE \(Self.accumulatorOf(window: "a", device: "a.source")))
+                      AND NOT (\(Self.mayBeOpen("a", from: "?3")))
                     ORDER BY a.window_start_ms LIMIT ?2
-                    """, [.integer(readingCutoff), .integer(Int64(batch))]).compactMap { $0[0].int }
+                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(openFrom)]).compactMap { $0[0].int }
                 for id in aggregates {
                     try connection.run("DELETE FROM deliveries WHERE aggregate_id = ?", [.integer(id)])
                     try connection.run("DELETE FROM aggregates WHERE id = ?", [.integer(id)])
@@ -194,43 +193,28 @@ extension GatewayStore {
                 if summary.readingsDeleted > 0 { try bump("pruned_readings", by: Int64(summary.readingsDeleted)) }
                 if summary.uplinksDeleted > 0 { try bump("pruned_uplinks", by: Int64(summary.uplinksDeleted)) }
                 if summary.aggregatesDeleted > 0 { try bump("pruned_aggregates", by: Int64(summary.aggregatesDeleted)) }
-                if summary.accumulatorsDeleted > 0 { try bump("pruned_window_accumulators", by: Int64(summary.accumulatorsDeleted)) }
                 if summary.quarantinedDeleted > 0 { try bump("pruned_quarantined", by: Int64(summary.quarantinedDeleted)) }
             }
         }
         return summary
     }
 
-    /// Deletes the accumulators of windows that can no longer change: closed
-    /// and unchanged since, with their end plus grace plus lateness before
-    /// both now and the oldest uplink still waiting to be decoded (its
-    /// readings may belong to them). A reading for such a window later finds
-    /// its aggregate and no accumulator, and is too late, as it would be
-    /// with the accumulator (see `WindowAccumulatorBatch`). So the table
-    /// keeps only windows that may still be revised. Returns how many went.
-    func pruneAccumulators(now: EpochMillis, revisableMillis revisable: Int64, limit: Int) throws -> Int {
-        let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
-        let before = min(now, oldestPending ?? now)
-        let (bound, overflow) = before.subtractingReportingOverflow(revisable)
-        let deleted = try connection.run(
-            """
-            DELETE FROM window_accumulators WHERE id IN (
-                SELECT id FROM window_accumulators WHERE changed = 0 AND window_end_ms < ?1 LIMIT ?2)
-            """, [.integer(overflow ? .min : bound), .integer(Int64(limit))])
-        if deleted > 0 { rowCache.evictAccumulatorRows() }
-        return deleted
+    /// The earliest end of any device's open window (`open_until_ms`, by its
+    /// partial index); Int64.max when none is open. Every window still open
+    /// (or revised since it closed) ends at or after it.
+    func earliestOpenWindowEnd() throws -> EpochMillis {
+        try connection.scalar(Self.earliestOpenWindowEndQuery) ?? .max
     }
 
-    /// Joins a reading (`r`) to its window's accumulator (`w`).
-    static let readingsWindow = accumulatorOf(window: "r", device: "r.device")
+    static let earliestOpenWindowEndQuery = "SELECT open_until_ms FROM device_sessions WHERE open_until_ms IS NOT NULL ORDER BY open_until_ms LIMIT 1"
 
-    /// An accumulator row (`w`) as its key finds it (migration 17): the
-    /// window of the row `table`, and the session row of `device`.
-    static func accumulatorOf(window table: String, device: String) -> String {
-        """
-        w.window_ms = \(table).window_ms AND w.window_start_ms = \(table).window_start_ms
-        AND w.device_row = (SELECT s.id FROM device_sessions s WHERE s.device = \(device))
-        """
+    /// Whether the window of the row `table` (a reading or an aggregate) may
+    /// be open: it ends at or after `parameter`, the earliest open window's
+    /// end (`earliestOpenWindowEnd`). Errs towards open, which keeps data a
+    /// little longer, never prunes it early; windows close within a tick of
+    /// their end plus grace, so the bound follows the present.
+    static func mayBeOpen(_ table: String, from parameter: String) -> String {
+        "\(table).window_start_ms + \(table).window_ms >= \(parameter)"
     }
 
     /// The highest id of `table` whose `time` is before `cutoff`, by a binary

@@ -136,6 +136,8 @@ enum Schema {
         .sql(sessionsInReportOrder),
         // 17: accumulators keyed by window and session row, in report order; see `accumulatorsInReportOrder`.
         .sql(accumulatorsInReportOrder),
+        // 18: a device's open windows live in its session row; see `migrateToOpenWindows`.
+        .check(migrateToOpenWindows),
     ]
 
     static var version: Int { migrations.count }

@@ -122,7 +122,7 @@ public enum WriterHoldBenchmark {
 
 /// What `StoredRowCache` holds against the rows themselves (for tests).
 public struct RowCacheCheck: Sendable {
-    /// Session and accumulator rows copied.
+    /// Session rows copied.
     public var copies: Int
     /// Lookups answered from a copy, and lookups that read the row.
     public var hits: Int
@@ -139,29 +139,22 @@ extension GatewayStore {
     /// connection's commit made stale.
     public func checkRowCache() throws -> RowCacheCheck {
         try transaction {
-            let (sessions, accumulators) = rowCache.copies
+            let copies = rowCache.copies
             var mismatches: [String] = []
-            for (device, copy) in sessions {
-                let stored = try DeviceSessionBatch.storedSession(device, on: connection)
-                if stored != copy { mismatches.append("session of \(device): copy \(copy), row \(String(describing: stored))") }
+            for (device, copy) in copies {
+                let stored = try DeviceSessionBatch.storedRow(device, on: connection)
+                if stored != copy { mismatches.append("row of \(device): copy \(copy), row \(String(describing: stored))") }
             }
-            for (key, copy) in accumulators {
-                let stored = try WindowAccumulatorBatch.storedRow(key, on: connection)
-                if stored != copy { mismatches.append("accumulators of \(key): copy \(copy), row \(String(describing: stored))") }
-            }
-            // Every accumulator row refers to its own device's session row.
-            for row in try connection.query(
-                "SELECT w.device, s.device FROM window_accumulators w LEFT JOIN device_sessions s ON s.id = w.device_row WHERE s.device IS NOT w.device") {
-                mismatches.append("accumulators of \(row[0].string ?? "?") refer to the session row of \(row[1].string ?? "no device")")
-            }
-            // No row there may be taken for absent.
-            for row in try connection.query("SELECT device FROM device_sessions") {
-                if let device = row[0].string, rowCache.takesForAbsent(session: device) { mismatches.append("session of \(device): taken for absent") }
-            }
-            for row in try connection.query("SELECT device, window_ms, window_start_ms FROM window_accumulators") {
-                guard let device = row[0].string, let length = row[1].int, let start = row[2].int else { continue }
-                let key = WindowAccumulatorBatch.Key(device: device, windowLength: length, windowStart: start)
-                if rowCache.takesForAbsent(accumulatorRow: key) { mismatches.append("accumulators of \(key): taken for absent") }
+            for row in try connection.query("SELECT device, open_windows, open_until_ms FROM device_sessions") {
+                guard let device = row[0].string else { continue }
+                // No row there may be taken for absent.
+                if rowCache.takesForAbsent(session: device) { mismatches.append("session of \(device): taken for absent") }
+                // A row keeps only changed series, and its open_until_ms is its earliest window's end (what closing and retention ask).
+                let windows = try OpenWindowsCodec.decode(row[1].bytes)
+                if windows != windows.stored { mismatches.append("open windows of \(device) hold unchanged series: \(windows)") }
+                if row[2].int != windows.earliestEnd {
+                    mismatches.append("open windows of \(device) end first at \(String(describing: windows.earliestEnd)), open_until_ms says \(String(describing: row[2].int))")
+                }
             }
             // An identifier whose row is an earlier connection's must be in the set.
             for row in try connection.query("SELECT r.packet_id, u.received_ms FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id") {
@@ -169,7 +162,7 @@ extension GatewayStore {
                       let (connectedAt, holds) = rowCache.earlierPacket(packetID), received < connectedAt, !holds else { continue }
                 mismatches.append("packet \(packetID): its row (received \(received)) is older than the connection (\(connectedAt)), not in the set")
             }
-            return RowCacheCheck(copies: sessions.count + accumulators.count, hits: rowCache.hits, misses: rowCache.misses,
+            return RowCacheCheck(copies: copies.count, hits: rowCache.hits, misses: rowCache.misses,
                                  readsSpared: rowCache.knowledge.readsSpared, mismatches: mismatches)
         }
     }

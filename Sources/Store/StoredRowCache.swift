@@ -1,14 +1,14 @@
 import Readings
 
-/// Copies of the `device_sessions` and `window_accumulators` rows that recent
-/// batches read or wrote, so the next batch that touches the same device or
-/// device window need not read its row again; and which packet identifiers
+/// Copies of the `device_sessions` rows that recent batches read or wrote
+/// (a device's session and open windows), so the next batch that touches the
+/// same device need not read its row again; and which packet identifiers
 /// of `recent_packets` an earlier connection used, so a QoS 1 message under
 /// any other identifier skips the redelivery lookup.
 ///
 /// Why: the QoS 1 load test commits bursts of 32–117 uplinks, about one per
 /// device, so each uplink's batch read its device's session row and its
-/// window's accumulator row alone: about 3 µs per uplink at 100 uplinks per
+/// window's accumulator row (one row since migration 18) alone: about 3 µs per uplink at 100 uplinks per
 /// commit (Benchmarks/RESULTS.md, issue 17). Rows are still written in every
 /// batch, as before; only the reads are spared.
 ///
@@ -19,10 +19,9 @@ import Readings
 ///   at COMMIT) discards it. A batch looks at the staged copies first, so two
 ///   batches in one transaction see each other's rows.
 /// - Only rows that exist are copied, as a fresh read would return them
-///   (`WindowSeriesCodec` leaves out series without an accumulator; so does
-///   the copy).
-/// - Every other write to these tables on the store's connection evicts
-///   what it touches (`markClosed`, `pruneAccumulators`).
+///   (with the windows the row keeps, `OpenWindows.stored`).
+/// - Every other write to the table on the store's connection evicts what
+///   it touches (`markClosed`).
 /// - A commit by any other connection (another process, `citygate requeue`,
 ///   a test) drops every copy: SQLite's `PRAGMA data_version` changes for
 ///   this connection exactly when another connection committed, and it is
@@ -31,7 +30,7 @@ import Readings
 ///   it unless it truncates or restarts the WAL, which this store's do not.
 /// - The identifier set follows the same rules: an identifier leaves it
 ///   only once a commit stored a message of the set's connection under it.
-/// - At most `capacity` copies of each kind: past that the copies are
+/// - At most `capacity` copies: past that the copies are
 ///   dropped and start again (100,000 devices must not grow the process by
 ///   their rows).
 ///
@@ -45,16 +44,14 @@ import Readings
 ///
 /// Only used under the store's writer lock, like `connection`.
 final class StoredRowCache {
-    /// Copies kept of each kind; 0 keeps none and looks every redelivery up
+    /// Copies kept; 0 keeps none and looks every redelivery up
     /// (each batch reads its rows, as before the cache: the tests compare the two).
     var capacity: Int
-    private var sessions: [DeviceID: DeviceSession] = [:]
-    private var accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow] = [:]
+    private var rows: [DeviceID: StoredDeviceRow] = [:]
     /// What this transaction staged, in order (a later entry wins). Lists,
     /// not dictionaries: staging then hashes nothing; they are searched only
     /// by a second batch in the same transaction, which the gateway never runs.
-    private var stagedSessions: [(device: DeviceID, session: DeviceSession)] = []
-    private var stagedAccumulators: [(key: WindowAccumulatorBatch.Key, row: WindowAccumulatorBatch.StoredRow)] = []
+    private var stagedRows: [(device: DeviceID, row: StoredDeviceRow)] = []
     /// `PRAGMA data_version` when the copies were last known good.
     private var dataVersion: Int64?
     /// Set by `begin`, cleared when the transaction ends: batches check it.
@@ -104,10 +101,7 @@ final class StoredRowCache {
         }
         // Only here, between transactions: a batch that stopped copying midway
         // would leave the copies of rows it then wrote stale.
-        if policy.decide() == .stopped {
-            sessions.removeAll()
-            accumulators.removeAll()
-        }
+        if policy.decide() == .stopped { rows.removeAll() }
         isValidated = true
     }
 
@@ -135,14 +129,8 @@ final class StoredRowCache {
         stagedPackets.append((delivery.packetID, delivery.connectedAt))
     }
 
-    func session(_ device: DeviceID) -> DeviceSession? {
-        let found = isCopying ? stagedSessions.last(where: { $0.device == device })?.session ?? sessions[device] : nil
-        count(found != nil)
-        return found
-    }
-
-    func accumulatorRow(_ key: WindowAccumulatorBatch.Key) -> WindowAccumulatorBatch.StoredRow? {
-        let found = isCopying ? stagedAccumulators.last(where: { $0.key == key })?.row ?? accumulators[key] : nil
+    func row(_ device: DeviceID) -> StoredDeviceRow? {
+        let found = isCopying ? stagedRows.last(where: { $0.device == device })?.row ?? rows[device] : nil
         count(found != nil)
         return found
     }
@@ -156,38 +144,21 @@ final class StoredRowCache {
         try capacity == 0 || knowledge.mayHaveSession(device, on: connection)
     }
 
-    func mayHaveAccumulatorRow(_ key: WindowAccumulatorBatch.Key, on connection: SQLiteConnection) throws -> Bool {
-        try capacity == 0 || knowledge.mayHaveAccumulatorRow(key, on: connection)
-    }
-
     func noteSessionRow(_ device: DeviceID) { knowledge.noteSessionRow(device) }
-    func noteAccumulatorRow(_ key: WindowAccumulatorBatch.Key) { knowledge.noteAccumulatorRow(key) }
 
     /// Whether a row is taken for absent, without reading anything (for
     /// `checkRowCache`: must never be true for a row that exists).
     func takesForAbsent(session device: DeviceID) -> Bool { capacity > 0 && knowledge.takesForAbsent(session: device) }
-    func takesForAbsent(accumulatorRow key: WindowAccumulatorBatch.Key) -> Bool {
-        capacity > 0 && knowledge.takesForAbsent(accumulatorRow: key)
-    }
 
-    /// The device's session row holds `session` once this transaction commits.
-    func stage(_ device: DeviceID, _ session: DeviceSession) {
+    /// The device's row holds `row` once this transaction commits.
+    func stage(_ device: DeviceID, _ row: StoredDeviceRow) {
         guard isCopying else { return }
-        stagedSessions.append((device, session))
-    }
-
-    /// The device window's row is `row` once this transaction commits.
-    func stage(_ key: WindowAccumulatorBatch.Key, _ row: WindowAccumulatorBatch.StoredRow) {
-        guard isCopying else { return }
-        var row = row
-        row.series.removeAll { $0.accumulator == nil }
-        stagedAccumulators.append((key, row))
+        stagedRows.append((device, row))
     }
 
     /// The transaction committed: what it staged is what the rows hold.
     func commitStaged() {
-        Self.keep(stagedSessions, in: &sessions, capacity: capacity)
-        Self.keep(stagedAccumulators, in: &accumulators, capacity: capacity)
+        Self.keep(stagedRows, in: &rows, capacity: capacity)
         // A message stored for an earlier connection than the set's (a burst
         // that spanned a reconnect) leaves an earlier connection's row: it stays.
         for (packetID, connectedAt) in stagedPackets where connectedAt == packetsConnection { earlierPackets.remove(packetID) }
@@ -205,27 +176,19 @@ final class StoredRowCache {
 
     /// The transaction rolled back (or never staged): its rows are as they were.
     func discardStaged() {
-        if !stagedSessions.isEmpty { stagedSessions.removeAll(keepingCapacity: true) }
-        if !stagedAccumulators.isEmpty { stagedAccumulators.removeAll(keepingCapacity: true) }
+        if !stagedRows.isEmpty { stagedRows.removeAll(keepingCapacity: true) }
         if !stagedPackets.isEmpty { stagedPackets.removeAll(keepingCapacity: true) }
         isValidated = false
     }
 
-    /// A device window's row was changed or deleted outside a batch.
-    func evictAccumulatorRow(_ key: WindowAccumulatorBatch.Key) {
-        accumulators[key] = nil
-        stagedAccumulators.removeAll { $0.key == key }
-    }
-
-    /// Rows were deleted, which ones not known here.
-    func evictAccumulatorRows() {
-        accumulators.removeAll()
-        stagedAccumulators.removeAll()
+    /// A device's row was changed outside a batch.
+    func evict(_ device: DeviceID) {
+        rows[device] = nil
+        stagedRows.removeAll { $0.device == device }
     }
 
     func removeAll() {
-        sessions.removeAll()
-        accumulators.removeAll()
+        rows.removeAll()
         knowledge.forget()
         packetsConnection = nil
         discardStaged()
@@ -238,7 +201,5 @@ final class StoredRowCache {
     }
 
     /// Every copy, for the test that compares them with the rows.
-    var copies: (sessions: [DeviceID: DeviceSession], accumulators: [WindowAccumulatorBatch.Key: WindowAccumulatorBatch.StoredRow]) {
-        (sessions, accumulators)
-    }
+    var copies: [DeviceID: StoredDeviceRow] { rows }
 }

@@ -75,11 +75,11 @@ enum UplinkReadingsText {
 extension GatewayStore {
     /// Stores an uplink's readings, one row for all of them, and takes each
     /// into its window (see `ReadingWindows`); returns how many were too late.
-    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, windows: inout WindowAccumulatorBatch) throws -> Int {
+    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, sessions: inout DeviceSessionBatch) throws -> Int {
         guard let device = readings.first?.reading.device else { return 0 }
         var taken: [Bool] = []
         taken.reserveCapacity(readings.count)
-        for row in readings { taken.append(try windows.take(row, arrived: arrived)) }
+        for row in readings { taken.append(try sessions.take(row, arrived: arrived)) }
         let text = UplinkReadingsText.encode(readings, aggregated: { taken[$0] ? 0 : 2 }, device: device)
         try connection.run("INSERT INTO uplink_readings (uplink_id, device, readings) VALUES (?, ?, ?)", [.integer(id), .text(device), .text(text)])
         return taken.lazy.filter { !$0 }.count

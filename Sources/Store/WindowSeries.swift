@@ -1,7 +1,7 @@
 import Readings
 
-/// One series (metric and channel) of a device window, as its accumulator
-/// row keeps it: the running statistics, whether it took readings since it
+/// One series (metric and channel) of a device window, as its device's open
+/// windows keep it (`OpenWindows`): the running statistics, whether it took readings since it
 /// last closed, and whether it has an aggregate (then a reading past end +
 /// grace + lateness is too late for it).
 struct WindowSeries: Equatable {
@@ -16,58 +16,66 @@ struct WindowSeries: Equatable {
     func isSeries(_ metric: Metric, _ channel: Int?) -> Bool { self.metric == metric && self.channel == channel }
 }
 
-/// The `series` column of `window_accumulators`: a device window's series,
-/// one after the other, little-endian:
+/// A device window's series, one after the other, little-endian (the
+/// `series` column of migration 11's `window_accumulators`, and each window
+/// of `OpenWindowsCodec`):
 ///
 ///     u8 name length, name (UTF-8), i64 channel (-1: none), i64 count,
 ///     i64 min, i64 max, i64 sum high, u64 sum low (sum = high·2⁶⁴ + low),
 ///     i64 last, i64 last time, u8 flags (1: changed, 2: closed)
 ///
-/// One row per device window rather than per series: with 100,000 devices
-/// each sending about once a window, a row per series was a table row and
-/// two index entries per reading (figures in Benchmarks/RESULTS.md, issue 17).
+/// All of a device window's series together rather than a row per series:
+/// with 100,000 devices each sending about once a window, a row per series
+/// was a table row and two index entries per reading (figures in
+/// Benchmarks/RESULTS.md, issue 17).
 /// Read back with bounds checks: a damaged blob is a `StoreDataError`, and an
 /// unknown metric name one too (see `Metric.stored`).
 enum WindowSeriesCodec {
     static func encode(_ series: [WindowSeries]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(series.count * 80)
-        for item in series {
-            guard let accumulator = item.accumulator else { continue }
-            // No intermediate arrays: this runs for every window a batch writes.
-            let name = item.metric.name.utf8, length = min(name.count, 255)
-            bytes.append(UInt8(length))
-            bytes.append(contentsOf: name.prefix(length))
-            bytes.appendWord(UInt64(bitPattern: Int64(item.channel ?? -1)))
-            bytes.appendWord(UInt64(bitPattern: accumulator.count))
-            bytes.appendWord(UInt64(bitPattern: accumulator.min))
-            bytes.appendWord(UInt64(bitPattern: accumulator.max))
-            bytes.appendWord(UInt64(bitPattern: Int64(truncatingIfNeeded: accumulator.sum >> 64)))
-            bytes.appendWord(UInt64(truncatingIfNeeded: accumulator.sum))
-            bytes.appendWord(UInt64(bitPattern: accumulator.last))
-            bytes.appendWord(UInt64(bitPattern: accumulator.lastTime))
-            bytes.append((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
-        }
+        for item in series { append(item, to: &bytes) }
         return bytes
+    }
+
+    /// One series' record; nothing for a series without an accumulator.
+    static func append(_ item: WindowSeries, to bytes: inout [UInt8]) {
+        guard let accumulator = item.accumulator else { return }
+        // No intermediate arrays: this runs for every window a batch writes.
+        let name = item.metric.name.utf8, length = min(name.count, 255)
+        bytes.append(UInt8(length))
+        bytes.append(contentsOf: name.prefix(length))
+        bytes.appendWord(UInt64(bitPattern: Int64(item.channel ?? -1)))
+        bytes.appendWord(UInt64(bitPattern: accumulator.count))
+        bytes.appendWord(UInt64(bitPattern: accumulator.min))
+        bytes.appendWord(UInt64(bitPattern: accumulator.max))
+        bytes.appendWord(UInt64(bitPattern: Int64(truncatingIfNeeded: accumulator.sum >> 64)))
+        bytes.appendWord(UInt64(truncatingIfNeeded: accumulator.sum))
+        bytes.appendWord(UInt64(bitPattern: accumulator.last))
+        bytes.appendWord(UInt64(bitPattern: accumulator.lastTime))
+        bytes.append((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
     }
 
     static func decode(_ bytes: [UInt8]) throws -> [WindowSeries] {
         var series: [WindowSeries] = []
         var reader = BlobReader(bytes, damaged: damaged)
-        while !reader.isAtEnd {
-            let name = String(decoding: try reader.bytes(Int(try reader.byte())), as: UTF8.self)
-            let metric = try Metric.stored(.text(name))
-            let channel = Int64(bitPattern: try reader.word())
-            let count = Int64(bitPattern: try reader.word()), minimum = Int64(bitPattern: try reader.word()), maximum = Int64(bitPattern: try reader.word())
-            let sum = (Int128(Int64(bitPattern: try reader.word())) << 64) | Int128(try reader.word())
-            let last = Int64(bitPattern: try reader.word()), lastTime = Int64(bitPattern: try reader.word())
-            let flags = try reader.byte()
-            guard count > 0 else { throw damaged }
-            series.append(WindowSeries(metric: metric, channel: channel < 0 ? nil : Int(truncatingIfNeeded: channel),
-                                       accumulator: WindowAccumulator(count: count, min: minimum, max: maximum, sum: sum, last: last, lastTime: lastTime),
-                                       changed: flags & 1 != 0, closed: flags & 2 != 0))
-        }
+        while !reader.isAtEnd { series.append(try read(&reader)) }
         return series
+    }
+
+    /// One series' record (a `StoreDataError` from `reader` if it is damaged).
+    static func read(_ reader: inout BlobReader) throws -> WindowSeries {
+        let name = String(decoding: try reader.bytes(Int(try reader.byte())), as: UTF8.self)
+        let metric = try Metric.stored(.text(name))
+        let channel = Int64(bitPattern: try reader.word())
+        let count = Int64(bitPattern: try reader.word()), minimum = Int64(bitPattern: try reader.word()), maximum = Int64(bitPattern: try reader.word())
+        let sum = (Int128(Int64(bitPattern: try reader.word())) << 64) | Int128(try reader.word())
+        let last = Int64(bitPattern: try reader.word()), lastTime = Int64(bitPattern: try reader.word())
+        let flags = try reader.byte()
+        guard count > 0 else { throw reader.damaged }
+        return WindowSeries(metric: metric, channel: channel < 0 ? nil : Int(truncatingIfNeeded: channel),
+                            accumulator: WindowAccumulator(count: count, min: minimum, max: maximum, sum: sum, last: last, lastTime: lastTime),
+                            changed: flags & 1 != 0, closed: flags & 2 != 0)
     }
 
     private static let damaged = StoreDataError(message: "a damaged window accumulator in the database")

@@ -57,7 +57,7 @@ import Testing
 
         // The aggregates: what an undisturbed run computes from the same readings.
         try await gateway.waitFor("every window closed and rolled up", timeout: .seconds(60)) {
-            try database.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+            try database.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
         }
         let stored = try database.strings(

@@ -91,7 +91,7 @@ extension FrostLikeServer: RestartableSensorThingsHub {
 
         try await gateway.waitFor("every window delivered", timeout: .seconds(300)) {
             try ledger.strings("SELECT count(*) FROM deliveries WHERE state <> 2") == ["0"]
-                && ledger.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+                && ledger.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && ledger.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
         }
         let expected = try ledger.strings("SELECT count(*) FROM deliveries WHERE hub = 'opendata'").first ?? ""

@@ -81,7 +81,7 @@ import Testing
             """)
         let lost = loss.first ?? "0", beforeLoss = loss.last ?? "0"
         try await gateway.waitFor("every window settled", timeout: .seconds(180)) {
-            try ledger.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+            try ledger.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && ledger.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
                 && ledger.strings("SELECT count(*) FROM deliveries WHERE state IN (0, 1)") == ["0"]
         }

@@ -100,7 +100,7 @@ import Testing
         _ = try await runSimulator(["--broker", broker.url, "--count", "28", "--rate", "4"], directory: directory)
         try await gateway.waitFor("everything delivered", timeout: .seconds(30)) {
             let state = try hub(gateway)
-            let changedWindows = try SQLiteRows(path: gateway.database).strings("SELECT count(*) FROM window_accumulators WHERE changed = 1")
+            let changedWindows = try SQLiteRows(path: gateway.database).strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL")
             return state["backlog"] as? Int == 0 && (state["delivered"] as? Int ?? 0) > 0 && changedWindows == ["0"]
         }
         let received = try await fake.received()

@@ -116,7 +116,7 @@ import Testing
             guard status["uplinks_stored"] as? Int == devices * hours, status["uplinks_pending"] as? Int == 0 else { return false }
             let hubs = status["hubs"] as? [String: [String: Any]] ?? [:]
             let database = try SQLiteRows(path: gateway.database)
-            return try database.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+            return try database.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
                 && ["opendata", "broker", "housing"].allSatisfy { hubs[$0]?["backlog"] as? Int == 0 && (hubs[$0]?["delivered"] as? Int ?? 0) > 0 }
         }

@@ -51,7 +51,7 @@ import Testing
         }
         try await gateway.waitFor("every window delivered", timeout: .seconds(240)) {
             try ledger.strings("SELECT count(*) FROM deliveries WHERE state IN (0, 1)") == ["0"]
-                && ledger.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+                && ledger.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && ledger.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
         }
         let deadLetters = try ledger.strings("SELECT last_error FROM deliveries WHERE state = 3")

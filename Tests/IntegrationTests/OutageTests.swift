@@ -42,7 +42,7 @@ import Testing
         try await gateway.waitFor("all \(count) uplinks aggregated", timeout: .seconds(120)) {
             let status = try gateway.status()
             guard status["uplinks_stored"] as? Int == count, status["uplinks_pending"] as? Int == 0 else { return false }
-            return try database.strings("SELECT count(*) FROM window_accumulators WHERE changed = 1") == ["0"]
+            return try database.strings("SELECT count(*) FROM device_sessions WHERE open_until_ms IS NOT NULL") == ["0"]
                 && database.strings("SELECT count(*) FROM aggregates WHERE rollup_pending = 1") == ["0"]
         }
         let aggregates = Int(try database.strings("SELECT count(*) FROM deliveries WHERE hub = 'opendata'").first ?? "0") ?? 0

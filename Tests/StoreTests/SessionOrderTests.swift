@@ -59,48 +59,57 @@ import Testing
         #expect(try store.locked { try store.connection.scalar("SELECT count(*) FROM device_sessions") } == 4)
     }
 
-    @Test func migrationSeventeenFindsEveryAccumulatorThroughItsSessionRow() throws {
+    /// Migrations 17 and 18 from version 16: every changed series ends in
+    /// its own device's session row, with its flags; a series closed and
+    /// unchanged since (its aggregate holds it) and a row with none changed
+    /// go; `open_until_ms` is the earliest end; the table goes.
+    @Test func migrationsSeventeenAndEighteenMoveEveryChangedSeriesIntoItsSessionRow() throws {
         let directory = try EarlierSchema.directory("accumulator-migrate")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/old.sqlite"
-        let series = WindowSeriesCodec.encode([WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5),
-                                                            changed: true, closed: false)])
-        // (device, window length, start, changed); "c" has an accumulator and no session row.
-        let windows: [(String, Int64, Int64, Int64)] = [("b", 60_000, 0, 1), ("a", 60_000, 0, 0), ("a", 60_000, 60_000, 1), ("c", 3_600_000, 0, 1)]
+        let open = WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5), changed: true, closed: false)
+        let revised = WindowSeries(metric: .relativeHumidity, channel: 2, accumulator: WindowAccumulator(time: 2, value: 7), changed: true, closed: true)
+        let published = WindowSeries(metric: .co2, channel: nil, accumulator: WindowAccumulator(time: 3, value: 9), changed: false, closed: true)
+        // (device, window length, start, series, changed); "c" has an accumulator and no session row.
+        let windows: [(String, Int64, Int64, [WindowSeries], Int64)] = [
+            ("b", 60_000, 0, [open, published, revised], 1), ("a", 60_000, 0, [published], 0), ("a", 60_000, 60_000, [open], 1),
+            ("c", 3_600_000, 0, [open], 1), ("b", 60_000, -60_000, [revised], 1),
+        ]
         try EarlierSchema.database(at: path, version: 16) { old in
             for device in ["b", "a"] { try old.run("INSERT INTO device_sessions (device, session_start_id, uplinks, last_seen_ms) VALUES (?, 1, 1, 5)", [.text(device)]) }
-            for (device, length, start, changed) in windows {
+            for (device, length, start, series, changed) in windows {
                 try old.run("INSERT INTO window_accumulators (device, window_ms, window_start_ms, window_end_ms, series, changed) VALUES (?, ?, ?, ?, ?, ?)",
-                            [.text(device), .integer(length), .integer(start), .integer(start + length), .blob(series), .integer(changed)])
+                            [.text(device), .integer(length), .integer(start), .integer(start + length), .blob(WindowSeriesCodec.encode(series)), .integer(changed)])
             }
         }
         let store = try GatewayStore(path: path)
         #expect(store.schemaVersion == Schema.version)
         try store.locked {
-            let rows = try store.connection.query("""
-                SELECT w.id, w.device, s.device, w.window_ms, w.window_start_ms, w.changed, w.series = ? FROM window_accumulators w
-                JOIN device_sessions s ON s.id = w.device_row ORDER BY w.id
-                """, [.blob(series)])
-            #expect(rows.map { $0[0].int } == [1, 2, 3, 4], "every row, with its id")
-            #expect(rows.allSatisfy { $0[1] == $0[2] && $0[6].int == 1 }, "each refers to its own device's session row: \(rows)")
-            #expect(rows.map { [$0[3].int, $0[4].int, $0[5].int] } == windows.map { [$0.1, $0.2, $0.3] })
+            func row(_ device: String) throws -> StoredDeviceRow? { try DeviceSessionBatch.storedRow(device, on: store.connection) }
+            #expect(try row("b")?.windows.windows == [OpenWindow(windowLength: 60_000, windowStart: 0, series: [open, revised]),
+                                                      OpenWindow(windowLength: 60_000, windowStart: -60_000, series: [revised])])
+            #expect(try row("a")?.windows.windows == [OpenWindow(windowLength: 60_000, windowStart: 60_000, series: [open])])
+            #expect(try row("c")?.windows.windows == [OpenWindow(windowLength: 3_600_000, windowStart: 0, series: [open])])
+            let until = try store.connection.query("SELECT device, open_until_ms FROM device_sessions ORDER BY device")
+            #expect(until == [[.text("a"), .integer(120_000)], [.text("b"), .integer(0)], [.text("c"), .integer(3_600_000)]])
             // The device without one got a bare session row: session 0, no counter, never seen.
             let bare = try store.connection.query("SELECT session_start_id, last_fcnt, uplinks, last_seen_ms FROM device_sessions WHERE device = 'c'")
             #expect(bare == [[.integer(0), .null, .integer(0), .null]])
-            for (device, length, start, changed) in windows {
-                let key = WindowAccumulatorBatch.Key(device: device, windowLength: length, windowStart: start)
-                let found = try WindowAccumulatorBatch.storedRow(key, on: store.connection)
-                #expect(found?.changed == (changed == 1) && found?.series.first?.accumulator?.sum == 5, "\(device) \(start)")
-            }
-            #expect(try WindowAccumulatorBatch.storedRow(.init(device: "b", windowLength: 60_000, windowStart: 60_000), on: store.connection) == nil)
-            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'window_accumulators_by_window'") == 0)
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE 'window_accumulators%'") == 0)
         }
         #expect(try store.deviceActivity().keys.sorted() == ["a", "b"], "a bare session row is no activity")
+        #expect(try store.checkRowCache().mismatches.isEmpty)
+        // Closing finds them, oldest window first.
+        let closable = try store.closableWindows(graceMillis: 0, now: 3_600_000)
+        #expect(closable.map { [$0.group.device, $0.group.metric.name, "\($0.group.windowStart)"] } == [
+            ["b", "relative_humidity", "-60000"], ["b", "temperature", "0"], ["b", "relative_humidity", "0"], ["a", "temperature", "60000"],
+            ["c", "temperature", "0"],
+        ])
     }
 
     /// Readings whose device has no session row (the store takes them; no
-    /// outcome the pipeline makes today has them): the window's row needs a
-    /// session row to refer to, and gets a bare one rather than losing them.
+    /// outcome the pipeline makes today has them): the window lives in a
+    /// session row, and the device gets a bare one rather than losing them.
     @Test func readingsOfADeviceWithoutASessionRowGetOneToReferTo() throws {
         let directory = try EarlierSchema.directory("bare-session")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -112,11 +121,9 @@ import Testing
                                                                                  readings: [ReadingRow(reading: reading, windowLength: 60_000, windowStart: 0)],
                                                                                  registered: false))], now: 1_000)
         }
-        let found = try store.locked {
-            try WindowAccumulatorBatch.storedRow(.init(device: "stranger", windowLength: 60_000, windowStart: 0), on: store.connection)
-        }
-        #expect(found?.series.first?.accumulator?.count == 2 && found?.series.first?.accumulator?.sum == 30, "one window took both readings")
-        #expect(try store.locked { try store.connection.scalar("SELECT count(*) FROM window_accumulators") } == 1)
+        let found = try store.locked { try DeviceSessionBatch.storedRow("stranger", on: store.connection) }
+        #expect(found?.windows.windows.count == 1, "one window took both readings")
+        #expect(found?.windows.windows.first?.series.first?.accumulator?.count == 2 && found?.windows.windows.first?.series.first?.accumulator?.sum == 30)
         #expect(try store.deviceActivity()["stranger"] == nil, "not tracked: no activity")
         #expect(try store.checkRowCache().mismatches.isEmpty, "the bare row is known, not taken for absent")
     }

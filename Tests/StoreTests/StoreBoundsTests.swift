@@ -20,7 +20,9 @@ import Testing
             #expect(store.schemaVersion == Schema.version, "from version \(version)")
             #expect(try store.statistics().uplinksStored == (version >= 1 ? 1 : 0))
             let indexes = try store.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_%'").compactMap(\.[0].string)
-            #expect(indexes.contains("aggregates_by_series") && indexes.contains("window_accumulators_by_state"))
+            #expect(indexes.contains("aggregates_by_series") && indexes.contains("device_sessions_by_open_until"))
+            // Migration 18: open windows live in session rows; no table of accumulators.
+            #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'window_accumulators'") == 0)
             // Migration 11: no index over every reading but the one by uplink.
             #expect(!indexes.contains("readings_by_window") && !indexes.contains("readings_by_device_window"))
             #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'readings_unaggregated'") == 0)
@@ -32,10 +34,10 @@ import Testing
         }
     }
 
-    /// Closing windows reads the changed accumulators in window order from
-    /// their index, and a recorded batch finds each window's accumulator by
-    /// its key: seeks, never a scan of the table (every aggregation tick and
-    /// every recorded batch run them).
+    /// Closing reads the session rows with an ended window in order of their
+    /// earliest end, retention asks the earliest, and a recorded batch finds
+    /// a device's row by its device: seeks, never a scan of the table (every
+    /// aggregation tick, pruning pass and recorded batch run them).
     @Test func windowsAreFoundThroughTheirKeyAndTheStateIndex() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-plan-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -44,12 +46,14 @@ import Testing
             try store.connection.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0[3].string }
         }
         let closing = try plan(GatewayStore.closableWindowsQuery, [.integer(0), .integer(10)])
-        #expect(closing.contains { $0.contains("USING INDEX window_accumulators_by_state (changed=? AND window_end_ms<?)") }, "\(closing)")
+        #expect(closing.contains { $0.contains("USING INDEX device_sessions_by_open_until (open_until_ms<?)") }, "\(closing)")
         #expect(!closing.contains { $0.contains("TEMP B-TREE") }, "ordered by the index: \(closing)")
-        let lookup = try plan(WindowAccumulatorBatch.lookupQuery, [.text("d"), .integer(1), .integer(0)])
-        #expect(lookup.contains { $0.contains("USING INDEX window_accumulators_by_report (window_ms=? AND window_start_ms=? AND device_row=?)") }, "\(lookup)")
-        #expect(lookup.contains { $0.contains("SEARCH device_sessions USING COVERING INDEX") }, "the session row by its device: \(lookup)")
-        let aggregate = try plan(WindowAccumulatorBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
+        let earliest = try plan(GatewayStore.earliestOpenWindowEndQuery, [])
+        #expect(earliest.contains { $0.contains("USING COVERING INDEX device_sessions_by_open_until") }, "\(earliest)")
+        #expect(!earliest.contains { $0.contains("TEMP B-TREE") }, "ordered by the index: \(earliest)")
+        let lookup = try plan(DeviceSessionBatch.storedRowQuery, [.text("d")])
+        #expect(lookup.contains { $0.contains("SEARCH device_sessions USING INDEX sqlite_autoindex_device_sessions") }, "\(lookup)")
+        let aggregate = try plan(DeviceSessionBatch.aggregateQuery, [.text("d"), .text("temperature"), .integer(1), .integer(0), .null])
         #expect(aggregate.contains { $0.contains("USING INDEX aggregates_by_series") }, "\(aggregate)")
     }
 
@@ -143,10 +147,8 @@ import Testing
         let delivered = try #require(pending.first { $0.record.group.device == "d0" })
         try store.markDelivered(hub: "hub", [(delivered.aggregateID, delivered.revision, "ref")], now: day)
         let bounds = StoreBounds(rawRetentionMillis: day, readingRetentionMillis: 2 * day)
-        // Nothing old enough yet. Only the windows' accumulators go: both windows are closed and past
-        // grace and lateness (none here), so neither can change again, delivered or not.
-        let early = try store.prune(now: day / 2, bounds: bounds, aggressive: false)
-        #expect(early.total == early.accumulatorsDeleted && early.accumulatorsDeleted == 2)
+        // Nothing old enough yet.
+        #expect(try store.prune(now: day / 2, bounds: bounds, aggressive: false).total == 0)
         let late = try store.prune(now: 3 * day, bounds: bounds, aggressive: false)
         #expect(late.rawBytesStripped == 2 && late.readingsDeleted == 1 && late.uplinksDeleted == 1 && late.aggregatesDeleted == 1)
         // d1's reading and window wait for the hub; its uplink row stays as their parent.

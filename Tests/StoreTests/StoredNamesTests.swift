@@ -34,15 +34,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GatewayStore(path: directory + "/db.sqlite")
         try store.connection.run("INSERT INTO uplinks (received_ms, topic, message_hash) VALUES (1, 't', 7)")
-        // An accumulator row whose series names a metric this release does not know.
-        var series = WindowSeriesCodec.encode([WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5),
-                                                            changed: true, closed: false)])
-        series.replaceSubrange(1...11, with: Array("temperatur3".utf8))
-        try store.connection.run("INSERT INTO device_sessions (device, session_start_id) VALUES ('d', 0)")
-        try store.connection.run("""
-            INSERT INTO window_accumulators (device, device_row, window_ms, window_start_ms, window_end_ms, series)
-            VALUES ('d', (SELECT id FROM device_sessions WHERE device = 'd'), 60000, 0, 60000, ?)
-            """, [.blob(series)])
+        // An open window whose series names a metric this release does not know.
+        let window = OpenWindow(windowLength: 60_000, windowStart: 0,
+                                series: [WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: 5), changed: true, closed: false)])
+        var series = try #require(OpenWindowsCodec.encode(OpenWindows(windows: [window])))
+        series.replaceSubrange(25...35, with: Array("temperatur3".utf8))
+        try store.connection.run("INSERT INTO device_sessions (device, session_start_id, open_windows, open_until_ms) VALUES ('d', 0, ?, 60000)",
+                                 [.blob(series)])
         #expect(throws: StoreDataError.self) { try store.closableWindows(graceMillis: 0, now: 1_000_000) }
         try store.connection.run("INSERT INTO rule_devices (device, kind, zone) VALUES ('r', 'volcano', NULL)")
         #expect(throws: StoreDataError.self) { try store.ruleDevice("r") }

@@ -3,7 +3,7 @@ import Readings
 import Testing
 @testable import Store
 
-/// `StoredRowCache` keeps copies of session and accumulator rows so a batch
+/// `StoredRowCache` keeps copies of session rows (with their open windows) so a batch
 /// need not read them again. A copy that differs from its row would make
 /// deduplication drop or double an uplink without a sound, so: a store with
 /// copies must record exactly what a store without them records, through
@@ -29,13 +29,20 @@ import Testing
         return ProcessedUplink(uplinkID: id, outcome: .decoded(facts(device, fCnt), [ReadingRow(reading: reading, windowLength: window, windowStart: windowStart)]))
     }
 
-    /// Every session and accumulator row, as stored, in key order.
+    /// Every session row (with its open windows) and aggregate, as stored, in key order.
     static func rows(_ store: GatewayStore) throws -> [[SQLiteValue]] {
         try store.locked {
-            try store.connection.query("SELECT device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms FROM device_sessions ORDER BY device")
-                + store.connection.query("SELECT device, window_ms, window_start_ms, series, changed FROM window_accumulators ORDER BY device, window_ms, window_start_ms")
+            try store.connection.query("""
+                SELECT device, session_start_id, last_fcnt, recent_frames, uplinks, last_seen_ms, open_windows, open_until_ms
+                FROM device_sessions ORDER BY device
+                """)
                 + store.connection.query("SELECT window_key, count, min, max, sum_high, sum_low, last, revision FROM aggregates ORDER BY window_key")
         }
+    }
+
+    /// The reading counts of each series of the device's open windows, as its row holds them.
+    static func counts(of device: DeviceID, on store: GatewayStore) throws -> [Int64] {
+        try DeviceSessionBatch.storedRow(device, on: store.connection)?.windows.windows.flatMap { $0.series.compactMap(\.accumulator?.count) } ?? []
     }
 
     /// A seeded random run of 400 steps, recorded into a store with copies
@@ -43,7 +50,7 @@ import Testing
     /// counters repeat, jump and go back; counterless frames known by
     /// fingerprint; joins; frames quarantined, requeued and decoded;
     /// readings in the current window and the one before (some too late);
-    /// windows closed (which evicts copies) and accumulators pruned; now and
+    /// windows closed (which evicts copies) and data pruned; now and
     /// then a batch rolled back. Every summary is the same in both, after
     /// every step each copy is its row, and the two databases end alike.
     @Test func aStoreWithCopiesRecordsWhatAStoreWithoutThemRecords() throws {
@@ -114,9 +121,9 @@ import Testing
         }
         #expect(try Self.rows(cached) == Self.rows(plain))
         let check = try cached.checkRowCache()
-        #expect(check.copies > 0 && check.hits > 1_000, "copies \(check.copies), hits \(check.hits), misses \(check.misses)")
-        // New windows (about 14 of them, six devices each) were not looked for.
-        #expect(check.readsSpared > 40, "\(check.readsSpared) reads spared")
+        #expect(check.copies > 0 && check.hits > 500, "copies \(check.copies), hits \(check.hits), misses \(check.misses)")
+        // The six devices' first rows were not looked for.
+        #expect(check.readsSpared >= 6, "\(check.readsSpared) reads spared")
         #expect(try plain.checkRowCache().hits == 0)
         #expect(rolledBack > 5)
     }
@@ -242,19 +249,18 @@ import Testing
             return try on.record([Self.decoded(id, device, fCnt, value: 10, windowStart: 60_000)], now: 1_000)
         }
         #expect(try keep(store, "a", "d1", 1).duplicateFrames.isEmpty)
-        #expect(try store.checkRowCache().readsSpared == 2, "the first batch looked for neither row of d1")
+        #expect(try store.checkRowCache().readsSpared == 1, "the first batch did not look for d1's row")
         #expect(try keep(other, "b", "d2", 1).duplicateFrames.isEmpty)
         #expect(try keep(store, "c", "d2", 1).duplicateFrames.count == 1, "the frame the other connection kept for d2")
         #expect(try keep(store, "d", "d2", 2).duplicateFrames.isEmpty)
         let check = try store.checkRowCache()
         #expect(check.mismatches.isEmpty, "\(check.mismatches)")
-        let counts = try store.locked { try store.connection.query("SELECT device, series FROM window_accumulators ORDER BY device") }
-        let taken = try counts.map { row in try WindowSeriesCodec.decode(row[1].bytes ?? []).compactMap(\.accumulator?.count) }
-        #expect(counts.map { $0[0] } == [.text("d1"), .text("d2")] && taken == [[1], [2]], "d2's window has both readings: \(taken)")
+        let taken = try store.locked { try ["d1", "d2"].map { try Self.counts(of: $0, on: store) } }
+        #expect(taken == [[1], [2]], "d2's window has both readings: \(taken)")
     }
 
     /// After a restart the store knows nothing of rows written before it:
-    /// windows that began before the latest end stored are looked for.
+    /// it reads which there are, and finds the device's open window.
     @Test func rowsWrittenBeforeARestartAreFound() throws {
         let (store, directory) = try GatewayStoreTests.temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -265,28 +271,8 @@ import Testing
         #expect(try reopened.record([Self.decoded(second, "d1", 1, windowStart: 60_000)], now: 2_000).duplicateFrames.count == 1)
         let third = try Self.commit(reopened, ["c"], at: 2_000)[0]
         #expect(try reopened.record([Self.decoded(third, "d1", 2, windowStart: 60_000)], now: 2_000).duplicateFrames.isEmpty)
-        let series = try reopened.locked { try reopened.connection.query("SELECT series FROM window_accumulators") }
-        #expect(try series.map { try WindowSeriesCodec.decode($0[0].bytes ?? []).compactMap(\.accumulator?.count) } == [[2]])
+        #expect(try reopened.locked { try Self.counts(of: "d1", on: reopened) } == [2])
         #expect(try reopened.checkRowCache().mismatches.isEmpty)
-    }
-
-    /// The fingerprints of window rows stay within their limit: the earliest
-    /// windows go and are then looked for; later ones are still known.
-    @Test func windowFingerprintsStayWithinTheirLimit() {
-        typealias Key = WindowAccumulatorBatch.Key
-        var rows = WindowRowFingerprints(horizon: 0, limit: 8)
-        let before = Key(device: "d0", windowLength: 60_000, windowStart: 0)
-        #expect(rows.mayHold(before), "a window that began before the table was read may have a row")
-        for start in 1...3 {
-            for device in 0..<3 { rows.insert(Key(device: "d\(device)", windowLength: 60_000, windowStart: Int64(start) * 60_000)) }
-        }
-        // Nine noted, over the limit of 8: the windows starting at 60,000 and 120,000 went.
-        #expect(rows.horizon == 120_000)
-        #expect(rows.mayHold(Key(device: "d9", windowLength: 60_000, windowStart: 60_000)), "a window that went is looked for")
-        #expect(rows.mayHold(Key(device: "d1", windowLength: 60_000, windowStart: 180_000)))
-        #expect(!rows.mayHold(Key(device: "d9", windowLength: 60_000, windowStart: 180_000)))
-        #expect(!rows.mayHold(Key(device: "d1", windowLength: 30_000, windowStart: 180_000)), "another length is another row")
-        #expect(!rows.mayHold(Key(device: "d1", windowLength: 60_000, windowStart: 240_000)))
     }
 
     /// A fleet larger than the capacity seldom finds a copy: copying stops
@@ -307,7 +293,10 @@ import Testing
             for chunk in stride(from: 0, to: 20, by: 5) {
                 let devices = (chunk..<chunk + 5).map { "d\($0)" }
                 #expect(try send(devices, fCnt: UInt32(round)).duplicateFrames.isEmpty)
-                #expect(try send([devices[0]], fCnt: UInt32(round)).duplicateFrames.count == 1, "the frame again is a copy")
+                // One lookup in eleven finds a copy: fewer than one in eight.
+                if chunk % 10 == 0 {
+                    #expect(try send([devices[0]], fCnt: UInt32(round)).duplicateFrames.count == 1, "the frame again is a copy")
+                }
                 modes.append(store.rowCache.isCopying)
                 let check = try store.checkRowCache()
                 #expect(check.mismatches.isEmpty, "\(check.mismatches.prefix(3))")
@@ -340,8 +329,7 @@ import Testing
                 let batch = (chunk..<chunk + 5).map { Self.decoded(ids[$0], devices[$0], UInt32(round)) }
                 #expect(try store.record(batch, now: 1_000).duplicateFrames.isEmpty)
                 let check = try store.checkRowCache()
-                let (sessions, accumulators) = store.rowCache.copies
-                #expect(sessions.count <= 8 && accumulators.count <= 8 && check.copies > 0 && check.mismatches.isEmpty)
+                #expect(store.rowCache.copies.count <= 8 && check.copies > 0 && check.mismatches.isEmpty)
             }
         }
     }

@@ -3,10 +3,10 @@ import Readings
 import Testing
 @testable import Store
 
-/// Windows close from running accumulators (migration 11, issue 17): what
-/// the accumulator holds must be what the window's readings say, lateness is
-/// decided as a reading is recorded, and an accumulator goes only once its
-/// window can no longer change.
+/// Windows close from running accumulators (migrations 11 and 18, issue 17):
+/// what the accumulator holds must be what the window's readings say,
+/// lateness is decided as a reading is recorded, and a closed window lives
+/// on in its aggregate.
 @Suite struct WindowAccumulatorTests {
     static let window: Int64 = 60_000
 
@@ -153,42 +153,57 @@ import Testing
         #expect(try store.closableWindows(graceMillis: 0, now: 10_000_000).map(\.group.device) == ["e"])
     }
 
-    /// An accumulator goes once its window is closed, unchanged, and past
-    /// end + grace + lateness, but not while an uplink committed before
-    /// that waits to be decoded (its readings may still belong there).
-    /// A reading for the window afterwards finds its aggregate: too late.
-    @Test func anAccumulatorGoesOnlyOnceItsWindowCanNoLongerChange() throws {
-        let (store, directory) = try Self.store("prune")
+    /// A series that closed unchanged leaves its device's open windows (its
+    /// aggregate is its state, and retention may then prune its readings):
+    /// an uplink committed within end + grace + lateness still revises it,
+    /// however long it waits to be decoded, from the aggregate's statistics
+    /// and exact sum; one committed after is too late.
+    @Test func aClosedWindowLivesOnInItsAggregate() throws {
+        let (store, directory) = try Self.store("closed")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let bounds = StoreBounds(revisableMillis: 10_000)
         try store.apply(bounds)
         let group = WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: Self.window, windowStart: 0)
+        let other = WindowGroup(device: "d", metric: .temperature, channel: nil, windowLength: Self.window, windowStart: Self.window)
         _ = try Self.record(store, fCnt: 1, receivedAt: 1_000, readings: [(.temperature, nil, 1_000, 100)])
-        _ = try Self.closeAll(store, now: Self.window)
-        // An uplink committed within the lateness, not decoded yet.
+        _ = try Self.record(store, fCnt: 2, receivedAt: 61_000, windowStart: Self.window, readings: [(.temperature, nil, 61_000, 7)])
+        #expect(try store.connection.scalar("SELECT open_until_ms FROM device_sessions WHERE device = 'd'") == Self.window)
+        #expect(try Self.closeAll(store, now: Self.window).map(\.group) == [group])
+        let row = try #require(try store.locked { try DeviceSessionBatch.storedRow("d", on: store.connection) })
+        #expect(row.windows.windows.map(\.windowStart) == [Self.window], "the closed window left the row; the open one stays")
+        #expect(try store.connection.scalar("SELECT open_until_ms FROM device_sessions WHERE device = 'd'") == 2 * Self.window)
+        let closed = try #require(try store.accumulator(of: group))
+        #expect(closed.accumulator.count == 1 && !closed.changed && closed.closed, "as its aggregate holds it")
+        #expect(try store.accumulator(of: other)?.changed == true)
+
+        // Committed within the lateness (cutoff 70 000), decoded long after.
         guard case let .stored(waiting) = try store.commitUplink(topic: "t", message: [9], receivedAt: 65_000) else { return }
+        _ = try store.prune(now: 200_000, bounds: bounds, aggressive: true)
+        let reading = Reading(uplinkID: waiting, device: "d", metric: .temperature, channel: nil, time: 2_000, value: 300)
+        let revision = try store.record([ProcessedUplink(uplinkID: waiting, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 3, fPort: 1, networkTime: nil),
+                                                                                            [ReadingRow(reading: reading, windowLength: Self.window, windowStart: 0)]))],
+                                        now: 200_000)
+        #expect(revision.readingsTooLate == 0)
+        let reopened = try Self.closeAll(store, now: 200_000)
+        #expect(reopened.first { $0.group == group }?.accumulator.statistics == WindowStatistics(count: 2, min: 100, max: 300, mean: 200, last: 300, lastTime: 2_000))
+        #expect(try store.accumulator(of: group)?.accumulator.count == 2)
 
-        #expect(try store.prune(now: 69_999, bounds: bounds, aggressive: false).accumulatorsDeleted == 0)
-        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: true).accumulatorsDeleted == 0, "an uplink of its lateness waits")
-        #expect(try store.accumulator(of: group) != nil)
-        _ = try store.record([ProcessedUplink(uplinkID: waiting, outcome: .quarantined(device: nil, facts: nil, reason: .malformedJSON, detail: "x"))],
-                             now: 200_000)
-        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: false).accumulatorsDeleted == 1)
-        #expect(try store.accumulator(of: group) == nil)
-
-        let late = try Self.record(store, fCnt: 2, receivedAt: 200_001, readings: [(.temperature, nil, 2_000, 900)])
-        #expect(late.readingsTooLate == 1)
-        #expect(try store.accumulator(of: group) == nil, "no accumulator for a window that cannot change")
+        // Committed after it: stored, counted, not in the window.
+        let late = try Self.record(store, fCnt: 4, receivedAt: 200_001, readings: [(.temperature, nil, 3_000, 900)])
+        #expect(late.readingsTooLate == 1 && late.lateWindow == group)
+        #expect(try store.accumulator(of: group)?.accumulator.count == 2)
         #expect(try store.closableWindows(graceMillis: 0, now: 300_000).isEmpty)
+        #expect(try store.connection.scalar("SELECT count(*) FROM device_sessions WHERE open_windows IS NOT NULL OR open_until_ms IS NOT NULL") == 0)
+        #expect(try store.checkRowCache().mismatches.isEmpty)
     }
 
     /// An uplink requeued from quarantine keeps its commit time: its reading
-    /// is on time for a window whose accumulator was pruned meanwhile. The
-    /// window takes up from its aggregate's statistics and exact sum, so the
+    /// is on time for a window that closed meanwhile (its series left the
+    /// device's open windows). The window takes up from its aggregate's statistics and exact sum, so the
     /// revision counts every reading, not only the requeued one. (An
     /// aggregate without a sum, saved before migration 11, cannot: the
     /// reading is counted as too late rather than revising it wrongly.)
-    @Test func aRequeuedReadingRevisesAWindowWhoseAccumulatorWasPruned() throws {
+    @Test func aRequeuedReadingRevisesAClosedWindow() throws {
         let (store, directory) = try Self.store("requeued")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let bounds = StoreBounds(revisableMillis: 10_000)
@@ -200,7 +215,7 @@ import Testing
         // Committed within the lateness, quarantined (say, a device not registered yet).
         guard case let .stored(id) = try store.commitUplink(topic: "t", message: [7], receivedAt: 5_000) else { return }
         _ = try store.record([ProcessedUplink(uplinkID: id, outcome: .quarantined(device: "d", facts: nil, reason: .unknownDevice, detail: "x"))], now: 5_000)
-        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: false).accumulatorsDeleted == 1)
+        _ = try store.prune(now: 200_000, bounds: bounds, aggressive: false)
 
         #expect(try store.requeueQuarantined(reason: nil, device: nil) == 1)
         let reading = Reading(uplinkID: id, device: "d", metric: .temperature, channel: nil, time: 3_000, value: 400)
@@ -209,17 +224,15 @@ import Testing
                                        now: 300_000)
         #expect(summary.readingsTooLate == 0)
         let revision = try #require(try store.closableWindows(graceMillis: 0, now: 300_000).first)
-        #expect(revision.group == group)  // the pruned window, made again from the published aggregate
+        #expect(revision.group == group)  // the closed window, made again from the published aggregate
         let sum = Int128(100) + Int128(Int64.max) + 400
         #expect(revision.accumulator.sum == sum)
         #expect(revision.accumulator.statistics == WindowStatistics(count: 3, min: 100, max: .max, mean: Int64(FixedPoint.divideRounded(sum, by: 3)!),
                                                                     last: 400, lastTime: 3_000))
 
         // The same with an aggregate that has no sum: too late, and the window stays as published.
+        _ = try Self.closeAll(store, now: 300_000)
         try store.connection.run("UPDATE aggregates SET sum_high = NULL, sum_low = NULL")
-        try store.connection.run("DELETE FROM window_accumulators")
-        // Deleted behind the store's back, on its own connection: its copies of the rows go too (`StoredRowCache`).
-        store.rowCache.removeAll()
         _ = try store.requeueQuarantined(reason: nil, device: nil)
         guard case let .stored(other) = try store.commitUplink(topic: "t", message: [8], receivedAt: 6_000) else { return }
         let again = try store.record([ProcessedUplink(uplinkID: other, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 4, fPort: 1, networkTime: nil),
