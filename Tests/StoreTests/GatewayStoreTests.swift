@@ -223,6 +223,8 @@ import Testing
         try store.markDelivered(hub: "h", [(pending[0].aggregateID, 1, "ref-1")], now: 11_001)
         #expect(try store.pendingDeliveries(hub: "h", limit: 10).isEmpty)
         // A late reading re-opens the window: revision 2, and the hub's ref is kept for an update.
+        // (Recorded at 3 000, before the window's end, as after a clock that stepped back: the
+        // store knows the window closed from how far closing has gone, not from the clock.)
         try addReading(3, value: 2200, time: 3_000)
         let reopened = try store.closableWindows(graceMillis: 1_000, now: 12_000)
         #expect(reopened.map(\.group) == groups)

@@ -292,6 +292,8 @@ import Testing
         #expect(!published.changed && published.closed)
         // Its aggregate keeps the exact sum from now on (see the next test).
         #expect(try store.connection.query("SELECT sum_high, sum_low FROM aggregates WHERE window_key = 'k'").first?.map(\.int) == [0, 40])
+        // Migration 18: closing has gone as far as that aggregate's window.
+        #expect(try store.connection.scalar("SELECT closed_through_ms FROM closing_state") == recent + Self.window)
         #expect(try store.accumulator(of: group(2, old)) == nil)
         #expect(try store.accumulator(of: group(3, old))?.changed == true)
         #expect(Set(try store.closableWindows(graceMillis: 0, now: now + Self.window).map(\.group)) == [group(nil, recent), group(3, old)])
