@@ -80,7 +80,10 @@ extension GatewayStore {
     /// changed, for the next revision; the others leave the row (their
     /// aggregate is their state), and with them a window whose series all
     /// closed. Each row's copy in `rowCache` goes: the next batch reads it.
-    /// `closing_state` moves up to the latest window end closed.
+    /// `closing_state` moves up to the latest window end closed. (Closing
+    /// passes each device record's exact sum, `WindowClosing`, which its
+    /// aggregate keeps: without it a series that leaves the row could take
+    /// no more readings.)
     func markClosed(_ records: [AggregateRecord]) throws {
         var byDevice: [DeviceID: [AggregateRecord]] = [:]
         var latestEnd = EpochMillis.min

@@ -174,16 +174,21 @@ extension GatewayStore {
                 // `status` keeps counting them as uplinks once stored (duplicate frames never were).
                 let storedGone = prunable.filter { $0[1].int != UplinkState.duplicateFrame.rawValue }.count
                 if storedGone > 0 { try bump("pruned_stored_uplinks", by: Int64(storedGone)) }
-                // An aggregate stays while its window may be open (revised
-                // after it closed): the revision is made from it.
+                // An aggregate stays while its window is open (revised after
+                // it closed) or may still be revised: a closed window's state
+                // is its aggregate, and a revision is made from it. Pruned
+                // within its lateness, a late reading would start the window
+                // afresh and publish it from that reading alone.
                 let aggregates = try connection.query(
                     """
                     SELECT a.id FROM aggregates a
                     WHERE a.window_start_ms + a.window_ms < ?1
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.aggregate_id = a.id AND d.state <> 2)
                       AND NOT (\(Self.mayBeOpen("a", from: "?3")))
+                      AND a.window_start_ms + a.window_ms < ?4
                     ORDER BY a.window_start_ms LIMIT ?2
-                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(openFrom)]).compactMap { $0[0].int }
+                    """, [.integer(readingCutoff), .integer(Int64(batch)), .integer(openFrom),
+                          .integer(try revisableFrom(now: now, revisableMillis: bounds.revisableMillis))]).compactMap { $0[0].int }
                 for id in aggregates {
                     try connection.run("DELETE FROM deliveries WHERE aggregate_id = ?", [.integer(id)])
                     try connection.run("DELETE FROM aggregates WHERE id = ?", [.integer(id)])
@@ -197,6 +202,16 @@ extension GatewayStore {
             }
         }
         return summary
+    }
+
+    /// Windows that end at or after this may still be revised: their end
+    /// plus grace plus lateness has not passed both now and the commit of
+    /// the oldest uplink still waiting to be decoded (whose readings are on
+    /// time by that commit).
+    func revisableFrom(now: EpochMillis, revisableMillis revisable: Int64) throws -> EpochMillis {
+        let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
+        let (bound, overflow) = min(now, oldestPending ?? now).subtractingReportingOverflow(revisable)
+        return overflow ? .min : bound
     }
 
     /// The earliest end of any device's open window (`open_until_ms`, by its

@@ -197,6 +197,36 @@ import Testing
         #expect(try store.checkRowCache().mismatches.isEmpty)
     }
 
+    /// A closed window's aggregate is its state while the window may be
+    /// revised: pruning, even under pressure and once delivered, keeps it
+    /// until end + grace + lateness has passed both now and the commit of the
+    /// oldest uplink still waiting to be decoded. Then it may go.
+    @Test func aClosedWindowsAggregateStaysWhileItMayBeRevised() throws {
+        let (store, directory) = try Self.store("aggregate-kept")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bounds = StoreBounds(revisableMillis: 10_000)
+        try store.apply(bounds)
+        func deliver(_ now: EpochMillis) throws {
+            let pending = try store.pendingDeliveries(hub: "hub", limit: 10)
+            try store.markDelivered(hub: "hub", pending.map { ($0.aggregateID, $0.revision, "ref") }, now: now)
+        }
+        _ = try Self.record(store, fCnt: 1, receivedAt: 1_000, readings: [(.temperature, nil, 1_000, 100)])
+        _ = try Self.closeAll(store, now: Self.window)
+        try deliver(Self.window)
+        #expect(try store.prune(now: 65_000, bounds: bounds, aggressive: true).aggregatesDeleted == 0, "within its lateness")
+        // Committed within the lateness (cutoff 70 000), not decoded yet.
+        guard case let .stored(waiting) = try store.commitUplink(topic: "t", message: [9], receivedAt: 65_000) else { return }
+        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: true).aggregatesDeleted == 0, "an uplink of its lateness waits")
+        let reading = Reading(uplinkID: waiting, device: "d", metric: .temperature, channel: nil, time: 2_000, value: 300)
+        let revision = try store.record([ProcessedUplink(uplinkID: waiting, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 2, fPort: 1, networkTime: nil),
+                                                                                            [ReadingRow(reading: reading, windowLength: Self.window, windowStart: 0)]))],
+                                        now: 200_000)
+        #expect(revision.readingsTooLate == 0)
+        #expect(try Self.closeAll(store, now: 200_000).first?.accumulator.count == 2, "revised from the aggregate, not started afresh")
+        try deliver(200_000)
+        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: true).aggregatesDeleted == 1)
+    }
+
     /// An uplink requeued from quarantine keeps its commit time: its reading
     /// is on time for a window that closed meanwhile (its series left the
     /// device's open windows). The window takes up from its aggregate's statistics and exact sum, so the
