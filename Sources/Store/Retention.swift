@@ -205,12 +205,15 @@ extension GatewayStore {
     }
 
     /// Windows that end at or after this may still be revised: their end
-    /// plus grace plus lateness has not passed both now and the commit of
-    /// the oldest uplink still waiting to be decoded (whose readings are on
-    /// time by that commit).
+    /// plus grace plus lateness has not passed now, nor the commit of the
+    /// oldest uplink that may yet be decoded (waiting, or quarantined and so
+    /// open to `requeue`), whose readings are on time by that commit. Under
+    /// pressure the quarantine is pruned first, in the same pass.
     func revisableFrom(now: EpochMillis, revisableMillis revisable: Int64) throws -> EpochMillis {
         let oldestPending = try connection.scalar("SELECT received_ms FROM uplinks WHERE state = 0 ORDER BY id LIMIT 1")
-        let (bound, overflow) = min(now, oldestPending ?? now).subtractingReportingOverflow(revisable)
+        let oldestQuarantined = try connection.scalar(
+            "SELECT u.received_ms FROM quarantine q JOIN uplinks u ON u.id = q.uplink_id ORDER BY q.uplink_id LIMIT 1")
+        let (bound, overflow) = min(now, oldestPending ?? now, oldestQuarantined ?? now).subtractingReportingOverflow(revisable)
         return overflow ? .min : bound
     }
 

@@ -199,8 +199,9 @@ import Testing
 
     /// A closed window's aggregate is its state while the window may be
     /// revised: pruning, even under pressure and once delivered, keeps it
-    /// until end + grace + lateness has passed both now and the commit of the
-    /// oldest uplink still waiting to be decoded. Then it may go.
+    /// until end + grace + lateness has passed now and the commit of the
+    /// oldest uplink that may yet be decoded (waiting, or quarantined and open
+    /// to `requeue`). Then it may go.
     @Test func aClosedWindowsAggregateStaysWhileItMayBeRevised() throws {
         let (store, directory) = try Self.store("aggregate-kept")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -224,7 +225,22 @@ import Testing
         #expect(revision.readingsTooLate == 0)
         #expect(try Self.closeAll(store, now: 200_000).first?.accumulator.count == 2, "revised from the aggregate, not started afresh")
         try deliver(200_000)
-        #expect(try store.prune(now: 200_000, bounds: bounds, aggressive: true).aggregatesDeleted == 1)
+
+        // Quarantined within the lateness (a device not registered yet): kept by
+        // retention, which may prune aggregates older than a millisecond here.
+        guard case let .stored(held) = try store.commitUplink(topic: "t", message: [8], receivedAt: 66_000) else { return }
+        _ = try store.record([ProcessedUplink(uplinkID: held, outcome: .quarantined(device: "d", facts: nil, reason: .unknownDevice, detail: "x"))],
+                             now: 66_000)
+        let keeping = StoreBounds(readingRetentionMillis: 1, revisableMillis: 10_000)
+        #expect(try store.prune(now: 300_000, bounds: keeping, aggressive: false).aggregatesDeleted == 0, "a quarantined uplink of its lateness may come back")
+        #expect(try store.requeueQuarantined(reason: nil, device: nil) == 1)
+        let requeued = Reading(uplinkID: held, device: "d", metric: .temperature, channel: nil, time: 3_000, value: 500)
+        _ = try store.record([ProcessedUplink(uplinkID: held, outcome: .decoded(FrameFacts(envelope: "e", device: "d", fCnt: 3, fPort: 1, networkTime: nil),
+                                                                               [ReadingRow(reading: requeued, windowLength: Self.window, windowStart: 0)]))],
+                             now: 300_000)
+        #expect(try Self.closeAll(store, now: 300_000).first?.accumulator.count == 3)
+        try deliver(300_000)
+        #expect(try store.prune(now: 300_000, bounds: bounds, aggressive: true).aggregatesDeleted == 1)
     }
 
     /// An uplink requeued from quarantine keeps its commit time: its reading
