@@ -192,13 +192,12 @@ struct DeviceSessionBatch {
             if entry.changed || entry.windowsChanged {
                 // The row as an activity-only insert would make it, when there was none.
                 let session = read ?? DeviceSession(start: 0, lastFCnt: nil)
-                let openUntil = windows.earliestEnd
                 // `open_until_ms` is left out when it stays: that spares its index entry.
                 try connection.run(
-                    openUntil == entry.storedOpenUntil ? Self.upsertRow : Self.upsertRowAndOpenUntil,
+                    windows.earliestEnd == entry.storedOpenUntil ? Self.upsertRow : Self.upsertRowAndOpenUntil,
                     [.text(device), .integer(session.start), session.lastFCnt.map { .integer($0) } ?? .null,
-                     .blob(RecentFramesCodec.encode(session.recent)), .integer(entry.uplinks), lastSeen,
-                     OpenWindowsCodec.encode(windows).map { .blob($0) } ?? .null, openUntil.map { .integer($0) } ?? .null])
+                     .blob(RecentFramesCodec.encode(session.recent)), .integer(entry.uplinks), lastSeen]
+                        + OpenWindowsCodec.columns(windows))
                 cache.stage(device, StoredDeviceRow(session: session, windows: windows))
             } else {
                 if entry.uplinks > 0 { try connection.run(Self.upsertActivity, [.text(device), .integer(entry.uplinks), lastSeen]) }

@@ -83,6 +83,13 @@ struct OpenWindows: Equatable {
         return (true, windows[w].series[s])
     }
 
+    /// Where the series of `group` sits (its window, then itself), if held.
+    func index(of group: WindowGroup) -> (window: Int, series: Int)? {
+        guard let w = windows.firstIndex(where: { $0.isWindow(length: group.windowLength, start: group.windowStart) }),
+              let s = windows[w].series.firstIndex(where: { $0.isSeries(group.metric, group.channel) }) else { return nil }
+        return (w, s)
+    }
+
     /// The series of `records` closed, each with the statistics of its
     /// `count` readings: a series that took none since is unchanged (and
     /// leaves the row); one that took more stays changed, for the next
@@ -90,9 +97,7 @@ struct OpenWindows: Equatable {
     mutating func markClosed(_ records: [AggregateRecord]) -> Bool {
         var marked = false
         for record in records {
-            let g = record.group
-            guard let w = windows.firstIndex(where: { $0.isWindow(length: g.windowLength, start: g.windowStart) }),
-                  let s = windows[w].series.firstIndex(where: { $0.isSeries(g.metric, g.channel) }) else { continue }
+            guard let (w, s) = index(of: record.group) else { continue }
             windows[w].series[s].closed = true
             if windows[w].series[s].accumulator?.count == record.statistics.count { windows[w].series[s].changed = false }
             marked = true
@@ -122,6 +127,15 @@ enum OpenWindowsCodec {
         }
         return bytes
     }
+
+    /// A row's `open_windows` and `open_until_ms`, from windows as it keeps
+    /// them: the one place the two columns are made, so they always agree.
+    static func columns(_ stored: OpenWindows) -> [SQLiteValue] {
+        [encode(stored).map { .blob($0) } ?? .null, stored.earliestEnd.map { .integer($0) } ?? .null]
+    }
+
+    /// Sets a row's two columns (`columns`), by its id.
+    static let update = "UPDATE device_sessions SET open_windows = ?, open_until_ms = ? WHERE id = ?"
 
     static func decode(_ bytes: [UInt8]?) throws -> OpenWindows {
         guard let bytes else { return OpenWindows() }

@@ -61,10 +61,9 @@ extension GatewayStore {
     /// unchanged since, as its aggregate holds it (with its exact sum).
     public func accumulator(of group: WindowGroup) throws -> (accumulator: WindowAccumulator, changed: Bool, closed: Bool)? {
         try locked {
-            let row = try DeviceSessionBatch.storedRow(group.device, on: connection)
-            if let window = row?.windows.windows.first(where: { $0.isWindow(length: group.windowLength, start: group.windowStart) }),
-               let series = window.series.first(where: { $0.isSeries(group.metric, group.channel) }), let accumulator = series.accumulator {
-                return (accumulator, series.changed, series.closed)
+            if let windows = try DeviceSessionBatch.storedRow(group.device, on: connection)?.windows, let (w, s) = windows.index(of: group),
+               let accumulator = windows.windows[w].series[s].accumulator {
+                return (accumulator, windows.windows[w].series[s].changed, windows.windows[w].series[s].closed)
             }
             let window = Window(start: group.windowStart, length: group.windowLength)
             guard case let accumulator?? = try DeviceSessionBatch.closedSeries(group.device, window, group.metric, group.channel, on: connection)
@@ -100,10 +99,7 @@ extension GatewayStore {
                   let id = row[0].int else { continue }
             var windows = try OpenWindowsCodec.decode(row[1].bytes)
             guard windows.markClosed(closing) else { continue }
-            let stored = windows.stored
-            try connection.run("UPDATE device_sessions SET open_windows = ?, open_until_ms = ? WHERE id = ?",
-                               [OpenWindowsCodec.encode(stored).map { .blob($0) } ?? .null, stored.earliestEnd.map { .integer($0) } ?? .null,
-                                .integer(id)])
+            try connection.run(OpenWindowsCodec.update, OpenWindowsCodec.columns(windows.stored) + [.integer(id)])
         }
     }
 

@@ -23,9 +23,8 @@ struct RowKnowledge {
     /// `Hasher` values: this process's only; two keys may share one, which
     /// costs a read, never a row. About 2 MB for 100,000 devices.
     private var sessionRows: Set<Int>?
-    /// How many lookups needed no read, and how often the tables were read (for tests and benchmarks).
+    /// How many lookups needed no read (for tests and benchmarks).
     private(set) var readsSpared = 0
-    private(set) var loads = 0
 
     /// Whether the device may have a session row: false is certain (no read
     /// needed), true asks for the read.
@@ -34,7 +33,6 @@ struct RowKnowledge {
             var rows = Set<Int>()
             for row in try connection.query("SELECT device FROM device_sessions") { rows.insert((row[0].string ?? "").hashValue) }
             sessionRows = rows
-            loads += 1
         }
         let may = sessionRows?.contains(device.hashValue) ?? true
         if !may { readsSpared += 1 }

@@ -35,10 +35,7 @@ extension Schema {
         var current: (row: Int64, windows: OpenWindows)?
         func flush() throws {
             guard let device = current else { return }
-            let stored = device.windows.stored
-            try connection.run("UPDATE device_sessions SET open_windows = ?, open_until_ms = ? WHERE id = ?",
-                               [OpenWindowsCodec.encode(stored).map { .blob($0) } ?? .null, stored.earliestEnd.map { .integer($0) } ?? .null,
-                                .integer(device.row)])
+            try connection.run(OpenWindowsCodec.update, OpenWindowsCodec.columns(device.windows.stored) + [.integer(device.row)])
         }
         while true {
             let rows = try connection.query(
