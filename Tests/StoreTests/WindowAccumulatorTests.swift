@@ -119,6 +119,37 @@ import Testing
         }
     }
 
+    /// A device's open windows round-trip through their row's column, and
+    /// damaged bytes are an error, never a trap: every cut of a valid column
+    /// but the one between windows, a series count past what the bytes hold,
+    /// and random bytes.
+    @Test func openWindowsRoundTripAndDamageIsAnError() throws {
+        let open = WindowSeries(metric: .temperature, channel: nil, accumulator: WindowAccumulator(time: 1, value: .max), changed: true, closed: false)
+        let revised = WindowSeries(metric: .relativeHumidity, channel: 3, accumulator: WindowAccumulator(time: 2, value: -7), changed: true, closed: true)
+        let windows = OpenWindows(windows: [OpenWindow(windowLength: Self.window, windowStart: .min, series: [open, revised]),
+                                            OpenWindow(windowLength: .max, windowStart: 60_000, series: [open])])
+        let bytes = try #require(OpenWindowsCodec.encode(windows))
+        #expect(try OpenWindowsCodec.decode(bytes) == windows)
+        #expect(OpenWindowsCodec.encode(OpenWindows()) == nil)
+        #expect(try OpenWindowsCodec.decode(nil).isEmpty)
+        let boundary = 24 + 2 * (1 + 8 * 8 + 1) + "temperature".utf8.count + "relative_humidity".utf8.count  // the first window ends here
+        for cut in 1..<bytes.count where cut != boundary {
+            #expect(throws: StoreDataError.self, "cut at \(cut)") { try OpenWindowsCodec.decode(Array(bytes.prefix(cut))) }
+        }
+        #expect(try OpenWindowsCodec.decode(Array(bytes.prefix(boundary))).windows == [windows.windows[0]])
+        var huge = bytes
+        huge.replaceSubrange(16..<24, with: [UInt8](repeating: 0xFF, count: 8))
+        #expect(throws: StoreDataError.self) { try OpenWindowsCodec.decode(huge) }
+        var state: UInt64 = 11
+        for _ in 0..<2_000 {
+            let random = (0..<Int(state % 300)).map { _ -> UInt8 in
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                return UInt8(truncatingIfNeeded: state >> 56)
+            }
+            _ = try? OpenWindowsCodec.decode(random)
+        }
+    }
+
     /// A closed window takes a reading committed within end + grace +
     /// lateness (a revision) and sets aside one committed after, as it is
     /// recorded: stored with `aggregated = 2`, counted, out of the window.
