@@ -5,7 +5,13 @@
 /// and The Things Stack (`Z`) send.
 public enum RFC3339 {
     public static func parseMillis(_ text: String) -> EpochMillis? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseMillis(utf8: $0) }
+    }
+
+    /// The same from the text's UTF-8 bytes (an envelope's, without a
+    /// `String` made for them). Every read is checked against `b.count`.
+    public static func parseMillis(utf8 b: UnsafeBufferPointer<UInt8>) -> EpochMillis? {
         func digits(_ at: Int, _ count: Int) -> Int? {
             guard at >= 0, at + count <= b.count else { return nil }
             var v = 0

@@ -193,6 +193,60 @@ import Testing
         }
     }
 
+    /// The string scan looks at eight bytes at a time: a quote, a backslash
+    /// or a control character must be found in every lane of a word, and
+    /// bytes that differ from them only in the top bit (`¢` is C2 A2, `Ü`
+    /// is C3 9C) must not end or break a string.
+    @Test func theStringScanFindsEverySpecialByteAtEveryOffset() throws {
+        func message(profile: String) -> [UInt8] {
+            Array(#"{"deviceInfo":{"devEui":"0101010101010101","deviceProfileName":""#.utf8) + Array(profile.utf8) + Array(#""}}"#.utf8)
+        }
+        for length in 0...40 {
+            let plain = String(repeating: "¢Üab", count: length / 4 + 1).prefix(length)
+            guard case let .uplink(uplink) = try Self.parse(String(decoding: message(profile: String(plain)), as: UTF8.self)) else {
+                Issue.record("not an uplink"); return
+            }
+            #expect(uplink.deviceProfileName == String(plain))
+            for offset in 0..<length {
+                let head = String(repeating: "x", count: offset), tail = String(repeating: "y", count: length - offset - 1)
+                let escaped = try Self.parse(String(decoding: message(profile: head + #"\"\\"# + tail), as: UTF8.self))
+                guard case let .uplink(uplink) = escaped else { Issue.record("not an uplink"); return }
+                #expect(uplink.deviceProfileName == head + #""\"# + tail, "length \(length), offset \(offset)")
+                for control: UInt8 in [0x00, 0x01, 0x0A, 0x1F] {
+                    var bytes = message(profile: head + "z" + tail)
+                    let at = bytes.firstIndex(of: UInt8(ascii: "z"))!
+                    bytes[at] = control
+                    #expect(throws: EnvelopeError.self, "control \(control) at offset \(offset) of \(length)") {
+                        try ChirpStackEnvelope().parse(topic: Self.topic, message: bytes)
+                    }
+                }
+                var cut = message(profile: head + "z" + tail)
+                cut.removeSubrange(cut.firstIndex(of: UInt8(ascii: "z"))!...)
+                #expect(throws: EnvelopeError.self, "string cut at offset \(offset) of \(length)") {
+                    try ChirpStackEnvelope().parse(topic: Self.topic, message: cut)
+                }
+            }
+        }
+    }
+
+    /// A DevEUI in upper case, escaped, or with a `time` written with
+    /// escapes, reads as it did through `String`: lowercased, resolved.
+    @Test func devEUIsAndTimesReadFromTheMessagesBytes() throws {
+        let event = try Self.parse(#"{"deviceInfo":{"devEui":"01010101010101\u0030\u0031"},"time":"2026-12-01T20:00:00.5\u002b00:00","data":"AQ\/D"}"#)
+        guard case let .uplink(uplink) = event else { Issue.record("not an uplink"); return }
+        #expect(uplink.device == "0101010101010101" && uplink.networkTime == 1_796_155_200_500 && uplink.payload == [1, 15, 195])
+        let upper = try ChirpStackEnvelope().parse(topic: "application/a/device/A1B2C3D4E5F60708/event/up",
+                                                   message: Array(#"{"deviceInfo":{"devEui":"A1b2C3d4E5f60708"}}"#.utf8))
+        guard case let .uplink(uplink) = upper else { Issue.record("not an uplink"); return }
+        #expect(uplink.device == "a1b2c3d4e5f60708")
+        // A status event's time is not read: a bad one is no reason to refuse it.
+        let status = try ChirpStackEnvelope().parse(topic: "application/a/device/0101010101010101/event/status",
+                                                    message: Array(#"{"deviceInfo":{"devEui":"0101010101010101"},"time":"soon","batteryLevel":55.5}"#.utf8))
+        guard case let .event(type, device, values) = status else { Issue.record("not an event"); return }
+        #expect(type == "status" && device == "0101010101010101" && values.map(\.value) == [56])
+        #expect(throws: EnvelopeError.self) { try Self.parse(#"{"deviceInfo":{"devEui":"0101010101010101"},"time":"soon"}"#) }
+    }
+
     @Test func deepNestingIsRefusedNotRecursedInto() {
         let bomb = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         #expect(throws: EnvelopeError.self) { try Self.parse(bomb) }

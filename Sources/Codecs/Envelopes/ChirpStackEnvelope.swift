@@ -13,7 +13,7 @@ public struct ChirpStackEnvelope: EnvelopeParser {
     public func parse(topic: String, message: [UInt8]) throws(EnvelopeError) -> EnvelopeEvent {
         let (topicDevice, eventType) = Self.topicParts(topic)
         var deduplicationID: String?
-        var time: String?
+        var time: JSONScanner.TimeField?
         var device: String?
         var profile: String?
         var fCnt: Int64?
@@ -24,39 +24,36 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         var batteryLevel: Int64?
         var batteryUnavailable = false
         var externalPower = false
-        var scanner = JSONScanner(message)
-        guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
-        try scanner.object { (s, key) throws(EnvelopeError) in
-            if key.equals("deduplicationId") { deduplicationID = try s.string("deduplicationId") }
-            else if key.equals("time") { time = try s.string("time") }
-            else if key.equals("fCnt") { fCnt = try s.integer("fCnt") }
-            else if key.equals("fPort") { fPort = try s.integer("fPort") }
-            else if key.equals("batteryLevel") { batteryLevel = try s.decimal("batteryLevel", decimals: 0) }
-            else if key.equals("batteryLevelUnavailable") { batteryUnavailable = try s.bool("batteryLevelUnavailable") ?? false }
-            else if key.equals("externalPowerSource") { externalPower = try s.bool("externalPowerSource") ?? false }
-            else if key.equals("data") {
-                if let text = try s.string("data") {
-                    guard let bytes = Base64.decode(ArraySlice(text.utf8)) else { throw .invalidField("data", "not valid base64") }
-                    data = bytes
+        try JSONScanner.scan(message) { (scanner) throws(EnvelopeError) in
+            guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
+            try scanner.object { (s, key) throws(EnvelopeError) in
+                if key.equals("deduplicationId") { deduplicationID = try s.string("deduplicationId") }
+                else if key.equals("time") { time = try s.time("time") }
+                else if key.equals("fCnt") { fCnt = try s.integer("fCnt") }
+                else if key.equals("fPort") { fPort = try s.integer("fPort") }
+                else if key.equals("batteryLevel") { batteryLevel = try s.decimal("batteryLevel", decimals: 0) }
+                else if key.equals("batteryLevelUnavailable") { batteryUnavailable = try s.bool("batteryLevelUnavailable") ?? false }
+                else if key.equals("externalPowerSource") { externalPower = try s.bool("externalPowerSource") ?? false }
+                else if key.equals("data") { data = try s.base64("data") ?? data }
+                else if key.equals("deviceInfo") {
+                    if try s.takeNull() { return }
+                    guard s.isObject() else { throw .invalidField("deviceInfo", "expected an object") }
+                    try s.object { (s, key) throws(EnvelopeError) in
+                        if key.equals("devEui") { device = try s.lowercasedString("deviceInfo.devEui") }
+                        else if key.equals("deviceProfileName") { profile = try s.string("deviceInfo.deviceProfileName") }
+                        else { try s.skipValue() }
+                    }
+                } else if key.equals("rxInfo") {
+                    if try s.takeNull() { return }
+                    (gateways, bestRSSI) = try s.gatewayReception("rxInfo")
+                } else {
+                    try s.skipValue()
                 }
-            } else if key.equals("deviceInfo") {
-                if try s.takeNull() { return }
-                guard s.isObject() else { throw .invalidField("deviceInfo", "expected an object") }
-                try s.object { (s, key) throws(EnvelopeError) in
-                    if key.equals("devEui") { device = try s.string("deviceInfo.devEui")?.lowercased() }
-                    else if key.equals("deviceProfileName") { profile = try s.string("deviceInfo.deviceProfileName") }
-                    else { try s.skipValue() }
-                }
-            } else if key.equals("rxInfo") {
-                if try s.takeNull() { return }
-                (gateways, bestRSSI) = try s.gatewayReception("rxInfo")
-            } else {
-                try s.skipValue()
             }
+            try scanner.finish()
         }
-        try scanner.finish()
 
-        if !trustFrameIdentity, let topicDevice, let device, topicDevice.lowercased() != device {
+        if !trustFrameIdentity, let topicDevice, let device, !Self.sameIgnoringASCIICase(topicDevice, device) {
             throw .deviceMismatch("topic names device \(topicDevice), payload deviceInfo.devEui is \(device)")
         }
         guard eventType == "up" else {
@@ -70,9 +67,10 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         guard let device, !device.isEmpty else { throw .missingField("deviceInfo.devEui") }
         guard Self.isHexEUI(device) else { throw .invalidField("deviceInfo.devEui", "'\(device)' is not 16 hex digits") }
         var networkTime: EpochMillis?
-        if let time {
-            guard let millis = RFC3339.parseMillis(time) else { throw .invalidField("time", "'\(time)' is not an RFC 3339 time") }
-            networkTime = millis
+        switch time {
+        case .millis(let millis): networkTime = millis
+        case .unreadable(let text): throw .invalidField("time", "'\(text)' is not an RFC 3339 time")
+        case nil: break
         }
         var counter: UInt32?
         if let fCnt {
@@ -110,6 +108,16 @@ public struct ChirpStackEnvelope: EnvelopeParser {
                 previous = range
             }
             return (device, event)
+        }
+    }
+
+    /// `topic.lowercased() == lowered` for a topic's DevEUI and the
+    /// payload's (already lowercased), without making the lowercased copy
+    /// when both are ASCII, as DevEUIs are.
+    static func sameIgnoringASCIICase(_ topic: String, _ lowered: String) -> Bool {
+        guard topic.utf8.allSatisfy({ $0 < 0x80 }), lowered.utf8.allSatisfy({ $0 < 0x80 }) else { return topic.lowercased() == lowered }
+        return topic.utf8.elementsEqual(lowered.utf8) { a, b in
+            (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a | 0x20 : a) == b
         }
     }
 

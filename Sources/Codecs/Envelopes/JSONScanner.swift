@@ -10,13 +10,32 @@ import Readings
 /// It accepts RFC 8259 JSON; anything else is a `SyntaxError` with the byte
 /// offset. Nesting is capped so a hostile document cannot exhaust the stack.
 struct JSONScanner {
+    /// A key or a string's bytes between the quotes, escapes not yet
+    /// resolved. It points into the message and is valid only inside `scan`.
+    typealias Text = UnsafeBufferPointer<UInt8>
 
-    private let bytes: [UInt8]
+    /// The message's bytes, borrowed for the length of `scan`: reading them
+    /// through the buffer spares each access the array's bounds check and
+    /// each key or string a retained `ArraySlice`. Every read below checks
+    /// `index` against `bytes.count` itself, so a document cut anywhere is
+    /// an error, never a read past the end.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private(set) var index = 0
     private var depth = 0
+    /// Whether the last string `rawString` returned held a backslash.
+    private var lastStringEscaped = false
     static let maximumDepth = 64
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// Runs `body` with a scanner over `message`; the scanner and every
+    /// `Text` it hands out must not outlive `body`.
+    static func scan<Result>(_ message: [UInt8], _ body: (inout JSONScanner) throws(EnvelopeError) -> Result) throws(EnvelopeError) -> Result {
+        try message.withUnsafeBufferPointer { (buffer) throws(EnvelopeError) -> Result in
+            var scanner = JSONScanner(buffer)
+            return try body(&scanner)
+        }
+    }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
@@ -47,7 +66,7 @@ struct JSONScanner {
 
     /// Calls `body` with each key of the object at the cursor; `body` must
     /// consume the key's value (read it, or `skipValue()`).
-    mutating func object(_ body: (inout JSONScanner, ArraySlice<UInt8>) throws(EnvelopeError) -> Void) throws(EnvelopeError) {
+    mutating func object(_ body: (inout JSONScanner, Text) throws(EnvelopeError) -> Void) throws(EnvelopeError) {
         skipWhitespace()
         guard current == UInt8(ascii: "{") else { throw fail("an object") }
         index += 1
@@ -104,20 +123,22 @@ struct JSONScanner {
     }
 
     /// The bytes between the quotes of a string, escapes not yet resolved.
-    mutating func rawString() throws(EnvelopeError) -> ArraySlice<UInt8> {
+    mutating func rawString() throws(EnvelopeError) -> Text {
         guard current == UInt8(ascii: "\"") else { throw fail("a string") }
         index += 1
         let start = index
+        lastStringEscaped = false
         while index < bytes.count {
             index = Self.nextSpecialByte(in: bytes, from: index)
             guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return bytes[start..<index - 1]
+                return Text(rebasing: bytes[start..<index - 1])
             }
             if byte == UInt8(ascii: "\\") {
                 // Validate the escape even in strings that are only skipped.
+                lastStringEscaped = true
                 guard index + 1 < bytes.count else { throw fail("a complete escape") }
                 switch bytes[index + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
@@ -140,18 +161,42 @@ struct JSONScanner {
 
     /// The first offset from `start` holding a quote, a backslash or a
     /// control character (or the end): the bytes a string's scan must look
-    /// at. Most of an envelope is string bytes, and through the array's
-    /// checked subscript this loop was the scanner's largest cost.
-    private static func nextSpecialByte(in bytes: [UInt8], from start: Int) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in
-            var offset = start
-            while offset < buffer.count {
-                let byte = buffer[offset]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return offset }
-                offset += 1
-            }
-            return offset
+    /// at. Most of an envelope is string bytes, so this looks at eight of
+    /// them at a time: a word with none of the three goes by in a few
+    /// instructions, and only a word with one is looked at byte by byte.
+    static func nextSpecialByte(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        var offset = start
+        while offset + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+            if Self.mayHoldSpecialByte(word) { break }
+            offset += 8
         }
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return offset }
+            offset += 1
+        }
+        return offset
+    }
+
+    /// True when some byte of `word` is a quote, a backslash or below 0x20.
+    /// The usual bit trick: `(x - 0x01…) & ~x & 0x80…` is non-zero exactly
+    /// when some byte of x is zero (the borrow can mark a byte above a zero
+    /// byte too, but never when there is none), and `x - 0x20…` borrows into
+    /// a byte's top bit when that byte is below 0x20 (bytes of 0x80 and up
+    /// are excluded by `~x`). Exactness is not needed, only no misses: the
+    /// byte loop after it decides.
+    @inline(__always)
+    static func mayHoldSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let zeroQuote = (quotes &- ones) & ~quotes
+        let zeroBackslash = (backslashes &- ones) & ~backslashes
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & highs != 0
     }
 
     /// A string value for `field`, escapes resolved; nil for `null`.
@@ -160,56 +205,68 @@ struct JSONScanner {
         skipWhitespace()
         guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
         let raw = try rawString()
-        guard raw.contains(UInt8(ascii: "\\")) else { return String(decoding: raw, as: UTF8.self) }
+        guard lastStringEscaped else { return String(decoding: raw, as: UTF8.self) }
         return try Self.unescape(raw, at: index)
     }
 
-    static func unescape(_ raw: ArraySlice<UInt8>, at offset: Int) throws(EnvelopeError) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(raw.count)
-        var i = raw.startIndex
-        func hex4(_ at: Int) -> UInt32? {
-            guard at + 4 <= raw.endIndex else { return nil }
-            var value: UInt32 = 0
-            for byte in raw[at..<at + 4] {
-                let digit: UInt32
-                switch byte {
-                case 48...57: digit = UInt32(byte - 48)
-                case 65...70: digit = UInt32(byte - 55)
-                case 97...102: digit = UInt32(byte - 87)
-                default: return nil
-                }
-                value = value << 4 | digit
-            }
-            return value
+    /// A string value for `field` with ASCII letters in lower case (a
+    /// DevEUI): one `String` made, not one and then its lowercased copy.
+    /// Anything beyond ASCII goes through `lowercased()` as before.
+    mutating func lowercasedString(_ field: String) throws(EnvelopeError) -> String? {
+        if try takeNull() { return nil }
+        skipWhitespace()
+        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
+        let raw = try rawString()
+        guard !lastStringEscaped, raw.allSatisfy({ $0 < 0x80 }) else {
+            return try (lastStringEscaped ? Self.unescape(raw, at: index) : String(decoding: raw, as: UTF8.self)).lowercased()
         }
-        while i < raw.endIndex {
-            let byte = raw[i]
-            guard byte == UInt8(ascii: "\\") else { out.append(byte); i += 1; continue }
-            guard i + 1 < raw.endIndex else { throw syntax("a complete escape", at: offset) }
-            let code = raw[i + 1]
-            i += 2
-            switch code {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(code)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                guard var scalar = hex4(i) else { throw syntax("four hex digits after \\u", at: offset) }
-                i += 4
-                if (0xD800..<0xDC00).contains(scalar), i + 6 <= raw.endIndex, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u"),
-                   let low = hex4(i + 2), (0xDC00..<0xE000).contains(low) {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    i += 6
-                }
-                out += Array(String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
-            default:
-                throw syntax("a valid escape", at: offset)
-            }
+        guard raw.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+            return String(decoding: raw, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
+        return String(unsafeUninitializedCapacity: raw.count) { buffer in
+            for (offset, byte) in raw.enumerated() {
+                buffer[offset] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return raw.count
+        }
+    }
+
+    /// A base64 string value for `field`, decoded; nil for `null`. Decoded
+    /// from the message's own bytes, without a `String` in between.
+    mutating func base64(_ field: String) throws(EnvelopeError) -> [UInt8]? {
+        if try takeNull() { return nil }
+        skipWhitespace()
+        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
+        let raw = try rawString()
+        let decoded: [UInt8]?
+        if lastStringEscaped {
+            // An escaped base64 string (`\/` is valid JSON) is rare: resolve it first.
+            var text = try Self.unescape(raw, at: index)
+            decoded = text.withUTF8 { Base64.decode($0) }
+        } else {
+            decoded = Base64.decode(raw)
+        }
+        guard let decoded else { throw .invalidField(field, "not valid base64") }
+        return decoded
+    }
+
+    /// A time field: read as epoch milliseconds from the message's bytes,
+    /// or the text that is not an RFC 3339 time, for the caller to refuse
+    /// (only an uplink's time must be one).
+    enum TimeField {
+        case millis(EpochMillis)
+        case unreadable(String)
+    }
+
+    /// A string value for `field` read as an RFC 3339 time; nil for `null`.
+    mutating func time(_ field: String) throws(EnvelopeError) -> TimeField? {
+        if try takeNull() { return nil }
+        skipWhitespace()
+        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
+        let raw = try rawString()
+        if !lastStringEscaped, let millis = RFC3339.parseMillis(utf8: raw) { return .millis(millis) }
+        let text = lastStringEscaped ? try Self.unescape(raw, at: index) : String(decoding: raw, as: UTF8.self)
+        return RFC3339.parseMillis(text).map { .millis($0) } ?? .unreadable(text)
     }
 
     /// An integer value (no fraction, no exponent) for `field`; nil for `null`.
@@ -257,7 +314,7 @@ struct JSONScanner {
         }
         let start = index
         try number()
-        var text = String(decoding: bytes[start..<index], as: UTF8.self)
+        var text = String(decoding: Text(rebasing: bytes[start..<index]), as: UTF8.self)
         guard !text.contains("e"), !text.contains("E") else { throw .invalidField(field, "exponent not supported") }
         // Round the digits beyond `decimals` half away from zero.
         var roundUp = false
@@ -321,42 +378,9 @@ struct JSONScanner {
     }
 }
 
-extension ArraySlice where Element == UInt8 {
+extension UnsafeBufferPointer where Element == UInt8 {
     /// Compares a key with a literal without building a String.
     func equals(_ literal: StaticString) -> Bool {
         count == literal.utf8CodeUnitCount && elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-}
-
-/// Base64 (RFC 4648, with padding optional) without Foundation's Data.
-enum Base64 {
-    static let table: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, character) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
-            table[Int(character)] = UInt8(index)
-        }
-        return table
-    }()
-
-    static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
-        var end = text.endIndex
-        while end > text.startIndex, text[end - 1] == UInt8(ascii: "=") { end -= 1 }
-        let body = text[text.startIndex..<end]
-        guard text.endIndex - end <= 2, body.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(body.count * 3 / 4)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for character in body {
-            let value = table[Int(character)]
-            guard value != 0xFF else { return nil }
-            buffer = buffer << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
-            }
-        }
-        return out
     }
 }

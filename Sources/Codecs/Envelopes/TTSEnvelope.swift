@@ -19,43 +19,38 @@ public struct TTSEnvelope: EnvelopeParser {
         var payload: [UInt8] = []
         var gateways = 0
         var bestRSSI: Int?
-        var scanner = JSONScanner(message)
-        guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
-        try scanner.object { (s, key) throws(EnvelopeError) in
-            if key.equals("end_device_ids") {
-                guard s.isObject() else { throw .invalidField("end_device_ids", "expected an object") }
-                try s.object { (s, key) throws(EnvelopeError) in
-                    if key.equals("device_id") { deviceID = try s.string("end_device_ids.device_id") }
-                    else if key.equals("dev_eui") { devEUI = try s.string("end_device_ids.dev_eui")?.lowercased() }
-                    else { try s.skipValue() }
-                }
-            } else if key.equals("received_at") {
-                receivedAt = try s.string("received_at")
-            } else if key.equals("uplink_message") {
-                guard s.isObject() else { throw .invalidField("uplink_message", "expected an object") }
-                hasUplink = true
-                try s.object { (s, key) throws(EnvelopeError) in
-                    if key.equals("f_port") { fPort = try s.integer("uplink_message.f_port") }
-                    else if key.equals("f_cnt") { fCnt = try s.integer("uplink_message.f_cnt") }
-                    else if key.equals("received_at") { uplinkReceivedAt = try s.string("uplink_message.received_at") }
-                    else if key.equals("frm_payload") {
-                        if let text = try s.string("uplink_message.frm_payload"), !text.isEmpty {
-                            guard let bytes = Base64.decode(ArraySlice(text.utf8)) else {
-                                throw .invalidField("uplink_message.frm_payload", "not valid base64")
-                            }
-                            payload = bytes
-                        }
-                    } else if key.equals("rx_metadata") {
-                        (gateways, bestRSSI) = try s.gatewayReception("uplink_message.rx_metadata")
-                    } else {
-                        try s.skipValue()
+        try JSONScanner.scan(message) { (scanner) throws(EnvelopeError) in
+            guard scanner.isObject() else { throw .malformedJSON("expected a JSON object at byte 0") }
+            try scanner.object { (s, key) throws(EnvelopeError) in
+                if key.equals("end_device_ids") {
+                    guard s.isObject() else { throw .invalidField("end_device_ids", "expected an object") }
+                    try s.object { (s, key) throws(EnvelopeError) in
+                        if key.equals("device_id") { deviceID = try s.string("end_device_ids.device_id") }
+                        else if key.equals("dev_eui") { devEUI = try s.lowercasedString("end_device_ids.dev_eui") }
+                        else { try s.skipValue() }
                     }
+                } else if key.equals("received_at") {
+                    receivedAt = try s.string("received_at")
+                } else if key.equals("uplink_message") {
+                    guard s.isObject() else { throw .invalidField("uplink_message", "expected an object") }
+                    hasUplink = true
+                    try s.object { (s, key) throws(EnvelopeError) in
+                        if key.equals("f_port") { fPort = try s.integer("uplink_message.f_port") }
+                        else if key.equals("f_cnt") { fCnt = try s.integer("uplink_message.f_cnt") }
+                        else if key.equals("received_at") { uplinkReceivedAt = try s.string("uplink_message.received_at") }
+                        else if key.equals("frm_payload") { payload = try s.base64("uplink_message.frm_payload") ?? payload }
+                        else if key.equals("rx_metadata") {
+                            (gateways, bestRSSI) = try s.gatewayReception("uplink_message.rx_metadata")
+                        } else {
+                            try s.skipValue()
+                        }
+                    }
+                } else {
+                    try s.skipValue()
                 }
-            } else {
-                try s.skipValue()
             }
+            try scanner.finish()
         }
-        try scanner.finish()
         // The topic names the device_id (not the EUI): they must agree.
         if !trustFrameIdentity, let topicDevice, topicDevice != (deviceID ?? "") {
             throw .deviceMismatch("topic names device \(topicDevice), payload end_device_ids.device_id is \(deviceID ?? "absent")")
