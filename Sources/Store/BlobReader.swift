@@ -33,12 +33,3 @@ struct BlobReader {
         return bytes[(at - count)..<at]
     }
 }
-
-extension Array where Element == UInt8 {
-    /// Appends a 64-bit field, little-endian (read back by `BlobReader.word`).
-    /// (Eight bytes in one append: byte by byte, each append checked capacity
-    /// and uniqueness again, a fifth of encoding a window's series.)
-    mutating func appendWord(_ value: UInt64) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-}

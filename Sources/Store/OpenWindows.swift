@@ -117,15 +117,15 @@ enum OpenWindowsCodec {
     /// Windows as the row keeps them (`OpenWindows.stored`); nil when none.
     static func encode(_ stored: OpenWindows) -> [UInt8]? {
         guard !stored.isEmpty else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(stored.windows.reduce(0) { $0 + 24 + $1.series.count * 80 })
-        for window in stored.windows {
-            bytes.appendWord(UInt64(bitPattern: window.windowLength))
-            bytes.appendWord(UInt64(bitPattern: window.windowStart))
-            bytes.appendWord(UInt64(window.series.count))
-            for series in window.series { WindowSeriesCodec.append(series, to: &bytes) }
+        let capacity = stored.windows.reduce(0) { $0 + 24 + $1.series.reduce(0) { $0 + WindowSeriesCodec.length($1) } }
+        return ByteWriter.array(capacity: capacity) { out in
+            for window in stored.windows {
+                out.word(UInt64(bitPattern: window.windowLength))
+                out.word(UInt64(bitPattern: window.windowStart))
+                out.word(UInt64(window.series.count))
+                for series in window.series { WindowSeriesCodec.append(series, to: &out) }
+            }
         }
-        return bytes
     }
 
     /// A row's `open_windows` and `open_until_ms`, from windows as it keeps

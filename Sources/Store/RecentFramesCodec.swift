@@ -15,23 +15,27 @@ enum RecentFramesCodec {
     static let version: UInt8 = 1
 
     static func encode(_ recent: RecentFrames) -> [UInt8] {
-        var bytes: [UInt8] = [version]
-        bytes.reserveCapacity(1 + 8 + 2 * (1 + 32) + 1 + 16 * recent.fingerprints.count)
-        bytes.appendWord(UInt64(bitPattern: recent.lastKeptAt))
-        for window in [recent.decoded, recent.quarantined] {
-            let words = window.words
-            let used = (words.lastIndex { $0 != 0 } ?? -1) + 1
-            bytes.append(UInt8(used))
-            for word in words.prefix(used) { bytes.appendWord(word) }
-        }
+        let decoded = recent.decoded.words, quarantined = recent.quarantined.words
+        let decodedUsed = used(decoded), quarantinedUsed = used(quarantined)
         let fingerprints = recent.fingerprints.suffix(RecentFrames.fingerprintCapacity)
-        bytes.append(UInt8(fingerprints.count))
-        for fingerprint in fingerprints {
-            bytes.appendWord(UInt64(bitPattern: fingerprint.value))
-            bytes.appendWord(UInt64(bitPattern: fingerprint.seenAt))
+        let capacity = 1 + 8 + (1 + 8 * decodedUsed) + (1 + 8 * quarantinedUsed) + 1 + 16 * fingerprints.count
+        return ByteWriter.array(capacity: capacity) { out in
+            out.byte(version)
+            out.word(UInt64(bitPattern: recent.lastKeptAt))
+            out.byte(UInt8(decodedUsed))
+            for word in decoded.prefix(decodedUsed) { out.word(word) }
+            out.byte(UInt8(quarantinedUsed))
+            for word in quarantined.prefix(quarantinedUsed) { out.word(word) }
+            out.byte(UInt8(fingerprints.count))
+            for fingerprint in fingerprints {
+                out.word(UInt64(bitPattern: fingerprint.value))
+                out.word(UInt64(bitPattern: fingerprint.seenAt))
+            }
         }
-        return bytes
     }
+
+    /// A window's words up to its last non-zero one (trailing zeros are implied).
+    private static func used(_ words: [UInt64]) -> Int { (words.lastIndex { $0 != 0 } ?? -1) + 1 }
 
     static func decode(_ bytes: [UInt8]) throws -> RecentFrames {
         var reader = BlobReader(bytes, damaged: damaged)

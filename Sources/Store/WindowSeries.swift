@@ -32,28 +32,31 @@ struct WindowSeries: Equatable {
 /// unknown metric name one too (see `Metric.stored`).
 enum WindowSeriesCodec {
     static func encode(_ series: [WindowSeries]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(series.count * 80)
-        for item in series { append(item, to: &bytes) }
-        return bytes
+        ByteWriter.array(capacity: series.reduce(0) { $0 + length($1) }) { out in
+            for item in series { append(item, to: &out) }
+        }
+    }
+
+    /// The bytes `append` writes for a series.
+    static func length(_ item: WindowSeries) -> Int {
+        item.accumulator == nil ? 0 : 1 + min(item.metric.name.utf8.count, 255) + 8 * 8 + 1
     }
 
     /// One series' record; nothing for a series without an accumulator.
-    static func append(_ item: WindowSeries, to bytes: inout [UInt8]) {
+    static func append(_ item: WindowSeries, to out: inout ByteWriter) {
         guard let accumulator = item.accumulator else { return }
-        // No intermediate arrays: this runs for every window a batch writes.
-        let name = item.metric.name.utf8, length = min(name.count, 255)
-        bytes.append(UInt8(length))
-        bytes.append(contentsOf: name.prefix(length))
-        bytes.appendWord(UInt64(bitPattern: Int64(item.channel ?? -1)))
-        bytes.appendWord(UInt64(bitPattern: accumulator.count))
-        bytes.appendWord(UInt64(bitPattern: accumulator.min))
-        bytes.appendWord(UInt64(bitPattern: accumulator.max))
-        bytes.appendWord(UInt64(bitPattern: Int64(truncatingIfNeeded: accumulator.sum >> 64)))
-        bytes.appendWord(UInt64(truncatingIfNeeded: accumulator.sum))
-        bytes.appendWord(UInt64(bitPattern: accumulator.last))
-        bytes.appendWord(UInt64(bitPattern: accumulator.lastTime))
-        bytes.append((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
+        let name = item.metric.name
+        out.byte(UInt8(min(name.utf8.count, 255)))
+        out.utf8(name, limit: 255)
+        out.word(UInt64(bitPattern: Int64(item.channel ?? -1)))
+        out.word(UInt64(bitPattern: accumulator.count))
+        out.word(UInt64(bitPattern: accumulator.min))
+        out.word(UInt64(bitPattern: accumulator.max))
+        out.word(UInt64(bitPattern: Int64(truncatingIfNeeded: accumulator.sum >> 64)))
+        out.word(UInt64(truncatingIfNeeded: accumulator.sum))
+        out.word(UInt64(bitPattern: accumulator.last))
+        out.word(UInt64(bitPattern: accumulator.lastTime))
+        out.byte((item.changed ? 1 : 0) | (item.closed ? 2 : 0))
     }
 
     static func decode(_ bytes: [UInt8]) throws -> [WindowSeries] {

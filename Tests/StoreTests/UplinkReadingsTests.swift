@@ -54,24 +54,6 @@ import Testing
         #expect(try store.connection.scalar("SELECT count(*) FROM uplink_readings") == 1)
     }
 
-    /// The encoder writes its own digits: each is what Swift's own
-    /// description gives, at the edges of Int64 and over random values.
-    @Test func decimalsAreWrittenAsSwiftWritesThem() {
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        var values: [Int64] = [.min, .min + 1, .max, .max - 1, 0, -1, 1, 9, 10, -10, 99, 100, 1_000_000_000_000_000_000, -999_999_999_999_999_999]
-        for _ in 0..<2_000 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            values.append(Int64(bitPattern: state) >> Int64(state % 64))
-        }
-        for value in values {
-            var bytes: [UInt8] = []
-            UplinkReadingsText.appendDecimal(value, to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
-        }
-    }
-
     /// Migration 13 from a database as version 12 left it: every reading
     /// moves to its uplink's row in id order, with its window and whether
     /// it was aggregated, and the view shows what the table held.
