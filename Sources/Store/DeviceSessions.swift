@@ -43,6 +43,9 @@ struct DeviceSessionBatch {
         /// As read, then changed in place (may hold series the row does not keep).
         var windows = OpenWindows()
         var windowsChanged = false
+        /// A series was added in memory that the row does not keep (a reading
+        /// too late for it): `windows` then differs from the row's.
+        var windowsGrown = false
         /// The row's `open_until_ms` as read.
         var storedOpenUntil: EpochMillis?
         /// Uplinks recorded in this batch and the latest arrival among them.
@@ -136,6 +139,7 @@ struct DeviceSessionBatch {
         if taken {
             entries[slot].windowsChanged = true
         } else {
+            entries[slot].windowsGrown = true
             lateWindow = WindowGroup(device: device, metric: series.metric, channel: series.channel,
                                      windowLength: reading.windowLength, windowStart: reading.windowStart)
         }
@@ -188,7 +192,8 @@ struct DeviceSessionBatch {
                 if entry.uplinks > 0 { try connection.run(Self.upsertActivity, [.text(device), .integer(entry.uplinks), lastSeen]) }
                 continue
             }
-            let windows = entry.windows.stored
+            // Windows as read are already as the row keeps them: the filtered copy only when they changed.
+            let windows = entry.windowsChanged || entry.windowsGrown ? entry.windows.stored : entry.windows
             if entry.changed || entry.windowsChanged {
                 // The row as an activity-only insert would make it, when there was none.
                 let session = read ?? DeviceSession(start: 0, lastFCnt: nil)

@@ -127,11 +127,17 @@ public struct DeviceRegistry: Sendable {
 
     /// The listed device, or one made from the first matching rule.
     public func resolve(_ id: DeviceID, deviceProfile: String?, topic: String) -> Device? {
-        if let device = devices[id] { return device }
+        resolved(id, deviceProfile: deviceProfile, topic: topic)?.device
+    }
+
+    /// The same, and whether the device is listed (false: made from a rule),
+    /// from one lookup of the id.
+    public func resolved(_ id: DeviceID, deviceProfile: String?, topic: String) -> (device: Device, listed: Bool)? {
+        if let device = devices[id] { return (device, true) }
         for rule in rules {
             if let profile = rule.deviceProfile, profile != deviceProfile { continue }
             if let filter = rule.topic, !filter.matches(topic) { continue }
-            return Device(id: id, name: nil, codecID: rule.codecID, kind: rule.kind, zone: rule.zone)
+            return (Device(id: id, name: nil, codecID: rule.codecID, kind: rule.kind, zone: rule.zone), false)
         }
         return nil
     }

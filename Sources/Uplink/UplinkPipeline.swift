@@ -99,7 +99,10 @@ public struct UplinkPipeline: Sendable {
             return .event(type: type, device: device, readings: [], registered: false)
         }
         guard !values.isEmpty else { return .event(type: type, device: device, readings: []) }
-        let rows = values.filter(Plausibility.isPlausible).map { readingRow(for: $0, of: known, at: raw.receivedAt, uplink: raw.id) }
+        let windowLength = windowLength(of: known.kind)
+        let rows = values.filter(Plausibility.isPlausible).map {
+            readingRow(for: $0, of: known, at: raw.receivedAt, uplink: raw.id, windowLength: windowLength)
+        }
         return .event(type: type, device: device, readings: rows)
     }
 
@@ -110,13 +113,13 @@ public struct UplinkPipeline: Sendable {
         var facts = FrameFacts(envelope: envelope.rawValue, device: uplink.device, fCnt: uplink.fCnt,
                                fPort: uplink.fPort, networkTime: uplink.networkTime,
                                payloadFingerprint: uplink.fCnt == nil ? FNV1a.hash(uplink.payload) : nil)
-        guard let device = registry.resolve(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
+        guard let (device, listed) = registry.resolved(uplink.device, deviceProfile: uplink.deviceProfileName, topic: raw.topic) else {
             return .quarantined(device: uplink.device, facts: facts, reason: .unknownDevice,
                                 detail: "device \(uplink.device) is not in the device registry and no codec rule matches")
         }
         diagnostics.kind = device.kind
         diagnostics.codecID = device.codecID
-        if registry.device(device.id) == nil {
+        if !listed {
             facts.ruleKind = device.kind
             facts.ruleZone = device.rollupGroup
         }
@@ -130,13 +133,15 @@ public struct UplinkPipeline: Sendable {
             diagnostics.notes = decoded.notes
             diagnostics.sentinels = decoded.sentinels
             var rows: [ReadingRow] = []
+            rows.reserveCapacity(decoded.values.count)
+            let windowLength = windowLength(of: device.kind)
             for value in decoded.values {
                 if let time = value.time, !DeviceTime.isBelievable(time, received: raw.receivedAt, maxSkewMillis: maxClockSkewMillis,
                                                                       maxBackfillMillis: maxBackfillMillis) {
                     diagnostics.deviceTimesSetAside += 1
                     continue
                 }
-                rows.append(readingRow(for: value, of: device, at: frameTime.time, uplink: raw.id))
+                rows.append(readingRow(for: value, of: device, at: frameTime.time, uplink: raw.id, windowLength: windowLength))
             }
             return .decoded(facts, rows)
         }
@@ -165,10 +170,14 @@ public struct UplinkPipeline: Sendable {
 
     /// A value tied to its device and uplink, in the window of its kind:
     /// the value's own time (history records), else the frame's.
-    private func readingRow(for value: DecodedValue, of device: Device, at frameTime: EpochMillis, uplink id: Int64) -> ReadingRow {
+    /// `windowLength`: the device's kind's (`windowLength(of:)`), looked up
+    /// once per uplink rather than once per reading.
+    private func readingRow(for value: DecodedValue, of device: Device, at frameTime: EpochMillis, uplink id: Int64,
+                            windowLength length: Int64) -> ReadingRow {
         let time = value.time ?? frameTime
-        let length = windows[device.kind] ?? Self.defaultWindowMillis
         let reading = Reading(uplinkID: id, device: device.id, metric: value.metric, channel: value.channel, time: time, value: value.value)
         return ReadingRow(reading: reading, windowLength: length, windowStart: Window.containing(time, length: length).start)
     }
+
+    private func windowLength(of kind: SensorKind) -> Int64 { windows[kind] ?? Self.defaultWindowMillis }
 }
