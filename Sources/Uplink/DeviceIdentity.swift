@@ -10,12 +10,14 @@ public enum DeviceIdentity {
 
     /// Nil when `id` is acceptable; otherwise why not.
     public static func problem(with id: String) -> String? {
-        let bytes = id.utf8
-        guard !bytes.isEmpty else { return "is empty" }
-        guard bytes.count <= maxBytes else { return "is longer than \(maxBytes) bytes" }
-        guard bytes.allSatisfy(isAllowed) else { return "may hold only letters, digits, '.', '_' and '-'" }
-        guard let first = bytes.first, isLetterOrDigit(first) else { return "must start with a letter or a digit" }
-        return nil
+        var id = id
+        return id.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return "is empty" }
+            guard bytes.count <= maxBytes else { return "is longer than \(maxBytes) bytes" }
+            guard bytes.allSatisfy(isAllowed) else { return "may hold only letters, digits, '.', '_' and '-'" }
+            guard let first = bytes.first, isLetterOrDigit(first) else { return "must start with a letter or a digit" }
+            return nil
+        }
     }
 
     static func isLetterOrDigit(_ byte: UInt8) -> Bool {

@@ -115,13 +115,20 @@ public struct ChirpStackEnvelope: EnvelopeParser {
     /// payload's (already lowercased), without making the lowercased copy
     /// when both are ASCII, as DevEUIs are.
     static func sameIgnoringASCIICase(_ topic: String, _ lowered: String) -> Bool {
-        guard topic.utf8.allSatisfy({ $0 < 0x80 }), lowered.utf8.allSatisfy({ $0 < 0x80 }) else { return topic.lowercased() == lowered }
-        return topic.utf8.elementsEqual(lowered.utf8) { a, b in
-            (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a | 0x20 : a) == b
+        var topicText = topic, loweredText = lowered
+        let same: Bool? = topicText.withUTF8 { a in
+            loweredText.withUTF8 { b in
+                guard a.allSatisfy({ $0 < 0x80 }), b.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return a.count == b.count && zip(a, b).allSatisfy { a, b in
+                    (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a | 0x20 : a) == b
+                }
+            }
         }
+        return same ?? (topic.lowercased() == lowered)
     }
 
     static func isHexEUI(_ text: String) -> Bool {
-        text.utf8.count == 16 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        var text = text
+        return text.withUTF8 { $0.count == 16 && $0.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) } }
     }
 }

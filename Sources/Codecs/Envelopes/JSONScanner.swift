@@ -162,14 +162,15 @@ struct JSONScanner {
     /// The first offset from `start` holding a quote, a backslash or a
     /// control character (or the end): the bytes a string's scan must look
     /// at. Most of an envelope is string bytes, so this looks at eight of
-    /// them at a time: a word with none of the three goes by in a few
-    /// instructions, and only a word with one is looked at byte by byte.
+    /// them at a time, and takes the offset within a word from the word's
+    /// mask; only the last few bytes of the message go one by one.
     static func nextSpecialByte(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let base = bytes.baseAddress else { return start }
         var offset = start
         while offset + 8 <= bytes.count {
-            let word = UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
-            if Self.mayHoldSpecialByte(word) { break }
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self))
+            let mask = Self.specialByteMask(word)
+            if mask != 0 { return offset + mask.trailingZeroBitCount / 8 }
             offset += 8
         }
         while offset < bytes.count {
@@ -180,15 +181,15 @@ struct JSONScanner {
         return offset
     }
 
-    /// True when some byte of `word` is a quote, a backslash or below 0x20.
-    /// The usual bit trick: `(x - 0x01…) & ~x & 0x80…` is non-zero exactly
-    /// when some byte of x is zero (the borrow can mark a byte above a zero
-    /// byte too, but never when there is none), and `x - 0x20…` borrows into
-    /// a byte's top bit when that byte is below 0x20 (bytes of 0x80 and up
-    /// are excluded by `~x`). Exactness is not needed, only no misses: the
-    /// byte loop after it decides.
+    /// The top bit of each byte of `word` (little-endian) that is a quote, a
+    /// backslash or below 0x20, as far as the lowest such byte: above it the
+    /// mask may mark bytes that are none of these, so only its lowest set bit
+    /// is used. `(x - 0x01…) & ~x & 0x80…` marks the zero bytes of x (a byte
+    /// borrows only from a zero byte below it, so nothing below the lowest
+    /// zero byte is marked); `x - 0x20…` borrows into the top bit of a byte
+    /// below 0x20 likewise, and `~x` leaves out bytes of 0x80 and up.
     @inline(__always)
-    static func mayHoldSpecialByte(_ word: UInt64) -> Bool {
+    static func specialByteMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quotes = word ^ (ones &* 0x22)
@@ -196,7 +197,7 @@ struct JSONScanner {
         let zeroQuote = (quotes &- ones) & ~quotes
         let zeroBackslash = (backslashes &- ones) & ~backslashes
         let control = (word &- ones &* 0x20) & ~word
-        return (zeroQuote | zeroBackslash | control) & highs != 0
+        return (zeroQuote | zeroBackslash | control) & highs
     }
 
     /// A string value for `field`, escapes resolved; nil for `null`.
