@@ -17,28 +17,28 @@ enum UplinkReadingsText {
     static func encode(_ readings: [ReadingRow], aggregated: (Int) -> Int, device: DeviceID) -> String {
         // Per reading: brackets, a comma before it and five between its items,
         // the channel (or `null`) and five decimals, and its two strings.
+        // (Fields are read in place: a copy of each row retained its strings.)
         var capacity = 2
-        for row in readings {
-            capacity += 8 + 6 * ByteWriter.maximumDecimalCount + quotedLength(row.reading.metric.name)
-            if row.reading.device != device { capacity += 1 + quotedLength(row.reading.device) }
+        for index in readings.indices {
+            capacity += 8 + 6 * ByteWriter.maximumDecimalCount + quotedLength(readings[index].reading.metric.name)
+            if readings[index].reading.device != device { capacity += 1 + quotedLength(readings[index].reading.device) }
         }
         return ByteWriter.string(capacity: capacity) { out in
             out.byte(UInt8(ascii: "["))
-            for (index, row) in readings.enumerated() {
-                let r = row.reading
+            for index in readings.indices {
                 if index > 0 { out.byte(UInt8(ascii: ",")) }
                 out.byte(UInt8(ascii: "["))
-                appendString(r.metric.name, to: &out)
+                appendString(readings[index].reading.metric.name, to: &out)
                 out.byte(UInt8(ascii: ","))
-                if let channel = r.channel { out.decimal(Int64(channel)) } else { out.utf8("null") }
-                out.field(r.time)
-                out.field(r.value)
-                out.field(row.windowLength)
-                out.field(row.windowStart)
+                if let channel = readings[index].reading.channel { out.decimal(Int64(channel)) } else { out.utf8("null") }
+                out.field(readings[index].reading.time)
+                out.field(readings[index].reading.value)
+                out.field(readings[index].windowLength)
+                out.field(readings[index].windowStart)
                 out.field(Int64(aggregated(index)))
-                if r.device != device {
+                if readings[index].reading.device != device {
                     out.byte(UInt8(ascii: ","))
-                    appendString(r.device, to: &out)
+                    appendString(readings[index].reading.device, to: &out)
                 }
                 out.byte(UInt8(ascii: "]"))
             }
@@ -49,7 +49,8 @@ enum UplinkReadingsText {
     /// Metric names and DevEUIs need no escaping and are copied; anything
     /// else goes through `JSONText`'s escaping.
     private static func needsNoEscape(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x80 }
+        var text = text
+        return text.withUTF8 { $0.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x80 } }
     }
 
     private static func quotedLength(_ text: String) -> Int {
