@@ -54,47 +54,75 @@ public enum KeptFrame: Sendable {
 /// stands for counter highest − i. (An anti-replay window, as IPsec keeps
 /// one: RFC 4303 §3.4.3.)
 public struct CounterWindow: Sendable, Equatable {
-    public static let span: Int64 = 256
-    static let wordCount = Int(span / 64)
-    /// Bit i of the window is bit i % 64 of word i / 64.
-    public private(set) var words: [UInt64]
+    public static let wordCount = 4
+    public static let span = Int64(wordCount * 64)
+    /// Bit i of the window is bit i % 64 of word i / 64. The four words are
+    /// held inline: as an array, each copy of a session retained its two
+    /// windows and each advance allocated a new one.
+    private var word0: UInt64 = 0, word1: UInt64 = 0, word2: UInt64 = 0, word3: UInt64 = 0
 
-    public init() { words = Array(repeating: 0, count: Self.wordCount) }
+    public init() {}
 
     /// The window from stored words (fewer than four: the rest are 0; more: ignored).
     public init(words stored: [UInt64]) {
-        words = Array(stored.prefix(Self.wordCount)) + Array(repeating: 0, count: max(0, Self.wordCount - stored.count))
+        for (index, word) in stored.prefix(Self.wordCount).enumerated() { self[word: index] = word }
     }
+
+    /// Word `index` (0 ..< `wordCount`).
+    public subscript(word index: Int) -> UInt64 {
+        get {
+            switch index {
+            case 0: word0
+            case 1: word1
+            case 2: word2
+            case 3: word3
+            default: preconditionFailure("CounterWindow has \(Self.wordCount) words, not \(index + 1)")
+            }
+        }
+        set {
+            switch index {
+            case 0: word0 = newValue
+            case 1: word1 = newValue
+            case 2: word2 = newValue
+            case 3: word3 = newValue
+            default: preconditionFailure("CounterWindow has \(Self.wordCount) words, not \(index + 1)")
+            }
+        }
+    }
+
+    /// All four words, lowest first.
+    public var words: [UInt64] { [word0, word1, word2, word3] }
 
     /// Whether the counter `offset` below the highest was kept; false outside the window.
     public func contains(offset: Int64) -> Bool {
         guard offset >= 0, offset < Self.span else { return false }
-        return words[Int(offset / 64)] & (1 << UInt64(offset % 64)) != 0
+        return self[word: Int(offset / 64)] & (1 << UInt64(offset % 64)) != 0
     }
 
     /// Marks the counter `offset` below the highest; outside the window nothing is kept.
     public mutating func insert(offset: Int64) {
         guard offset >= 0, offset < Self.span else { return }
-        words[Int(offset / 64)] |= 1 << UInt64(offset % 64)
+        self[word: Int(offset / 64)] |= 1 << UInt64(offset % 64)
     }
 
     public mutating func remove(offset: Int64) {
         guard offset >= 0, offset < Self.span else { return }
-        words[Int(offset / 64)] &= ~(1 << UInt64(offset % 64))
+        self[word: Int(offset / 64)] &= ~(1 << UInt64(offset % 64))
     }
 
     /// The highest counter moved up by `distance`: every kept counter is that much further below it.
     public mutating func advance(by distance: Int64) {
         guard distance > 0 else { return }
-        guard distance < Self.span else { return words = Array(repeating: 0, count: Self.wordCount) }
+        guard distance < Self.span else { return self = CounterWindow() }
         let wordShift = Int(distance / 64), bitShift = UInt64(distance % 64)
-        var shifted = Array(repeating: UInt64(0), count: Self.wordCount)
-        for index in wordShift..<Self.wordCount {
+        // From the top down, in place: word i takes words i − shift and the
+        // one below it, neither written yet.
+        for index in stride(from: Self.wordCount - 1, through: 0, by: -1) {
             let from = index - wordShift
-            shifted[index] = words[from] << bitShift
-            if bitShift > 0, from > 0 { shifted[index] |= words[from - 1] >> (64 - bitShift) }
+            var shifted: UInt64 = from >= 0 ? self[word: from] << bitShift : 0
+            if bitShift > 0, from > 0 { shifted |= self[word: from - 1] >> (64 - bitShift) }
+            self[word: index] = shifted
         }
-        words = shifted
     }
 }
 

@@ -9,6 +9,11 @@ struct BatchSlots<Key: Hashable> {
     private var slots: [Key: Int] = [:]
     private var last = 0
 
+    mutating func reserveCapacity(_ count: Int) {
+        keys.reserveCapacity(count)
+        slots.reserveCapacity(count)
+    }
+
     /// The key's slot, if it has one.
     mutating func find(_ key: Key) -> Int? {
         if last < keys.count, keys[last] == key { return last }

@@ -62,11 +62,15 @@ struct DeviceSessionBatch {
     private(set) var lateWindow: WindowGroup?
 
     /// Inside a `GatewayStore.transaction`, which checks the cache (`StoredRowCache.begin`).
-    init(connection: SQLiteConnection, cache: StoredRowCache, revisableMillis: Int64) {
+    /// `expectedDevices`: about how many devices the batch will touch (its
+    /// uplinks, at most), so its lookups are sized once rather than grown.
+    init(connection: SQLiteConnection, cache: StoredRowCache, revisableMillis: Int64, expectedDevices: Int = 0) {
         self.connection = connection
         self.cache = cache
         assert(cache.isValidated, "a batch outside GatewayStore.transaction")
         self.revisableMillis = revisableMillis
+        entries.reserveCapacity(expectedDevices)
+        slots.reserveCapacity(expectedDevices)
     }
 
     private mutating func slot(_ device: DeviceID) -> Int {

@@ -36,11 +36,12 @@ extension GatewayStore {
     /// so only a duplicate frame changes its row, and their arrival needs no read.
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, inserted: [Int64: EpochMillis] = [:]) throws -> RecordSummary {
         var summary = RecordSummary()
-        var sessions = DeviceSessionBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis)
+        var sessions = DeviceSessionBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis, expectedDevices: batch.count)
         for item in batch {
-            let arrived = try inserted[item.uplinkID]
+            let insertedAt = inserted[item.uplinkID]
+            let arrived = try insertedAt
                 ?? connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(item.uplinkID)]) ?? 0
-            try record(item, now: now, arrived: arrived, rowWritten: inserted[item.uplinkID] != nil, sessions: &sessions, into: &summary)
+            try record(item, now: now, arrived: arrived, rowWritten: insertedAt != nil, sessions: &sessions, into: &summary)
             if let facts = item.outcome.facts { try noteRuleDevice(facts) }
         }
         try sessions.write()

@@ -15,7 +15,7 @@ enum RecentFramesCodec {
     static let version: UInt8 = 1
 
     static func encode(_ recent: RecentFrames) -> [UInt8] {
-        let decoded = recent.decoded.words, quarantined = recent.quarantined.words
+        let decoded = recent.decoded, quarantined = recent.quarantined
         let decodedUsed = used(decoded), quarantinedUsed = used(quarantined)
         let fingerprints = recent.fingerprints.suffix(RecentFrames.fingerprintCapacity)
         let capacity = 1 + 8 + (1 + 8 * decodedUsed) + (1 + 8 * quarantinedUsed) + 1 + 16 * fingerprints.count
@@ -23,9 +23,9 @@ enum RecentFramesCodec {
             out.byte(version)
             out.word(UInt64(bitPattern: recent.lastKeptAt))
             out.byte(UInt8(decodedUsed))
-            for word in decoded.prefix(decodedUsed) { out.word(word) }
+            for index in 0..<decodedUsed { out.word(decoded[word: index]) }
             out.byte(UInt8(quarantinedUsed))
-            for word in quarantined.prefix(quarantinedUsed) { out.word(word) }
+            for index in 0..<quarantinedUsed { out.word(quarantined[word: index]) }
             out.byte(UInt8(fingerprints.count))
             for fingerprint in fingerprints {
                 out.word(UInt64(bitPattern: fingerprint.value))
@@ -35,14 +35,18 @@ enum RecentFramesCodec {
     }
 
     /// A window's words up to its last non-zero one (trailing zeros are implied).
-    private static func used(_ words: [UInt64]) -> Int { (words.lastIndex { $0 != 0 } ?? -1) + 1 }
+    private static func used(_ window: CounterWindow) -> Int {
+        (0..<CounterWindow.wordCount).last { window[word: $0] != 0 }.map { $0 + 1 } ?? 0
+    }
 
     static func decode(_ bytes: [UInt8]) throws -> RecentFrames {
         var reader = BlobReader(bytes, damaged: damaged)
         func window() throws -> CounterWindow {
             let count = Int(try reader.byte())
             guard count <= CounterWindow.span / 64 else { throw damaged }
-            return CounterWindow(words: try (0..<count).map { _ in try reader.word() })
+            var window = CounterWindow()
+            for index in 0..<count { window[word: index] = try reader.word() }
+            return window
         }
         guard try reader.byte() == version else { throw damaged }
         let lastKeptAt = Int64(bitPattern: try reader.word())

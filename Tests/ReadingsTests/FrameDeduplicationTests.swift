@@ -35,6 +35,36 @@ import Testing
         #expect(FrameDeduplication.place(fCnt: 10, id: 99, session: session, policy: policy).sessionStart == 3)
     }
 
+    /// The window's shift, done in place on its four inline words, against a
+    /// set of offsets moved one by one: every distance from 0 past the span,
+    /// over random windows.
+    @Test func aWindowAdvancesAsItsOffsetsMoveUp() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        for distance in Array(0...CounterWindow.span + 3) + [1_000, .max] {
+            var window = CounterWindow()
+            var offsets: Set<Int64> = []
+            for _ in 0..<40 {
+                let offset = Int64(next() % UInt64(CounterWindow.span))
+                window.insert(offset: offset)
+                offsets.insert(offset)
+            }
+            window.advance(by: distance)
+            let expected = Set(offsets.compactMap { offset -> Int64? in
+                let (moved, overflow) = offset.addingReportingOverflow(distance)
+                return !overflow && moved < CounterWindow.span ? moved : nil
+            })
+            let held = Set((0..<CounterWindow.span).filter { window.contains(offset: $0) })
+            #expect(held == expected, "distance \(distance)")
+            #expect(CounterWindow(words: window.words) == window)
+        }
+    }
+
     @Test func theExtremesOfA32BitCounterDoNotTrap() {
         let session = DeviceSession(start: 1, lastFCnt: Int64(UInt32.max))
         #expect(FrameDeduplication.place(fCnt: .max, id: 2, session: session, policy: policy).gap == 0)
