@@ -55,7 +55,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if let fCnt = facts.fCnt {
                 let session = DeviceSession(start: 1, lastFCnt: Int64(bytes[1]) << 24)
                 let placement = FrameDeduplication.place(fCnt: fCnt, id: raw.id, session: session, policy: .init())
-                _ = FrameDeduplication.noting(fCnt: fCnt, in: placement, session: session)
+                _ = FrameDeduplication.noting(fCnt: fCnt, as: .decoded, in: placement, session: session, now: raw.receivedAt, policy: .init())
             }
         }
     }
