@@ -15,12 +15,13 @@ enum UplinkReadingsText {
     /// through `String` pieces it took about 2 µs per uplink, as much as the
     /// insert it replaced, and through `Array.append` still about 1.
     static func encode(_ readings: [ReadingRow], aggregated: (Int) -> Int, device: DeviceID) -> String {
-        // Per reading: brackets, a comma before it and five between its items,
-        // the channel (or `null`) and five decimals, and its two strings.
+        // Per reading: its brackets, a comma before it and six between its
+        // seven items, the channel (or `null`) and five decimals, and its
+        // one or two strings.
         // (Fields are read in place: a copy of each row retained its strings.)
         var capacity = 2
         for index in readings.indices {
-            capacity += 8 + 6 * ByteWriter.maximumDecimalCount + quotedLength(readings[index].reading.metric.name)
+            capacity += 9 + 6 * ByteWriter.maximumDecimalCount + quotedLength(readings[index].reading.metric.name)
             if readings[index].reading.device != device { capacity += 1 + quotedLength(readings[index].reading.device) }
         }
         return ByteWriter.string(capacity: capacity) { out in

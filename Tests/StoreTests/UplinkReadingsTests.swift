@@ -54,6 +54,21 @@ import Testing
         #expect(try store.connection.scalar("SELECT count(*) FROM uplink_readings") == 1)
     }
 
+    /// The text is written into a string of a bound computed beforehand
+    /// (`ByteWriter` stops the process past it): every number of every
+    /// reading at its longest, Int64.min, with a device that needs escaping,
+    /// fits and reads back as JSON exactly.
+    @Test func theLongestReadingsFitTheirBound() throws {
+        let odd = "quote\"back\\slash\u{1}é"
+        let longest = ReadingRow(reading: Reading(uplinkID: 1, device: odd, metric: .relativeHumidity, channel: .min, time: .min, value: .min),
+                                 windowLength: .min, windowStart: .min)
+        let text = UplinkReadingsText.encode([longest, longest], aggregated: { _ in .min }, device: "d")
+        let item = "[\"relative_humidity\"" + String(repeating: ",-9223372036854775808", count: 6) + ",\"quote\\\"back\\\\slash\\u0001é\"]"
+        #expect(text == "[" + item + "," + item + "]")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[Any]])
+        #expect(parsed.count == 2 && parsed[0].count == 8 && parsed[0][7] as? String == odd)
+    }
+
     /// Migration 13 from a database as version 12 left it: every reading
     /// moves to its uplink's row in id order, with its window and whether
     /// it was aggregated, and the view shows what the table held.
