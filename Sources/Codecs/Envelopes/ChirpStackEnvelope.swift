@@ -119,9 +119,7 @@ public struct ChirpStackEnvelope: EnvelopeParser {
         let same: Bool? = topicText.withUTF8 { a in
             loweredText.withUTF8 { b in
                 guard a.allSatisfy({ $0 < 0x80 }), b.allSatisfy({ $0 < 0x80 }) else { return nil }
-                return a.count == b.count && zip(a, b).allSatisfy { a, b in
-                    (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a | 0x20 : a) == b
-                }
+                return a.count == b.count && zip(a, b).allSatisfy { a, b in a.asciiLowercased == b }
             }
         }
         return same ?? (topic.lowercased() == lowered)

@@ -200,34 +200,35 @@ struct JSONScanner {
         return (zeroQuote | zeroBackslash | control) & highs
     }
 
-    /// A string value for `field`, escapes resolved; nil for `null`.
-    mutating func string(_ field: String) throws(EnvelopeError) -> String? {
+    /// The bytes of a string value for `field`, escapes not yet resolved
+    /// (`lastStringEscaped` says whether it holds any); nil for `null`.
+    private mutating func stringValue(_ field: String) throws(EnvelopeError) -> Text? {
         if try takeNull() { return nil }
         skipWhitespace()
         guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
-        let raw = try rawString()
-        guard lastStringEscaped else { return String(decoding: raw, as: UTF8.self) }
-        return try Self.unescape(raw, at: index)
+        return try rawString()
+    }
+
+    /// The string `stringValue` just returned, escapes resolved.
+    private func resolved(_ raw: Text) throws(EnvelopeError) -> String {
+        lastStringEscaped ? try Self.unescape(raw, at: index) : String(decoding: raw, as: UTF8.self)
+    }
+
+    /// A string value for `field`, escapes resolved; nil for `null`.
+    mutating func string(_ field: String) throws(EnvelopeError) -> String? {
+        guard let raw = try stringValue(field) else { return nil }
+        return try resolved(raw)
     }
 
     /// A string value for `field` with ASCII letters in lower case (a
     /// DevEUI): one `String` made, not one and then its lowercased copy.
     /// Anything beyond ASCII goes through `lowercased()` as before.
     mutating func lowercasedString(_ field: String) throws(EnvelopeError) -> String? {
-        if try takeNull() { return nil }
-        skipWhitespace()
-        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
-        let raw = try rawString()
-        guard !lastStringEscaped, raw.allSatisfy({ $0 < 0x80 }) else {
-            return try (lastStringEscaped ? Self.unescape(raw, at: index) : String(decoding: raw, as: UTF8.self)).lowercased()
-        }
-        guard raw.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
-            return String(decoding: raw, as: UTF8.self)
-        }
+        guard let raw = try stringValue(field) else { return nil }
+        guard !lastStringEscaped, raw.allSatisfy({ $0 < 0x80 }) else { return try resolved(raw).lowercased() }
+        guard raw.contains(where: { $0.asciiLowercased != $0 }) else { return String(decoding: raw, as: UTF8.self) }
         return String(unsafeUninitializedCapacity: raw.count) { buffer in
-            for (offset, byte) in raw.enumerated() {
-                buffer[offset] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            }
+            for (offset, byte) in raw.enumerated() { buffer[offset] = byte.asciiLowercased }
             return raw.count
         }
     }
@@ -235,14 +236,11 @@ struct JSONScanner {
     /// A base64 string value for `field`, decoded; nil for `null`. Decoded
     /// from the message's own bytes, without a `String` in between.
     mutating func base64(_ field: String) throws(EnvelopeError) -> [UInt8]? {
-        if try takeNull() { return nil }
-        skipWhitespace()
-        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
-        let raw = try rawString()
+        guard let raw = try stringValue(field) else { return nil }
         let decoded: [UInt8]?
         if lastStringEscaped {
             // An escaped base64 string (`\/` is valid JSON) is rare: resolve it first.
-            var text = try Self.unescape(raw, at: index)
+            var text = try resolved(raw)
             decoded = text.withUTF8 { Base64.decode($0) }
         } else {
             decoded = Base64.decode(raw)
@@ -261,12 +259,9 @@ struct JSONScanner {
 
     /// A string value for `field` read as an RFC 3339 time; nil for `null`.
     mutating func time(_ field: String) throws(EnvelopeError) -> TimeField? {
-        if try takeNull() { return nil }
-        skipWhitespace()
-        guard current == UInt8(ascii: "\"") else { throw .invalidField(field, "expected a string") }
-        let raw = try rawString()
+        guard let raw = try stringValue(field) else { return nil }
         if !lastStringEscaped, let millis = RFC3339.parseMillis(utf8: raw) { return .millis(millis) }
-        let text = lastStringEscaped ? try Self.unescape(raw, at: index) : String(decoding: raw, as: UTF8.self)
+        let text = try resolved(raw)
         return RFC3339.parseMillis(text).map { .millis($0) } ?? .unreadable(text)
     }
 

@@ -1,5 +1,5 @@
 // The parts of reading an envelope's strings that need no scanner state:
-// resolving a string's escapes, and base64.
+// resolving a string's escapes, ASCII case, and base64.
 
 extension JSONScanner {
     /// A string's bytes with its escapes resolved (`\n`, `\u00e9`, surrogate
@@ -51,6 +51,11 @@ extension JSONScanner {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+extension UInt8 {
+    /// The byte with an ASCII capital letter made small; any other byte as it is.
+    var asciiLowercased: UInt8 { self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self }
 }
 
 /// Base64 (RFC 4648, with padding optional) without Foundation's Data.
