@@ -15,17 +15,13 @@ enum RecentFramesCodec {
     static let version: UInt8 = 1
 
     static func encode(_ recent: RecentFrames) -> [UInt8] {
-        let decoded = recent.decoded, quarantined = recent.quarantined
-        let decodedUsed = used(decoded), quarantinedUsed = used(quarantined)
         let fingerprints = recent.fingerprints.suffix(RecentFrames.fingerprintCapacity)
-        let capacity = 1 + 8 + (1 + 8 * decodedUsed) + (1 + 8 * quarantinedUsed) + 1 + 16 * fingerprints.count
+        let capacity = 1 + 8 + length(recent.decoded) + length(recent.quarantined) + 1 + 16 * fingerprints.count
         return ByteWriter.array(capacity: capacity) { out in
             out.byte(version)
             out.word(UInt64(bitPattern: recent.lastKeptAt))
-            out.byte(UInt8(decodedUsed))
-            for index in 0..<decodedUsed { out.word(decoded[word: index]) }
-            out.byte(UInt8(quarantinedUsed))
-            for index in 0..<quarantinedUsed { out.word(quarantined[word: index]) }
+            append(recent.decoded, to: &out)
+            append(recent.quarantined, to: &out)
             out.byte(UInt8(fingerprints.count))
             for fingerprint in fingerprints {
                 out.word(UInt64(bitPattern: fingerprint.value))
@@ -39,11 +35,21 @@ enum RecentFramesCodec {
         (0..<CounterWindow.wordCount).last { window[word: $0] != 0 }.map { $0 + 1 } ?? 0
     }
 
+    /// The bytes `append` writes for a window.
+    private static func length(_ window: CounterWindow) -> Int { 1 + 8 * used(window) }
+
+    /// A window: its count of words, then those words.
+    private static func append(_ window: CounterWindow, to out: inout ByteWriter) {
+        let used = used(window)
+        out.byte(UInt8(used))
+        for index in 0..<used { out.word(window[word: index]) }
+    }
+
     static func decode(_ bytes: [UInt8]) throws -> RecentFrames {
         var reader = BlobReader(bytes, damaged: damaged)
         func window() throws -> CounterWindow {
             let count = Int(try reader.byte())
-            guard count <= CounterWindow.span / 64 else { throw damaged }
+            guard count <= CounterWindow.wordCount else { throw damaged }
             var window = CounterWindow()
             for index in 0..<count { window[word: index] = try reader.word() }
             return window
