@@ -109,13 +109,18 @@ import Testing
             #expect(throws: StoreDataError.self, "cut at \(cut)") { try WindowSeriesCodec.decode(Array(bytes.prefix(cut))) }
         }
         #expect(try WindowSeriesCodec.decode(Array(bytes.prefix(boundary))) == [series[0]])
-        var state: UInt64 = 7
+        Self.randomBlobs(seed: 7, lengthsBelow: 200) { _ = try? WindowSeriesCodec.decode($0) }
+    }
+
+    /// 2,000 seeded pseudo-random byte strings, each shorter than
+    /// `lengthsBelow`, for a decoder that must throw on them, never trap.
+    static func randomBlobs(seed: UInt64, lengthsBelow bound: UInt64, _ body: ([UInt8]) -> Void) {
+        var state = seed
         for _ in 0..<2_000 {
-            let random = (0..<Int(state % 200)).map { _ -> UInt8 in
+            body((0..<Int(state % bound)).map { _ -> UInt8 in
                 state = state &* 6_364_136_223_846_793_005 &+ 1
                 return UInt8(truncatingIfNeeded: state >> 56)
-            }
-            _ = try? WindowSeriesCodec.decode(random)
+            })
         }
     }
 
@@ -140,14 +145,7 @@ import Testing
         var huge = bytes
         huge.replaceSubrange(16..<24, with: [UInt8](repeating: 0xFF, count: 8))
         #expect(throws: StoreDataError.self) { try OpenWindowsCodec.decode(huge) }
-        var state: UInt64 = 11
-        for _ in 0..<2_000 {
-            let random = (0..<Int(state % 300)).map { _ -> UInt8 in
-                state = state &* 6_364_136_223_846_793_005 &+ 1
-                return UInt8(truncatingIfNeeded: state >> 56)
-            }
-            _ = try? OpenWindowsCodec.decode(random)
-        }
+        Self.randomBlobs(seed: 11, lengthsBelow: 300) { _ = try? OpenWindowsCodec.decode($0) }
     }
 
     /// A closed window takes a reading committed within end + grace +
