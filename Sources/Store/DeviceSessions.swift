@@ -188,6 +188,7 @@ struct DeviceSessionBatch {
     /// session or windows changed whole, with the batch's activity added; a
     /// row where neither did, only its activity (it may not have been read).
     /// Every row the batch read is staged for the cache as it now stands.
+    /// One upsert per row, not a multi-row one (see `MultiRowInsert`).
     func write() throws {
         for (device, entry) in zip(slots.keys, entries) {
             let lastSeen: SQLiteValue = entry.lastSeen.map { .integer($0) } ?? .null

@@ -37,13 +37,17 @@ extension GatewayStore {
     func recordInTransaction(_ batch: [ProcessedUplink], now: EpochMillis, inserted: [Int64: EpochMillis] = [:]) throws -> RecordSummary {
         var summary = RecordSummary()
         var sessions = DeviceSessionBatch(connection: connection, cache: rowCache, revisableMillis: revisableMillis, expectedDevices: batch.count)
+        // Nothing the batch reads is in `uplink_readings`: its rows go in at the end, a chunk at a time.
+        var readingRows = RowBatch(Self.insertUplinkReadings, expectedRows: batch.count)
         for item in batch {
             let insertedAt = inserted[item.uplinkID]
             let arrived = try insertedAt
                 ?? connection.scalar("SELECT received_ms FROM uplinks WHERE id = ?", [.integer(item.uplinkID)]) ?? 0
-            try record(item, now: now, arrived: arrived, rowWritten: insertedAt != nil, sessions: &sessions, into: &summary)
+            try record(item, now: now, arrived: arrived, rowWritten: insertedAt != nil, sessions: &sessions, readingRows: &readingRows,
+                       into: &summary)
             if let facts = item.outcome.facts { try noteRuleDevice(facts) }
         }
+        try readingRows.flush(on: connection)
         try sessions.write()
         if summary.readingsTooLate > 0 {
             try bump("readings_too_late", by: Int64(summary.readingsTooLate))
@@ -54,7 +58,7 @@ extension GatewayStore {
 
     /// One uplink of the batch, which arrived (was committed) at `arrived`.
     private func record(_ item: ProcessedUplink, now: EpochMillis, arrived: EpochMillis, rowWritten: Bool, sessions: inout DeviceSessionBatch,
-                        into summary: inout RecordSummary) throws {
+                        readingRows: inout RowBatch, into summary: inout RecordSummary) throws {
         let id = item.uplinkID
         if !rowWritten { try setFacts(id, UplinkRowFacts(item.outcome)) }
         switch item.outcome {
@@ -63,7 +67,7 @@ extension GatewayStore {
             if gap > 0 { summary.frameGaps[id] = gap }
             if duplicate { return try recordDuplicateFrame(id, facts, arrived: arrived, sessions: &sessions, into: &summary) }
             sessions.noteActivity(facts.device, arrived: arrived)
-            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions, rows: &readingRows)
             summary.readingsStored += readings.count
         case let .quarantined(device, facts, reason, detail):
             // A second network-server copy of a frame already quarantined (same
@@ -93,7 +97,7 @@ extension GatewayStore {
             if let device, reason != .unknownDevice { sessions.noteActivity(device, arrived: arrived) }
             summary.quarantined += 1
         case let .event(type, device, readings, registered):
-            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions)
+            summary.readingsTooLate += try insert(readings, uplinkID: id, arrived: arrived, sessions: &sessions, rows: &readingRows)
             summary.readingsStored += readings.count
             if registered, let device { sessions.noteActivity(device, arrived: arrived) }
             if type == "join", registered, let device {

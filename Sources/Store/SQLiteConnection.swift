@@ -111,9 +111,9 @@ final class SQLiteConnection {
         return statement
     }
 
-    private func bind(_ statement: OpaquePointer, _ values: [SQLiteValue], _ sql: String) throws {
-        for (index, value) in values.enumerated() {
-            let position = Int32(index + 1)
+    private func bind(_ statement: OpaquePointer, _ values: ArraySlice<SQLiteValue>, _ sql: String) throws {
+        for (offset, value) in values.enumerated() {
+            let position = Int32(offset + 1)
             let rc: Int32
             switch value {
             case .null: rc = sqlite3_bind_null(statement, position)
@@ -146,7 +146,7 @@ final class SQLiteConnection {
     func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
-        try bind(statement, values, sql)
+        try bind(statement, values[...], sql)
         var rows: [[SQLiteValue]] = []
         let columns = sqlite3_column_count(statement)
         while true {
@@ -161,6 +161,12 @@ final class SQLiteConnection {
     /// Runs a statement that returns no rows; returns the number of rows changed.
     @discardableResult
     func run(_ sql: String, _ values: [SQLiteValue] = []) throws -> Int {
+        try run(sql, values[...])
+    }
+
+    /// `run` with its values a part of a larger list (`RowBatch`'s rows).
+    @discardableResult
+    func run(_ sql: String, _ values: ArraySlice<SQLiteValue>) throws -> Int {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
         try bind(statement, values, sql)

@@ -107,10 +107,12 @@ final class StoredRowCache {
 
     /// Whether a message with this delivery may be a redelivery, that is
     /// whether its packet identifier's row may be an earlier connection's.
-    /// False is certain; true asks for the lookup.
-    func mayBeRedelivery(_ delivery: BrokerDelivery, on connection: SQLiteConnection) throws -> Bool {
+    /// False is certain; true asks for the lookup. `beforeReading` writes
+    /// rows the transaction has staged (`UplinkRows`), for the table to be whole when read.
+    func mayBeRedelivery(_ delivery: BrokerDelivery, on connection: SQLiteConnection, beforeReading: () throws -> Void) throws -> Bool {
         guard capacity > 0, PacketIdentifierSet.holds(delivery.packetID) else { return true }
         if packetsConnection != delivery.connectedAt {
+            try beforeReading()
             earlierPackets = PacketIdentifierSet()
             // A row under a number MQTT never uses is never asked for through the set.
             for row in try connection.query("SELECT packet_id FROM recent_packets") {

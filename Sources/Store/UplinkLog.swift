@@ -93,7 +93,12 @@ extension GatewayStore {
     /// written again, only counted.
     public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) throws -> IngestResult {
         defer { makeRawDictionaryIfDue(now: receivedAt) }
-        return try transaction { try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery)) }
+        return try transaction {
+            var rows = UplinkRows()
+            let result = try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery), into: &rows)
+            try rows.flush(on: connection)
+            return result
+        }
     }
 
     /// A read burst of MQTT messages in one transaction (one WAL commit
@@ -102,7 +107,12 @@ extension GatewayStore {
     /// All or nothing: an error leaves none of them committed.
     public func commitUplinks(_ messages: [ArrivedMessage]) throws -> [IngestResult] {
         defer { makeRawDictionaryIfDue(now: messages.last?.receivedAt ?? 0) }
-        return try transaction { try messages.map { try insertUplink($0) } }
+        return try transaction {
+            var rows = UplinkRows(expected: messages.count)
+            let results = try messages.map { try insertUplink($0, into: &rows) }
+            try rows.flush(on: connection)
+            return results
+        }
     }
 
     /// A read burst committed and recorded in one transaction: each message
@@ -120,28 +130,34 @@ extension GatewayStore {
             var recorded: [ProcessedUplink] = []
             var inserted: [Int64: EpochMillis] = [:]
             recorded.reserveCapacity(messages.count)
+            var rows = UplinkRows(expected: messages.count)
             let results = try zip(messages, outcomes).map { message, outcome in
-                let result = try insertUplink(message, outcome: message.oversized == nil ? outcome : nil)
+                let result = try insertUplink(message, outcome: message.oversized == nil ? outcome : nil, into: &rows)
                 if case let .stored(id) = result, message.oversized == nil, let outcome {
                     recorded.append(ProcessedUplink(uplinkID: id, outcome: outcome))
                     inserted[id] = message.receivedAt
                 }
                 return result
             }
+            // Recording updates and refers to these rows: they go in first.
+            try rows.flush(on: connection)
             return (results, try recordInTransaction(recorded, now: now, inserted: inserted))
         }
     }
 
     /// Inside the writer's transaction: the redelivery check, then the uplink
-    /// and its bytes. With the outcome decoded in the burst, the row is
-    /// written as processing leaves it (`UplinkRowFacts`) rather than pending
-    /// and updated a moment later: one statement fewer per uplink, and no
-    /// `uplinks_pending` entry added and removed. `record` changes the row
-    /// only for a duplicate frame.
-    func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil) throws -> IngestResult {
+    /// and its bytes, staged in `rows` (written when a chunk fills, and by
+    /// the caller's `rows.flush` before anything reads them). With the
+    /// outcome decoded in the burst, the row is written as processing leaves
+    /// it (`UplinkRowFacts`) rather than pending and updated a moment later:
+    /// one statement fewer per uplink, and no `uplinks_pending` entry added
+    /// and removed. `record` changes the row only for a duplicate frame.
+    func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil, into rows: inout UplinkRows) throws -> IngestResult {
         let hash = arrived.messageHash
-        // Only an identifier whose row may be an earlier connection's is looked up (`StoredRowCache`).
-        if let delivery = arrived.delivery, try rowCache.mayBeRedelivery(delivery, on: connection),
+        // Only an identifier whose row may be an earlier connection's is looked up (`StoredRowCache`),
+        // among the rows written so far: the burst's own too.
+        if let delivery = arrived.delivery, try rowCache.mayBeRedelivery(delivery, on: connection, beforeReading: { try rows.flush(on: connection) }),
+           try rows.flushed(on: connection),
            let row = try connection.query(
                """
                SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message, m.dictionary FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
@@ -159,23 +175,12 @@ extension GatewayStore {
         // An oversized message is quarantined as it is committed: its bytes
         // are not whole, nothing could decode them.
         let facts = outcome.map(UplinkRowFacts.init) ?? UplinkRowFacts(state: arrived.oversized == nil ? .pending : .quarantined)
-        try connection.run(
-            """
-            INSERT INTO uplinks (received_ms, topic, message_hash, packet_id, state, envelope, device, fcnt, fport, network_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null]
-                + facts.columns)
-        let id = connection.lastInsertRowID
+        let id = try rows.nextID(on: connection)
         let stored = rawCompression.stored(arrived.message)
-        try connection.run("INSERT INTO uplink_messages (uplink_id, message, dictionary) VALUES (?, ?, ?)",
-                           [.integer(id), .blob(stored.bytes), stored.dictionary.map { .integer($0) } ?? .null])
-        if let delivery = arrived.delivery {
-            try connection.run("INSERT OR REPLACE INTO recent_packets (packet_id, uplink_id) VALUES (?, ?)",
-                               [.integer(Int64(delivery.packetID)), .integer(id)])
-            rowCache.stageStored(delivery)
-        }
+        try rows.stage(id: id, arrived: arrived, hash: hash, facts: facts, stored: stored, on: connection)
+        if let delivery = arrived.delivery { rowCache.stageStored(delivery) }
         if let oversized = arrived.oversized {
+            try rows.flush(on: connection)
             try insertQuarantine(id, device: nil, reason: .oversized, detail: oversized.detail, now: arrived.receivedAt)
         }
         return .stored(id)

@@ -79,15 +79,19 @@ private extension ByteWriter {
 }
 
 extension GatewayStore {
-    /// Stores an uplink's readings, one row for all of them, and takes each
-    /// into its window (see `ReadingWindows`); returns how many were too late.
-    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, sessions: inout DeviceSessionBatch) throws -> Int {
+    static let insertUplinkReadings = MultiRowInsert("INSERT INTO uplink_readings (uplink_id, device, readings)", columns: 3)
+
+    /// Stages an uplink's readings in `rows` (`insertUplinkReadings`), one
+    /// row for all of them, and takes each into its window (see
+    /// `ReadingWindows`); returns how many were too late.
+    func insert(_ readings: [ReadingRow], uplinkID id: Int64, arrived: EpochMillis, sessions: inout DeviceSessionBatch,
+                rows: inout RowBatch) throws -> Int {
         guard let device = readings.first?.reading.device else { return 0 }
         var taken: [Bool] = []
         taken.reserveCapacity(readings.count)
         for row in readings { taken.append(try sessions.take(row, arrived: arrived)) }
         let text = UplinkReadingsText.encode(readings, aggregated: { taken[$0] ? 0 : 2 }, device: device)
-        try connection.run("INSERT INTO uplink_readings (uplink_id, device, readings) VALUES (?, ?, ?)", [.integer(id), .text(device), .text(text)])
+        try rows.append([.integer(id), .text(device), .text(text)], on: connection)
         return taken.lazy.filter { !$0 }.count
     }
 }

@@ -174,7 +174,9 @@ import Testing
                 for store in [skipping, plain] {
                     #expect(throws: Rollback.self) {
                         try store.transaction { () throws -> Void in
-                            for message in burst { _ = try store.insertUplink(message) }
+                            var rows = UplinkRows()
+                            for message in burst { _ = try store.insertUplink(message, into: &rows) }
+                            try rows.flush(on: store.connection)
                             throw Rollback()
                         }
                     }
