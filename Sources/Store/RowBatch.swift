@@ -1,10 +1,11 @@
-/// An INSERT (or upsert) written for many rows at once: one statement per
+/// An INSERT written for many rows at once: one statement per
 /// up to `largestChunk` rows, `INSERT ... VALUES (...), (...), ...`, instead
 /// of one per row. A statement's own cost (binding its list, stepping into
 /// the VDBE, opening its cursors, resetting) was paid per uplink four or
 /// five times over; per chunk it nearly goes (Benchmarks/RESULTS.md, issue
 /// 17). SQLite applies a multi-row INSERT row by row, in order, with the same
-/// constraints, foreign keys and `ON CONFLICT` clause as single ones.
+/// constraints, foreign keys and conflict clause (`INSERT OR REPLACE`) as
+/// single ones.
 ///
 /// For rows appended to their tables only. A statement of several rows may
 /// fail midway, so SQLite journals every page that existed before it and that
@@ -23,16 +24,15 @@ struct MultiRowInsert: Sendable {
     /// per table), so the connection's statement cache finds them by identity.
     private let texts: [String]
 
-    /// `head`: `INSERT INTO table (column, ...)`; `tail`: what follows the
-    /// values (an `ON CONFLICT` clause), if anything.
-    init(_ head: String, columns: Int, tail: String = "") {
+    /// `head`: `INSERT INTO table (column, ...)`.
+    init(_ head: String, columns: Int) {
         precondition(columns > 0)
         self.columns = columns
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
         var texts: [String] = []
         var rows = 1
         while rows <= Self.largestChunk {
-            texts.append(head + " VALUES " + Array(repeating: row, count: rows).joined(separator: ", ") + (tail.isEmpty ? "" : "\n" + tail))
+            texts.append(head + " VALUES " + Array(repeating: row, count: rows).joined(separator: ", "))
             rows *= 2
         }
         self.texts = texts

@@ -3,7 +3,7 @@ import Testing
 @testable import Store
 
 /// Multi-row inserts (`RowBatch`): every row staged goes in, once, in the
-/// order staged, whatever the count; an upsert's clause applies row by row;
+/// order staged, whatever the count; a conflict clause applies row by row;
 /// a bad row fails its statement, and the transaction with it.
 @Suite struct RowBatchTests {
     private static let insert = MultiRowInsert("INSERT INTO t (a, b, c)", columns: 3)
@@ -56,22 +56,22 @@ import Testing
         }
     }
 
-    /// `ON CONFLICT` applies to each row as it goes in, a row earlier in the
-    /// same statement included, as it does for single-row inserts.
-    @Test func anUpsertClauseAppliesRowByRow() throws {
+    /// `INSERT OR REPLACE` (how `recent_packets` keeps the last uplink of an
+    /// identifier) applies to each row as it goes in: of two rows with one
+    /// key, in one statement or two, the later stays.
+    @Test func aConflictClauseAppliesRowByRow() throws {
         try scratch { connection in
-            try connection.execute("CREATE TABLE counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
-            let upsert = MultiRowInsert("INSERT INTO counts (key, n)", columns: 2, tail: "ON CONFLICT(key) DO UPDATE SET n = n + excluded.n")
-            var batch = RowBatch(upsert)
+            try connection.execute("CREATE TABLE last (key INTEGER PRIMARY KEY, value INTEGER NOT NULL)")
+            var batch = RowBatch(MultiRowInsert("INSERT OR REPLACE INTO last (key, value)", columns: 2))
             try connection.transaction {
-                for row in 0..<70 { try batch.append([.text("k\(row % 25)"), .integer(1)], on: connection) }
+                for row in 0..<70 { try batch.append([.integer(Int64(row % 25)), .integer(Int64(row))], on: connection) }
                 try batch.flush(on: connection)
             }
-            let counts = try connection.query("SELECT key, n FROM counts ORDER BY key")
-            #expect(counts.count == 25)
-            for row in counts {
-                let key = Int(row[0].string?.dropFirst() ?? "") ?? -1
-                #expect(row[1].int == (key < 20 ? 3 : 2), "\(row)")
+            let rows = try connection.query("SELECT key, value FROM last ORDER BY key")
+            #expect(rows.count == 25)
+            for row in rows {
+                let key = row[0].int ?? -1
+                #expect(row[1].int == (key < 20 ? key + 50 : key + 25), "\(row)")
             }
         }
     }
