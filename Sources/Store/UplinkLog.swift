@@ -92,13 +92,7 @@ extension GatewayStore {
     /// redelivery (see `BrokerDelivery`) within the duplicate window is not
     /// written again, only counted.
     public func commitUplink(topic: String, message: [UInt8], receivedAt: EpochMillis, delivery: BrokerDelivery? = nil) throws -> IngestResult {
-        defer { makeRawDictionaryIfDue(now: receivedAt) }
-        return try transaction {
-            var rows = UplinkRows()
-            let result = try insertUplink(ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery), into: &rows)
-            try rows.flush(on: connection)
-            return result
-        }
+        try commitUplinks([ArrivedMessage(topic: topic, message: message, receivedAt: receivedAt, delivery: delivery)])[0]
     }
 
     /// A read burst of MQTT messages in one transaction (one WAL commit
@@ -153,37 +147,47 @@ extension GatewayStore {
     /// one statement fewer per uplink, and no `uplinks_pending` entry added
     /// and removed. `record` changes the row only for a duplicate frame.
     func insertUplink(_ arrived: ArrivedMessage, outcome: ProcessedOutcome? = nil, into rows: inout UplinkRows) throws -> IngestResult {
-        let hash = arrived.messageHash
-        // Only an identifier whose row may be an earlier connection's is looked up (`StoredRowCache`),
-        // among the rows written so far: the burst's own too.
-        if let delivery = arrived.delivery, try rowCache.mayBeRedelivery(delivery, on: connection, beforeReading: { try rows.flush(on: connection) }),
-           try rows.flushed(on: connection),
-           let row = try connection.query(
-               """
-               SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message, m.dictionary FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
-               LEFT JOIN uplink_messages m ON m.uplink_id = u.id WHERE r.packet_id = ?
-               """, [.integer(Int64(delivery.packetID))]).first,
-           row[2].int == hash, row[1].string == arrived.topic,
-           let received = row[3].int, received > arrived.receivedAt - frameDuplicateWindow, received < delivery.connectedAt,
-           // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
-           // Stored bytes that no longer decode match nothing: the message is stored
-           // again (its frame counter still finds the copy), and ingest goes on.
-           row[4].bytes.map({ $0.isEmpty || (try? rawCompression.message($0, dictionary: row[5].int, on: connection)) == arrived.message }) ?? true {
-            try bump("uplinks_duplicate")
-            return .duplicate(of: row[0].int ?? 0)
+        // Only an identifier whose row may be an earlier connection's is looked up (`StoredRowCache`).
+        if let delivery = arrived.delivery, try rowCache.mayBeRedelivery(delivery, on: connection, beforeReading: { try rows.flush(on: connection) }) {
+            // Among the rows written so far: the burst's own too.
+            try rows.flush(on: connection)
+            if let original = try earlierCopy(of: arrived, delivery) {
+                try bump("uplinks_duplicate")
+                return .duplicate(of: original)
+            }
         }
         // An oversized message is quarantined as it is committed: its bytes
         // are not whole, nothing could decode them.
         let facts = outcome.map(UplinkRowFacts.init) ?? UplinkRowFacts(state: arrived.oversized == nil ? .pending : .quarantined)
         let id = try rows.nextID(on: connection)
         let stored = rawCompression.stored(arrived.message)
-        try rows.stage(id: id, arrived: arrived, hash: hash, facts: facts, stored: stored, on: connection)
+        try rows.stage(id: id, arrived: arrived, facts: facts, stored: stored, on: connection)
         if let delivery = arrived.delivery { rowCache.stageStored(delivery) }
         if let oversized = arrived.oversized {
             try rows.flush(on: connection)
             try insertQuarantine(id, device: nil, reason: .oversized, detail: oversized.detail, now: arrived.receivedAt)
         }
         return .stored(id)
+    }
+
+    /// The uplink this message is a redelivery of (see `BrokerDelivery`):
+    /// the last one stored under its packet identifier, if that came with
+    /// the same topic and bytes, within the duplicate window, before this
+    /// connection.
+    private func earlierCopy(of arrived: ArrivedMessage, _ delivery: BrokerDelivery) throws -> Int64? {
+        guard let row = try connection.query(
+                  """
+                  SELECT u.id, u.topic, u.message_hash, u.received_ms, m.message, m.dictionary FROM recent_packets r JOIN uplinks u ON u.id = r.uplink_id
+                  LEFT JOIN uplink_messages m ON m.uplink_id = u.id WHERE r.packet_id = ?
+                  """, [.integer(Int64(delivery.packetID))]).first,
+              row[2].int == arrived.messageHash, row[1].string == arrived.topic,
+              let received = row[3].int, received > arrived.receivedAt - frameDuplicateWindow, received < delivery.connectedAt,
+              // A row whose raw bytes were pruned (size bound) matches on topic, hash and packet id.
+              // Stored bytes that no longer decode match nothing: the message is stored
+              // again (its frame counter still finds the copy), and ingest goes on.
+              row[4].bytes.map({ $0.isEmpty || (try? rawCompression.message($0, dictionary: row[5].int, on: connection)) == arrived.message }) ?? true
+        else { return nil }
+        return row[0].int ?? 0
     }
 
     /// `MessageHash` over topic and message. Only a hint: a match is

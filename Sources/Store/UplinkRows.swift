@@ -36,10 +36,10 @@ struct UplinkRows {
     }
 
     /// Stages one uplink's rows (see `GatewayStore.insertUplink`).
-    mutating func stage(id: Int64, arrived: ArrivedMessage, hash: Int64, facts: UplinkRowFacts,
+    mutating func stage(id: Int64, arrived: ArrivedMessage, facts: UplinkRowFacts,
                         stored: (bytes: [UInt8], dictionary: Int64?), on connection: SQLiteConnection) throws {
         let packetID: SQLiteValue = arrived.delivery.map { .integer(Int64($0.packetID)) } ?? .null
-        try uplinks.append([.integer(id), .integer(arrived.receivedAt), .text(arrived.topic), .integer(hash), packetID] + facts.columns,
+        try uplinks.append([.integer(id), .integer(arrived.receivedAt), .text(arrived.topic), .integer(arrived.messageHash), packetID] + facts.columns,
                            on: connection)
         try messages.append([.integer(id), .blob(stored.bytes), stored.dictionary.map { .integer($0) } ?? .null], on: connection)
         if arrived.delivery != nil { try packets.append([packetID, .integer(id)], on: connection) }
@@ -50,11 +50,5 @@ struct UplinkRows {
         try uplinks.flush(on: connection)
         try messages.flush(on: connection)
         try packets.flush(on: connection)
-    }
-
-    /// `flush`, as a condition: true once the rows are written.
-    mutating func flushed(on connection: SQLiteConnection) throws -> Bool {
-        try flush(on: connection)
-        return true
     }
 }
