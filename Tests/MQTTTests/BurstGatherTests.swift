@@ -46,12 +46,29 @@ import Testing
     }
 
     /// A small burst waits out the rest of the window; a full one, or one
-    /// whose window has passed, is handed over at once.
+    /// whose window has passed, is handed over at once. Until a wait has
+    /// brought a message the window is the short `probeWindow`.
     @Test func aSmallBurstWaitsTheRestOfItsWindow() {
         var gathering = BurstGathering()
-        #expect(gathering.wait(packets: 10, elapsed: .microseconds(100)) == BurstGathering.window - .microseconds(100))
+        #expect(gathering.wait(packets: 10, elapsed: .microseconds(100)) == BurstGathering.probeWindow - .microseconds(100))
         #expect(gathering.wait(packets: BurstGathering.packets, elapsed: .zero) == nil)
+        #expect(gathering.wait(packets: 10, elapsed: BurstGathering.probeWindow) == nil)
+    }
+
+    /// Once a wait has paid, a burst gathers for the long `window`: past
+    /// the probe's end it still waits, for what is left of the window.
+    @Test func onceAWaitPaysBurstsGatherForTheLongWindow() {
+        var gathering = BurstGathering()
+        #expect(gathering.wait(packets: 1, elapsed: .zero) == BurstGathering.probeWindow)
+        gathering.waited(found: true)
+        gathering.burstEnded()
+        #expect(BurstGathering.window > BurstGathering.probeWindow * 2)
+        let pastTheProbe = BurstGathering.probeWindow + .microseconds(100)
+        #expect(gathering.wait(packets: 10, elapsed: pastTheProbe) == BurstGathering.window - pastTheProbe)
+        let nearTheEnd = BurstGathering.window - .microseconds(100)
+        #expect(gathering.wait(packets: 10, elapsed: nearTheEnd) == .microseconds(100))
         #expect(gathering.wait(packets: 10, elapsed: BurstGathering.window) == nil)
+        #expect(gathering.wait(packets: BurstGathering.packets, elapsed: .zero) == nil)
     }
 
     /// One burst whose waits brought nothing.
