@@ -43,14 +43,18 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
             }
             END {
                 if (n != 2) { print "round " round " QoS " qos ": a run printed no summary line"; exit 1 }
-                then = files[1] ~ /then/ ? files[1] : files[2]; now = files[1] ~ /then/ ? files[2] : files[1]
+                then = files[1] ~ /\/then\.txt$/ ? files[1] : files[2]; now = files[1] ~ /\/then\.txt$/ ? files[2] : files[1]
                 printf "round %d QoS %d: %s CPU %s µs, written %s KiB, broker ratio %s; this tree CPU %s µs, written %s KiB, broker ratio %s; CPU %.2f of %s'"'"'s, written %.2f\n",
                     round, qos, commit, cpu[then], kib[then], ratio[then], cpu[now], kib[now], ratio[now],
                     cpu[now] / cpu[then], commit, kib[now] / kib[then]
             }' "$work/then.txt" "$work/now.txt"
     done
 done | tee "$work/rounds.txt"
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f (min %.2f, max %.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+# The middle value, or the mean of the two middle ones for an even count (as load-vs-broker.sh's).
+median() {
+    sort -n | awk '{ v[NR] = $1 }
+        END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (min %.2f, max %.2f)", m, v[1], v[NR] }'
+}
 for qos in 0 1; do
     echo "QoS $qos: this tree's CPU per uplink, median $(grep "QoS $qos:" "$work/rounds.txt" | sed -E 's/.*CPU ([0-9.]+) of.*/\1/' | median)" \
          "of $commit's; written, median $(grep "QoS $qos:" "$work/rounds.txt" | sed -E 's/.*written ([0-9.]+)$/\1/' | median)"
